@@ -1,0 +1,60 @@
+"""Apply or roll back Alembic migrations from code (the CLI, the dev stack and the tests use this)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+from db.session import make_engine
+from settings import ROOT
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.attributes["url"] = url
+    return cfg
+
+
+async def _run(url: str, fn: object, *args: str) -> None:
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+
+            def _call(sync_conn: Connection) -> None:
+                cfg = alembic_config(url)
+                cfg.attributes["connection"] = sync_conn
+                fn(cfg, *args)  # type: ignore[operator]
+
+            await conn.run_sync(_call)
+    finally:
+        await engine.dispose()
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    await _run(url, command.upgrade, revision)
+
+
+async def downgrade(url: str, revision: str = "base") -> None:
+    await _run(url, command.downgrade, revision)
+
+
+async def current_revision(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+    finally:
+        await engine.dispose()
+
+
+def head_revision(url: str = "") -> str | None:
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def run(coro: object) -> None:
+    asyncio.run(coro)  # type: ignore[arg-type]

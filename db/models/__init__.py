@@ -1,0 +1,37 @@
+"""Every model, imported so ``Base.metadata`` is complete for Alembic."""
+
+from db.base import Base
+from db.models.billing import BillingAccount, Payment
+from db.models.communication import Communication
+from db.models.consumer import Consumer
+from db.models.document import Document
+from db.models.meter import Meter, MeterAssignment, MeterReading, UtilityService
+from db.models.plan import Plan, PlanService
+from db.models.request import RequestEvent, ServiceRequest
+from db.models.service_order import ServiceOrder
+from db.models.setting import SystemSetting
+from db.models.slot import SlotBooking, SlotDay, TimeSlot
+from db.models.user import User
+
+__all__ = [
+    "Base",
+    "BillingAccount",
+    "Communication",
+    "Consumer",
+    "Document",
+    "Meter",
+    "MeterAssignment",
+    "MeterReading",
+    "Payment",
+    "Plan",
+    "PlanService",
+    "RequestEvent",
+    "ServiceOrder",
+    "ServiceRequest",
+    "SlotBooking",
+    "SlotDay",
+    "SystemSetting",
+    "TimeSlot",
+    "User",
+    "UtilityService",
+]

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, str_enum
+from domain.requests.types import (
+    OPEN_STATUSES,
+    CloseReason,
+    Priority,
+    RequestStatus,
+    RequestType,
+    SlaState,
+)
+
+_OPEN = "status IN ({})".format(", ".join(f"'{s.value}'" for s in OPEN_STATUSES))
+
+
+class ServiceRequest(Base):
+    """The read model of a reconnection or disconnection request.
+
+    The workflow (ID = ``request_id``) owns the lifecycle; this row is its projection, written
+    by the workflow's activities. At most one open request per consumer (partial unique index).
+    """
+
+    __tablename__ = "requests"
+    __table_args__ = (
+        Index(
+            "uq_requests_one_open_per_consumer",
+            "consumer_id",
+            unique=True,
+            sqlite_where=text(_OPEN),
+            postgresql_where=text(_OPEN),
+        ),
+        Index("ix_requests_status_type", "status", "request_type"),
+        Index("ix_requests_created_at", "created_at"),
+        Index("ix_requests_sla_status", "sla_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(32), unique=True)
+    consumer_id: Mapped[int] = mapped_column(ForeignKey("consumers.id"), index=True)
+    request_type: Mapped[RequestType] = mapped_column(str_enum(RequestType, "request_type"))
+    status: Mapped[RequestStatus] = mapped_column(str_enum(RequestStatus, "request_status"))
+    priority: Mapped[Priority] = mapped_column(str_enum(Priority, "priority"))
+    reason: Mapped[str] = mapped_column(String(120))
+    preferred_date: Mapped[date | None]
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("time_slots.id"))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    ack_due_at: Mapped[datetime]
+    response_due_at: Mapped[datetime]
+    resolution_due_at: Mapped[datetime]
+    ack_state: Mapped[SlaState] = mapped_column(str_enum(SlaState, "ack_state"))
+    response_state: Mapped[SlaState] = mapped_column(str_enum(SlaState, "response_state"))
+    resolution_state: Mapped[SlaState] = mapped_column(str_enum(SlaState, "resolution_state"))
+    sla_status: Mapped[SlaState] = mapped_column(str_enum(SlaState, "sla_status"))
+    acknowledged_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(default=0)
+
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    close_reason: Mapped[CloseReason | None] = mapped_column(str_enum(CloseReason, "close_reason"))
+    close_notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class RequestEvent(Base):
+    """One line of a request's timeline: who did what, when.
+
+    ``event_key`` is the idempotency key an activity writes with, so a retry adds nothing.
+    """
+
+    __tablename__ = "request_events"
+    __table_args__ = (UniqueConstraint("event_key", name="uq_request_events_event_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.request_id"), index=True)
+    event_key: Mapped[str] = mapped_column(String(120))
+    occurred_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text, default="")

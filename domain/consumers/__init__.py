@@ -1,0 +1,1 @@
+"""Pure rules of the Consumers module: no I/O."""

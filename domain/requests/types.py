@@ -1,0 +1,73 @@
+"""The vocabulary of requests, in the FAQ's words."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RequestType(StrEnum):
+    RECONNECTION = "Reconnection"
+    DISCONNECTION = "Disconnection"
+
+
+class RequestStatus(StrEnum):
+    PENDING = "Pending"
+    IN_PROGRESS = "In Progress"
+    ON_HOLD = "On Hold"
+    COMPLETED = "Completed"
+    CLOSED = "Closed"
+
+
+OPEN_STATUSES: tuple[RequestStatus, ...] = (
+    RequestStatus.PENDING,
+    RequestStatus.IN_PROGRESS,
+    RequestStatus.ON_HOLD,
+)
+
+
+class Priority(StrEnum):
+    LOW = "Low"
+    MEDIUM = "Medium"
+    HIGH = "High"
+    CRITICAL = "Critical"
+
+
+class SlaState(StrEnum):
+    ON_TRACK = "On Track"
+    AT_RISK = "At Risk"
+    MET = "Met"
+    BREACHED = "Breached"
+
+
+class SlaTarget(StrEnum):
+    ACKNOWLEDGEMENT = "acknowledgement"
+    RESPONSE = "response"
+    RESOLUTION = "resolution"
+
+
+class CloseReason(StrEnum):
+    ISSUE_RESOLVED = "Issue resolved"
+    DUPLICATE_REQUEST = "Duplicate request"
+    CANCELLED_BY_CONSUMER = "Cancelled by consumer"
+    NO_CONSUMER_RESPONSE = "No consumer response"
+    OTHER = "Other"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    PHONE = "phone"
+    IN_PERSON = "in_person"
+    SYSTEM = "system"
+    NOTE = "note"
+
+
+class Direction(StrEnum):
+    TO_CUSTOMER = "to_customer"
+    FROM_CUSTOMER = "from_customer"
+    INTERNAL = "internal"
+
+
+class Visibility(StrEnum):
+    INTERNAL = "internal"
+    CONSUMER = "consumer"

@@ -1,0 +1,74 @@
+"""Runtime configuration, read from environment variables prefixed ``CONNECTDESK_``.
+
+Every value has a working default for the embedded dev stack; the README lists them all.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONNECTDESK_", env_file=".env", extra="ignore")
+
+    var_dir: Path = Field(ROOT / "var", description="Where the dev stack keeps its SQLite files and logs")
+    database_url: str = Field("", description="SQLAlchemy async URL; default: SQLite file under var_dir")
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "connectdesk-requests"
+    temporal_ui_port: int = Field(8233, ge=1, le=65535)
+    temporal_ui_url: str = Field("", description="Public URL of the Temporal Web UI; default http://127.0.0.1:<ui port>")
+    temporal_rpc_timeout_seconds: float = Field(5.0, gt=0)
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    public_url: str = Field("", description="URL users open; default http://<api host>:<api port>")
+
+    jwt_secret: str = Field("dev-only-change-me-in-production-0123456789", min_length=32)
+    jwt_ttl_minutes: int = Field(480, gt=0)
+
+    smtp_host: str = ""
+    smtp_port: int = Field(25, ge=1, le=65535)
+    mail_from: str = "connectdesk@utility.example"
+    supervisor_email: str = "supervisors@utility.example"
+
+    seed_consumers: int = Field(1000, ge=0, description="Consumers `make run` seeds into an empty database")
+    seed: int = 42
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "CONNECTDESK_DATABASE_URL must use an async driver: "
+                "'sqlite+aiosqlite:///path.db' or 'postgresql+asyncpg://user@host/db'"
+            )
+        return value
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.var_dir / 'connectdesk.db'}"
+
+    @property
+    def temporal_port(self) -> int:
+        return int(self.temporal_address.rsplit(":", 1)[1])
+
+    @property
+    def temporal_ui(self) -> str:
+        return self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}"
+
+    @property
+    def public(self) -> str:
+        return self.public_url or f"http://{self.api_host}:{self.api_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
