@@ -1,0 +1,449 @@
+"""Activities of the request workflow: every database write and notification it needs.
+
+Each is idempotent: a projection is written once per ``event_key`` (unique in the timeline),
+communications and service orders once per idempotency key, meter assignments once per
+(request, meter), billing accounts once per request. A retry after a crash changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.mail import Mailer
+from db.models import (
+    BillingAccount,
+    Communication,
+    Consumer,
+    Meter,
+    MeterAssignment,
+    MeterReading,
+    Plan,
+    RequestEvent,
+    ServiceOrder,
+    ServiceRequest,
+)
+from db.slots import release_slot
+from domain.consumers.types import (
+    BillingCycle,
+    ConsumerStatus,
+    MeterStatus,
+    PaymentMode,
+    ServiceOrderStatus,
+    VerificationStatus,
+)
+from domain.dates import add_months
+from domain.requests import rules
+from domain.requests.types import Direction, RequestType
+from workflows.schemas import (
+    CommunicationRecord,
+    Completion,
+    Email,
+    Escalation,
+    MeterFacts,
+    MeterFactsList,
+    MeterLookup,
+    PlanCheck,
+    PlanView,
+    Projection,
+    Release,
+    ServiceOrderRecord,
+    ServiceOrderView,
+    StartRequest,
+)
+
+
+class RequestActivities:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], mailer: Mailer, supervisor_email: str
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.mailer = mailer
+        self.supervisor_email = supervisor_email
+
+    # -- helpers (run inside the caller's transaction) --------------------------------------
+
+    @staticmethod
+    async def _project(session: AsyncSession, p: Projection) -> bool:
+        """Write the event and its row changes; False when this event_key was already written."""
+        seen = await session.scalar(select(RequestEvent.id).where(RequestEvent.event_key == p.event_key))
+        if seen is not None:
+            return False
+        session.add(
+            RequestEvent(
+                request_id=p.request_id,
+                event_key=p.event_key,
+                occurred_at=p.occurred_at,
+                actor=p.actor,
+                kind=p.kind,
+                detail=p.detail,
+            )
+        )
+        changes = p.changes.model_dump(exclude_none=True)
+        if changes:
+            await session.execute(
+                update(ServiceRequest).where(ServiceRequest.request_id == p.request_id).values(**changes)
+            )
+        await session.flush()
+        return True
+
+    @staticmethod
+    async def _communicate(session: AsyncSession, c: CommunicationRecord) -> None:
+        seen = await session.scalar(select(Communication.id).where(Communication.idempotency_key == c.key))
+        if seen is not None:
+            return
+        session.add(
+            Communication(
+                consumer_id=c.consumer_id,
+                request_id=c.request_id,
+                channel=c.channel,
+                direction=Direction(c.direction),
+                visibility=c.visibility,
+                subject=c.subject,
+                body=c.body,
+                author=c.author,
+                created_at=c.occurred_at,
+                idempotency_key=c.key,
+            )
+        )
+        await session.flush()
+
+    # -- activities ------------------------------------------------------------------------------
+
+    @activity.defn
+    async def record_created(self, start: StartRequest) -> None:
+        """Write the request row (when the API has not), lock the profile, and log 'created'."""
+        async with self.sessionmaker() as session, session.begin():
+            exists = await session.scalar(
+                select(ServiceRequest.id).where(ServiceRequest.request_id == start.request_id)
+            )
+            if exists is None:
+                sla = start.sla
+                session.add(
+                    ServiceRequest(
+                        request_id=start.request_id,
+                        consumer_id=start.consumer_id,
+                        request_type=start.request_type,
+                        status=rules.RequestStatus.PENDING,
+                        priority=start.priority,
+                        reason=start.reason,
+                        preferred_date=start.preferred_date,
+                        slot_id=start.slot_id,
+                        notes=start.notes,
+                        ack_due_at=start.created_at + timedelta(minutes=sla.ack_minutes),
+                        response_due_at=start.created_at + timedelta(minutes=sla.response_minutes),
+                        resolution_due_at=start.created_at + timedelta(minutes=sla.resolution_minutes),
+                        ack_state="On Track",
+                        response_state="On Track",
+                        resolution_state="On Track",
+                        sla_status="On Track",
+                        created_by=start.created_by_user_id,
+                        created_at=start.created_at,
+                    )
+                )
+                await session.execute(
+                    update(Consumer)
+                    .where(Consumer.id == start.consumer_id, Consumer.locked_by_request.is_(None))
+                    .values(locked_by_request=start.request_id)
+                )
+                await session.flush()
+            await self._project(
+                session,
+                Projection(
+                    request_id=start.request_id,
+                    event_key=f"{start.request_id}:created",
+                    occurred_at=start.created_at,
+                    actor=start.created_by,
+                    kind="created",
+                    detail=f"{start.request_type.value} request created: {start.reason}",
+                ),
+            )
+
+    @activity.defn
+    async def project(self, p: Projection) -> None:
+        """Write one transition's timeline event and row changes.
+
+        A change the schema refuses (an unknown assignee, say) is a non-retryable refusal:
+        retrying cannot make it valid.
+        """
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await self._project(session, p)
+        except IntegrityError as exc:
+            raise ApplicationError(
+                f"The database refused this change: {exc.orig}", type="IntegrityViolation", non_retryable=True
+            ) from None
+
+    @activity.defn
+    async def check_plan(self, check: PlanCheck) -> PlanView:
+        """The plan, if it is active and offered to the consumer's category; else a typed refusal."""
+        async with self.sessionmaker() as session:
+            plan = await session.get(Plan, check.plan_id)
+            if plan is None:
+                raise ApplicationError(
+                    f"Plan {check.plan_id} does not exist.", type="PlanNotFound", non_retryable=True
+                )
+            try:
+                rules.check_plan(
+                    plan.category,
+                    plan.sub_category,
+                    plan.active,
+                    check.consumer_category,
+                    check.consumer_sub_category,
+                )
+            except rules.TransitionRefused as exc:
+                raise ApplicationError(str(exc), type="PlanNotEligible", non_retryable=True) from None
+            return PlanView(
+                plan_id=plan.id,
+                name=plan.name,
+                short_name=plan.short_name,
+                services=[(s.utility, s.metered) for s in plan.services],
+            )
+
+    @activity.defn
+    async def lookup_meters(self, lookup: MeterLookup) -> MeterFactsList:
+        """What the database knows of the named meters (unknown numbers are simply absent)."""
+        async with self.sessionmaker() as session:
+            rows = (
+                await session.scalars(select(Meter).where(Meter.meter_number.in_(lookup.meter_numbers)))
+            ).all()
+            assigned: set[int] = set()
+            if lookup.consumer_id is not None and rows:
+                assigned = set(
+                    (
+                        await session.scalars(
+                            select(MeterAssignment.meter_id).where(
+                                MeterAssignment.consumer_id == lookup.consumer_id,
+                                MeterAssignment.unassigned_on.is_(None),
+                                MeterAssignment.meter_id.in_([m.id for m in rows]),
+                            )
+                        )
+                    ).all()
+                )
+            return MeterFactsList(
+                meters=[
+                    MeterFacts(
+                        meter_number=m.meter_number,
+                        utility=m.utility,
+                        available=m.status == MeterStatus.AVAILABLE,
+                        last_reading=m.last_reading,
+                        assigned_to_consumer=m.id in assigned,
+                    )
+                    for m in rows
+                ]
+            )
+
+    @activity.defn
+    async def consumer_meters(self, consumer_id: int) -> MeterFactsList:
+        """The meters currently assigned to a consumer (for a disconnection's final readings)."""
+        async with self.sessionmaker() as session:
+            rows = (
+                await session.scalars(
+                    select(Meter)
+                    .join(MeterAssignment, MeterAssignment.meter_id == Meter.id)
+                    .where(
+                        MeterAssignment.consumer_id == consumer_id, MeterAssignment.unassigned_on.is_(None)
+                    )
+                )
+            ).all()
+            return MeterFactsList(
+                meters=[
+                    MeterFacts(
+                        meter_number=m.meter_number,
+                        utility=m.utility,
+                        available=False,
+                        last_reading=m.last_reading,
+                        assigned_to_consumer=True,
+                    )
+                    for m in rows
+                ]
+            )
+
+    @activity.defn
+    async def communicate(self, record: CommunicationRecord) -> None:
+        """Log a note or a response to the consumer with its timeline event (once per key)."""
+        async with self.sessionmaker() as session, session.begin():
+            if record.projection is not None:
+                await self._project(session, record.projection)
+            await self._communicate(session, record)
+
+    @activity.defn
+    async def create_service_order(self, record: ServiceOrderRecord) -> ServiceOrderView:
+        """Raise a service order for field work (once per key); returns its SO number."""
+        async with self.sessionmaker() as session, session.begin():
+            existing = await session.scalar(
+                select(ServiceOrder).where(ServiceOrder.idempotency_key == record.key)
+            )
+            await self._project(session, record.projection)
+            if existing is None:
+                order = ServiceOrder(
+                    order_number=f"~{abs(hash(record.key)) % 10**18}",  # replaced below, once the id is known
+                    consumer_id=record.consumer_id,
+                    request_id=record.request_id,
+                    service_type=record.service_type,
+                    description=record.description,
+                    status=ServiceOrderStatus.SCHEDULED,
+                    created_at=record.occurred_at,
+                    scheduled_date=record.scheduled_date,
+                    idempotency_key=record.key,
+                )
+                session.add(order)
+                await session.flush()
+                # Numbered from the row's own id: unique without a counter table or a race.
+                order.order_number = f"SO-{order.id + 100000}"
+                await session.flush()
+                existing = order
+            return ServiceOrderView(
+                order_number=existing.order_number,
+                service_type=existing.service_type,
+                status=existing.status.value,
+            )
+
+    @activity.defn
+    async def complete(self, done: Completion) -> None:
+        """Finish a request in one transaction.
+
+        Reconnection: assign the meters with their readings, consumer Active, billing account on
+        the plan, confirmation logged. Disconnection: final readings, meters unassigned, consumer
+        Inactive, billing stopped. Both release the profile lock.
+        """
+        today = done.projection.occurred_at.date()
+        async with self.sessionmaker() as session, session.begin():
+            if not await self._project(session, done.projection):
+                return
+            meters = {
+                m.meter_number: m
+                for m in (
+                    await session.scalars(
+                        select(Meter).where(Meter.meter_number.in_([c.meter_number for c in done.meters]))
+                    )
+                ).all()
+            }
+            for choice in done.meters:
+                meter = meters[choice.meter_number]
+                session.add(
+                    MeterReading(
+                        meter_id=meter.id,
+                        consumer_id=done.consumer_id,
+                        reading_date=choice.reading_date,
+                        value=choice.reading,
+                        verification_status=VerificationStatus.VERIFIED,
+                        recorded_at=done.projection.occurred_at,
+                    )
+                )
+                meter.last_reading = choice.reading
+                meter.last_reading_date = choice.reading_date
+                if done.request_type is RequestType.RECONNECTION:
+                    if meter.status != MeterStatus.AVAILABLE:
+                        raise ApplicationError(
+                            f"Meter {meter.meter_number} is no longer available ({meter.status.value}).",
+                            type="MeterUnavailable",
+                            non_retryable=True,
+                        )
+                    meter.status = MeterStatus.ASSIGNED
+                    session.add(
+                        MeterAssignment(
+                            meter_id=meter.id,
+                            consumer_id=done.consumer_id,
+                            request_id=done.request_id,
+                            assigned_on=today,
+                            initial_reading=choice.reading,
+                        )
+                    )
+                else:
+                    meter.status = MeterStatus.AVAILABLE
+                    await session.execute(
+                        update(MeterAssignment)
+                        .where(MeterAssignment.meter_id == meter.id, MeterAssignment.unassigned_on.is_(None))
+                        .values(unassigned_on=today, final_reading=choice.reading)
+                    )
+            consumer = await session.get(Consumer, done.consumer_id)
+            assert consumer is not None
+            if done.request_type is RequestType.RECONNECTION:
+                consumer.status = ConsumerStatus.ACTIVE
+                await session.execute(
+                    update(BillingAccount)
+                    .where(BillingAccount.consumer_id == done.consumer_id, BillingAccount.active)
+                    .values(active=False)
+                )
+                assert done.plan_id is not None
+                session.add(
+                    BillingAccount(
+                        consumer_id=done.consumer_id,
+                        plan_id=done.plan_id,
+                        request_id=done.request_id,
+                        billing_cycle=BillingCycle.MONTHLY,
+                        payment_mode=PaymentMode.MANUAL,
+                        cycle_start=today,
+                        next_bill_date=add_months(today, 1),
+                    )
+                )
+            else:
+                consumer.status = ConsumerStatus.INACTIVE
+                await session.execute(
+                    update(BillingAccount)
+                    .where(BillingAccount.consumer_id == done.consumer_id, BillingAccount.active)
+                    .values(active=False)
+                )
+            if consumer.locked_by_request == done.request_id:
+                consumer.locked_by_request = None
+            await self._communicate(session, done.notice)
+
+    @activity.defn
+    async def release(self, closing: Release) -> None:
+        """Close path: the closing projection, the profile lock and the slot seat, in one transaction."""
+        async with self.sessionmaker() as session, session.begin():
+            if not await self._project(session, closing.projection):
+                return
+            await session.execute(
+                update(Consumer)
+                .where(
+                    Consumer.id == closing.consumer_id,
+                    Consumer.locked_by_request == closing.projection.request_id,
+                )
+                .values(locked_by_request=None)
+            )
+            await release_slot(session, request_id=closing.projection.request_id)
+
+    @activity.defn
+    async def escalate(self, escalation: Escalation) -> None:
+        """Record an SLA escalation and the supervisors' notice (once)."""
+        async with self.sessionmaker() as session, session.begin():
+            await self._project(session, escalation.projection)
+            await self._communicate(session, escalation.notice)
+
+    @activity.defn
+    async def send_email(self, email: Email) -> bool:
+        """Send an e-mail to the consumer and/or the supervisors, if SMTP is configured.
+
+        A stable Message-ID (the idempotency key) marks a retried send as the same message.
+        """
+        to: list[str] = [self.supervisor_email] if email.to_supervisors else []
+        if email.consumer_id is not None:
+            async with self.sessionmaker() as session:
+                address = await session.scalar(select(Consumer.email).where(Consumer.id == email.consumer_id))
+            if address:
+                to.append(address)
+        if not to:
+            return False
+        return await self.mailer.send(to, email.subject, email.body, email.key)
+
+    def all(self) -> list[object]:
+        return [
+            self.record_created,
+            self.project,
+            self.check_plan,
+            self.lookup_meters,
+            self.consumer_meters,
+            self.communicate,
+            self.create_service_order,
+            self.complete,
+            self.release,
+            self.escalate,
+            self.send_email,
+        ]

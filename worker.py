@@ -1,0 +1,73 @@
+"""The worker: runs request workflows and their activities on one task queue.
+
+Start N replicas of this process against the same Temporal namespace and task queue to scale out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.mail import Mailer
+from activities.request import RequestActivities
+from db.session import make_engine, make_sessionmaker
+from settings import Settings, get_settings
+from workflows.request import RequestWorkflow
+
+
+def build_worker(
+    client: Client, settings: Settings, activities: RequestActivities, task_queue: str | None = None
+) -> Worker:
+    """A worker for the request workflow and its activities (the tests build theirs with this too)."""
+    return Worker(
+        client,
+        task_queue=task_queue or settings.temporal_task_queue,
+        workflows=[RequestWorkflow],
+        activities=activities.all(),
+    )
+
+
+def build_activities(settings: Settings, sessionmaker: object) -> RequestActivities:
+    return RequestActivities(
+        sessionmaker,  # type: ignore[arg-type]
+        Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from),
+        settings.supervisor_email,
+    )
+
+
+async def main(settings: Settings | None = None) -> int:
+    settings = settings or get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    engine = make_engine(settings.db_url)
+    try:
+        client = await Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=pydantic_data_converter,
+        )
+    except RuntimeError as exc:
+        logging.error("cannot reach Temporal at %s: %s", settings.temporal_address, exc)
+        await engine.dispose()
+        return 1
+    worker = build_worker(client, settings, build_activities(settings, make_sessionmaker(engine)))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    logging.info(
+        "worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_address
+    )
+    async with worker:
+        await stop.wait()
+        logging.info("shutting down: finishing in-flight tasks")
+    await engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

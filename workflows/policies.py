@@ -1,0 +1,43 @@
+"""Named retry policies and timeouts for the request workflow's activities."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+# Business refusals raised by activities: retrying cannot change the answer.
+NON_RETRYABLE = [
+    "PlanNotFound",
+    "PlanNotEligible",
+    "MeterUnavailable",
+    "ActivationRefused",
+    "IntegrityViolation",
+]
+
+# Database writes: back off up to 30 s between tries and keep trying through an outage.
+DB_WRITE = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=NON_RETRYABLE,
+)
+
+# Lookups an update waits on: a few quick tries, then the update fails with the reason.
+DB_LOOKUP = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500),
+    maximum_interval=timedelta(seconds=5),
+    maximum_attempts=5,
+    non_retryable_error_types=NON_RETRYABLE,
+)
+
+# E-mail: the SMTP relay may be down for a while; the message is not worth failing a request for.
+EMAIL = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    maximum_attempts=20,
+)
+
+DB_TIMEOUT = timedelta(seconds=30)
+EMAIL_TIMEOUT = timedelta(seconds=30)

@@ -1,0 +1,865 @@
+"""The request workflow: one durable execution per reconnection / disconnection request.
+
+It owns the lifecycle (status, SLA clocks, plan, meters). CSR actions arrive as Updates with
+validators (refused synchronously, with a CSR-readable reason) or as Signals (a refused signal is
+written to the timeline and ignored). Every change is projected to the database by an activity
+before the Update returns, so the caller reads what they just did. Durable timers drive the SLA
+warnings and escalations; nothing polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RawValue, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.requests import rules, sla
+    from domain.requests.rules import Action as Act
+    from domain.requests.rules import TransitionRefused
+    from domain.requests.types import (
+        OPEN_STATUSES,
+        Channel,
+        Direction,
+        RequestStatus,
+        SlaState,
+        SlaTarget,
+        Visibility,
+    )
+    from workflows import policies
+    from workflows import search_attributes as sa
+    from workflows.schemas import (
+        WORKFLOW_NAME,
+        Acknowledge,
+        Activate,
+        AddNote,
+        Assign,
+        AssignedMeter,
+        Close,
+        CommunicationRecord,
+        Completion,
+        CreateServiceOrder,
+        Email,
+        Escalation,
+        MeterFactsList,
+        MeterLookup,
+        Outcome,
+        PlanCheck,
+        PlanView,
+        Projection,
+        PutOnHold,
+        RecordFinalReadings,
+        Release,
+        RequestState,
+        Resume,
+        RowChanges,
+        SelectPlan,
+        SendResponse,
+        ServiceOrderRecord,
+        ServiceOrderView,
+        SetPriority,
+        SlaClockView,
+        StartRequest,
+    )
+
+_ROW_STATE = {
+    SlaTarget.ACKNOWLEDGEMENT: "ack_state",
+    SlaTarget.RESPONSE: "response_state",
+    SlaTarget.RESOLUTION: "resolution_state",
+}
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class RequestWorkflow:
+    @workflow.init
+    def __init__(self, start: StartRequest) -> None:
+        self.start = start
+        self.status = RequestStatus.PENDING
+        self.priority = start.priority
+        self.assignee: str | None = None
+        self.escalation_level = 0
+        self.policy = sla.SlaPolicy(
+            ack=timedelta(minutes=start.sla.ack_minutes),
+            response=timedelta(minutes=start.sla.response_minutes),
+            resolution=timedelta(minutes=start.sla.resolution_minutes),
+            at_risk_fraction=start.sla.at_risk_fraction,
+            pause_resolution_on_hold=start.sla.pause_resolution_on_hold,
+            re_escalate_after=timedelta(minutes=start.sla.re_escalate_minutes),
+        )
+        self.clocks = sla.initial_clocks(start.created_at, self.policy)
+        self.held_since: datetime | None = None
+        self.plan: PlanView | None = None
+        self.meters: list[AssignedMeter] = []
+        self.service_orders: list[ServiceOrderView] = []
+        self.close_reason: Any = None
+        self.re_escalated = False
+        self.seq = 0
+        self.changed = False
+        self.lock = asyncio.Lock()
+
+    # ---- run: SLA timers until the request is resolved -----------------------------------------
+
+    @workflow.run
+    async def run(self, start: StartRequest) -> RequestState:
+        await workflow.execute_activity(
+            "record_created",
+            start,
+            start_to_close_timeout=policies.DB_TIMEOUT,
+            retry_policy=policies.DB_WRITE,
+        )
+        self._publish()
+        while self.status in OPEN_STATUSES:
+            deadline = self._next_deadline()
+            timeout = None if deadline is None else max(deadline[0] - workflow.now(), timedelta(0))
+            try:
+                await workflow.wait_condition(lambda: self.changed, timeout=timeout)
+            except TimeoutError:
+                assert deadline is not None
+                await self._on_deadline(deadline[1], deadline[2])
+            self.changed = False
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    def _next_deadline(self) -> tuple[datetime, SlaTarget, str] | None:
+        now = workflow.now()
+        clocks = [
+            c
+            for t, c in self.clocks.items()
+            if not (
+                t is SlaTarget.RESOLUTION
+                and self.held_since is not None
+                and self.policy.pause_resolution_on_hold
+            )
+        ]
+        found = sla.next_deadline(clocks, now)
+        best = None if found is None else (found.at, found.target, str(found.kind))
+        resolution = self.clocks[SlaTarget.RESOLUTION]
+        if not self.re_escalated and resolution.met_at is None and any(c is resolution for c in clocks):
+            again = sla.re_escalation_at(resolution, self.policy)
+            if again > now and (best is None or again < best[0]):
+                best = (again, SlaTarget.RESOLUTION, "re_escalate")
+            elif again <= now:
+                best = (now, SlaTarget.RESOLUTION, "re_escalate")
+        return best
+
+    async def _on_deadline(self, target: SlaTarget, kind: str) -> None:
+        async with self.lock:
+            now = workflow.now()
+            clock = self.clocks[target]
+            if self.status not in OPEN_STATUSES or clock.is_met(now):
+                return
+            if kind == "at_risk":
+                await self._project(
+                    "sla_at_risk",
+                    f"{target.value.capitalize()} SLA is at risk: due {clock.due_at:%Y-%m-%d %H:%M} UTC.",
+                    "system",
+                    RowChanges(),
+                )
+            else:
+                if kind == "re_escalate":
+                    self.re_escalated = True
+                await self._escalate(target, now, again=kind == "re_escalate")
+            self._publish()
+
+    async def _escalate(self, target: SlaTarget, now: datetime, *, again: bool) -> None:
+        level = self.escalation_level + 1
+        priority = rules.raise_priority(self.priority)
+        what = (
+            f"still unresolved {self.policy.re_escalate_after} after its resolution SLA breach"
+            if again
+            else f"{target.value} SLA breached (due {self.clocks[target].due_at:%Y-%m-%d %H:%M} UTC)"
+        )
+        detail = f"Escalated to level {level}: {what}. Priority {self.priority.value} → {priority.value}."
+        projection = self._projection(
+            "escalated",
+            detail,
+            "system",
+            self._refresh_sla(RowChanges(escalation_level=level, priority=priority)),
+            now=now,
+        )
+        notice = CommunicationRecord(
+            request_id=self.start.request_id,
+            consumer_id=self.start.consumer_id,
+            key=f"{projection.event_key}:notice",
+            channel=Channel.SYSTEM,
+            direction=Direction.INTERNAL,
+            visibility=Visibility.INTERNAL,
+            subject=f"Escalation level {level}: {self.start.request_id}",
+            body=f"{self.start.request_id} ({self.start.request_type.value}, {self.start.account_number}): {detail}",
+            author="system",
+            occurred_at=now,
+        )
+        await self._activity(
+            "escalate",
+            Escalation(
+                request_id=self.start.request_id,
+                consumer_id=self.start.consumer_id,
+                level=level,
+                target=target,
+                projection=projection,
+                notice=notice,
+            ),
+        )
+        self.escalation_level, self.priority = level, priority
+        self._email(
+            Email(key=notice.key, subject=notice.subject or "", body=notice.body, to_supervisors=True)
+        )
+
+    # ---- query ---------------------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> RequestState:
+        now = workflow.now()
+        return RequestState(
+            request_id=self.start.request_id,
+            request_type=self.start.request_type,
+            status=self.status,
+            priority=self.priority,
+            escalation_level=self.escalation_level,
+            sla_status=self._sla_status(now),
+            sla=[
+                SlaClockView(
+                    target=c.target,
+                    due_at=c.due_at,
+                    at_risk_at=c.at_risk_at,
+                    met_at=c.met_at,
+                    state=c.state(now),
+                    seconds_remaining=int(c.time_remaining(now).total_seconds()),
+                )
+                for c in self.clocks.values()
+            ],
+            plan=self.plan,
+            meters=self.meters,
+            service_orders=self.service_orders,
+            assignee=self.assignee,
+            allowed_actions=[str(a) for a in self._allowed()],
+            close_reason=self.close_reason,
+        )
+
+    # ---- validators' shared check --------------------------------------------------------------
+
+    def _allowed(self) -> list[Act]:
+        return rules.allowed_actions(
+            self.status, self.start.request_type, plan_selected=self.plan is not None
+        )
+
+    def _check(self, action: Act) -> None:
+        rules.check_action(action, self.status, self.start.request_type, plan_selected=self.plan is not None)
+
+    # ---- updates (each with its validator right under it) ------------------------------------------
+
+    @workflow.update
+    async def acknowledge(self, a: Acknowledge) -> Outcome:
+        return await self._serialised(Act.ACKNOWLEDGE, self._acknowledge, a)
+
+    @acknowledge.validator
+    def _validate_acknowledge(self, a: Acknowledge) -> None:
+        self._check(Act.ACKNOWLEDGE)
+
+    @workflow.update
+    async def put_on_hold(self, a: PutOnHold) -> Outcome:
+        return await self._serialised(Act.PUT_ON_HOLD, self._put_on_hold, a)
+
+    @put_on_hold.validator
+    def _validate_put_on_hold(self, a: PutOnHold) -> None:
+        self._check(Act.PUT_ON_HOLD)
+
+    @workflow.update
+    async def resume(self, a: Resume) -> Outcome:
+        return await self._serialised(Act.RESUME, self._resume, a)
+
+    @resume.validator
+    def _validate_resume(self, a: Resume) -> None:
+        self._check(Act.RESUME)
+
+    @workflow.update
+    async def select_plan(self, a: SelectPlan) -> Outcome:
+        return await self._serialised(Act.SELECT_PLAN, self._select_plan, a)
+
+    @select_plan.validator
+    def _validate_select_plan(self, a: SelectPlan) -> None:
+        self._check(Act.SELECT_PLAN)
+
+    @workflow.update
+    async def activate(self, a: Activate) -> Outcome:
+        return await self._serialised(Act.ACTIVATE, self._activate, a)
+
+    @activate.validator
+    def _validate_activate(self, a: Activate) -> None:
+        self._check(Act.ACTIVATE)
+        self._check_activation_data(a, facts=None)
+
+    @workflow.update
+    async def record_final_readings(self, a: RecordFinalReadings) -> Outcome:
+        return await self._serialised(Act.RECORD_FINAL_READINGS, self._record_final_readings, a)
+
+    @record_final_readings.validator
+    def _validate_record_final_readings(self, a: RecordFinalReadings) -> None:
+        self._check(Act.RECORD_FINAL_READINGS)
+        self._check_final_data(a, facts=None)
+
+    @workflow.update
+    async def close(self, a: Close) -> Outcome:
+        return await self._serialised(Act.CLOSE, self._close, a)
+
+    @close.validator
+    def _validate_close(self, a: Close) -> None:
+        self._check(Act.CLOSE)
+
+    @workflow.update
+    async def add_note(self, a: AddNote) -> Outcome:
+        return await self._serialised(Act.ADD_NOTE, self._add_note, a)
+
+    @add_note.validator
+    def _validate_add_note(self, a: AddNote) -> None:
+        self._check(Act.ADD_NOTE)
+
+    @workflow.update
+    async def send_response(self, a: SendResponse) -> Outcome:
+        return await self._serialised(Act.SEND_RESPONSE, self._send_response, a)
+
+    @send_response.validator
+    def _validate_send_response(self, a: SendResponse) -> None:
+        self._check(Act.SEND_RESPONSE)
+        if a.channel in (Channel.SYSTEM, Channel.NOTE):
+            raise TransitionRefused(
+                f"A response goes by email, SMS, phone or in person, not '{a.channel.value}'.",
+                "invalid_channel",
+            )
+
+    @workflow.update
+    async def create_service_order(self, a: CreateServiceOrder) -> Outcome:
+        return await self._serialised(Act.CREATE_SERVICE_ORDER, self._create_service_order, a)
+
+    @create_service_order.validator
+    def _validate_create_service_order(self, a: CreateServiceOrder) -> None:
+        self._check(Act.CREATE_SERVICE_ORDER)
+
+    @workflow.update
+    async def set_priority(self, a: SetPriority) -> Outcome:
+        return await self._serialised(Act.SET_PRIORITY, self._set_priority, a)
+
+    @set_priority.validator
+    def _validate_set_priority(self, a: SetPriority) -> None:
+        self._check(Act.SET_PRIORITY)
+
+    @workflow.update
+    async def assign(self, a: Assign) -> Outcome:
+        return await self._serialised(Act.ASSIGN, self._assign, a)
+
+    @assign.validator
+    def _validate_assign(self, a: Assign) -> None:
+        self._check(Act.ASSIGN)
+
+    # ---- signals: the same actions, for operators in the Temporal UI or CLI -----------------------
+
+    @workflow.signal(dynamic=True)
+    async def on_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        """Accept any action by name; a refused or malformed signal is logged to the timeline, never a failure."""
+        actions: dict[str, tuple[type[Any], Callable[[Any], Awaitable[str]], Callable[[Any], None]]] = {
+            "acknowledge": (Acknowledge, self._acknowledge, self._validate_acknowledge),
+            "put_on_hold": (PutOnHold, self._put_on_hold, self._validate_put_on_hold),
+            "resume": (Resume, self._resume, self._validate_resume),
+            "select_plan": (SelectPlan, self._select_plan, self._validate_select_plan),
+            "activate": (Activate, self._activate, self._validate_activate),
+            "record_final_readings": (
+                RecordFinalReadings,
+                self._record_final_readings,
+                self._validate_record_final_readings,
+            ),
+            "close": (Close, self._close, self._validate_close),
+            "add_note": (AddNote, self._add_note, self._validate_add_note),
+            "send_response": (SendResponse, self._send_response, self._validate_send_response),
+            "create_service_order": (
+                CreateServiceOrder,
+                self._create_service_order,
+                self._validate_create_service_order,
+            ),
+            "set_priority": (SetPriority, self._set_priority, self._validate_set_priority),
+            "assign": (Assign, self._assign, self._validate_assign),
+        }
+        actor = "operator (signal)"
+        try:
+            if name not in actions:
+                raise TransitionRefused(f"Unknown action '{name}'.", "unknown_action")
+            model, handler, validate = actions[name]
+            try:
+                payload = workflow.payload_converter().from_payload(args[0].payload, model) if args else None
+            except Exception as exc:
+                raise TransitionRefused(f"Malformed '{name}' signal: {exc}", "malformed_signal") from None
+            if payload is None:
+                raise TransitionRefused(f"'{name}' signal carried no input.", "malformed_signal")
+            actor = payload.actor
+            async with self.lock:
+                validate(payload)
+                await handler(payload)
+                self._after_change()
+        except (TransitionRefused, ApplicationError, ActivityError) as exc:
+            reason = _reason(exc)
+            workflow.logger.info("signal %s refused: %s", name, reason)
+            async with self.lock:
+                await self._project(
+                    "signal_refused", f"Signal '{name}' ignored: {reason}", actor, RowChanges()
+                )
+
+    # ---- the actions themselves (called with the lock held, after validation) ---------------------
+
+    async def _serialised(self, action: Act, handler: Callable[[Any], Awaitable[str]], a: Any) -> Outcome:
+        async with self.lock:
+            # The state may have moved while this update waited for the lock: check again.
+            try:
+                self._check(action)
+                message = await handler(a)
+            except TransitionRefused as exc:
+                raise ApplicationError(exc.message, type="TransitionRefused", non_retryable=True) from None
+            except ActivityError as exc:
+                raise ApplicationError(_reason(exc), type=_refusal_type(exc), non_retryable=True) from None
+            self._after_change()
+            return Outcome(message=message, state=self.state())
+
+    def _after_change(self) -> None:
+        self.changed = True
+        self._publish()
+
+    async def _acknowledge(self, a: Acknowledge) -> str:
+        now = workflow.now()
+        clocks = {**self.clocks, SlaTarget.ACKNOWLEDGEMENT: self.clocks[SlaTarget.ACKNOWLEDGEMENT].met(now)}
+        await self._transition(
+            "acknowledged", "Request acknowledged; status In Progress.", a.actor, RequestStatus.IN_PROGRESS, clocks,
+            RowChanges(acknowledged_at=now),
+        )  # fmt: skip
+        return "Request acknowledged"
+
+    async def _put_on_hold(self, a: PutOnHold) -> str:
+        await self._transition(
+            "put_on_hold",
+            f"Put on hold: {a.reason}",
+            a.actor,
+            RequestStatus.ON_HOLD,
+            self.clocks,
+            RowChanges(),
+        )
+        self.held_since = workflow.now()
+        return "Request put on hold"
+
+    async def _resume(self, a: Resume) -> str:
+        now = workflow.now()
+        clocks = dict(self.clocks)
+        detail = "Resumed; status In Progress."
+        changes = RowChanges()
+        if self.held_since is not None and self.policy.pause_resolution_on_hold:
+            held = now - self.held_since
+            clocks[SlaTarget.RESOLUTION] = sla.extend_for_hold(clocks[SlaTarget.RESOLUTION], held)
+            changes = RowChanges(resolution_due_at=clocks[SlaTarget.RESOLUTION].due_at)
+            detail += f" Resolution due moved by {held} held."
+        await self._transition("resumed", detail, a.actor, RequestStatus.IN_PROGRESS, clocks, changes)
+        self.held_since = None
+        return "Request resumed"
+
+    async def _select_plan(self, a: SelectPlan) -> str:
+        plan: PlanView = await self._activity(
+            "check_plan",
+            PlanCheck(
+                plan_id=a.plan_id,
+                consumer_category=self.start.consumer_category,
+                consumer_sub_category=self.start.consumer_sub_category,
+            ),
+            result_type=PlanView,
+            lookup=True,
+        )
+        await self._project(
+            "plan_selected",
+            f"Plan selected: {plan.name} ({plan.short_name}).",
+            a.actor,
+            RowChanges(plan_id=plan.plan_id),
+        )
+        self.plan = plan
+        return f"Plan {plan.short_name} selected"
+
+    def _check_activation_data(self, a: Activate, facts: MeterFactsList | None) -> None:
+        assert self.plan is not None  # _check(ACTIVATE) refuses without a plan
+        known = {f.meter_number: f for f in facts.meters} if facts else {}
+        if facts is not None:
+            missing = [m.meter_number for m in a.meters if m.meter_number not in known]
+            if missing:
+                raise TransitionRefused(f"Unknown meter number(s): {', '.join(missing)}.", "meter_unknown")
+        rules.check_activation(
+            self.plan.services,
+            [
+                rules.MeterChoice(
+                    utility=m.utility,
+                    meter_number=m.meter_number,
+                    reading=m.reading,
+                    reading_date=m.reading_date,
+                    meter_utility=known[m.meter_number].utility if facts else None,
+                    meter_last_reading=known[m.meter_number].last_reading if facts else None,
+                    meter_available=known[m.meter_number].available if facts else None,
+                )
+                for m in a.meters
+            ],
+            today=workflow.now().date(),
+        )
+
+    async def _activate(self, a: Activate) -> str:
+        facts: MeterFactsList = await self._activity(
+            "lookup_meters", MeterLookup(meter_numbers=[m.meter_number for m in a.meters]),
+            result_type=MeterFactsList, lookup=True,
+        )  # fmt: skip
+        self._check_activation_data(a, facts)
+        assert self.plan is not None
+        meters = [
+            AssignedMeter(
+                utility=m.utility, meter_number=m.meter_number, reading=m.reading, reading_date=m.reading_date
+            )
+            for m in a.meters
+        ]
+        listing = ", ".join(
+            f"{m.utility.value} {m.meter_number} at {m.reading} on {m.reading_date}" for m in meters
+        )
+        await self._complete(
+            a.actor,
+            f"Reconnected and activated on plan {self.plan.short_name}; meters: {listing}.",
+            "Service restored",
+            f"Your {self._utilities(meters)} service has been reconnected on plan {self.plan.name}. "
+            f"Billing starts today. Request {self.start.request_id}.",
+            meters,
+        )
+        return "Reconnected and activated"
+
+    def _check_final_data(self, a: RecordFinalReadings, facts: MeterFactsList | None) -> None:
+        known = {f.meter_number: f for f in facts.meters} if facts else {}
+        rules.check_final_readings(
+            [
+                rules.FinalReading(
+                    meter_number=r.meter_number,
+                    reading=r.reading,
+                    reading_date=r.reading_date,
+                    meter_last_reading=known[r.meter_number].last_reading
+                    if r.meter_number in known
+                    else None,
+                )
+                for r in a.readings
+            ],
+            today=workflow.now().date(),
+            assigned_meters=list(known) if facts is not None else None,
+        )
+
+    async def _record_final_readings(self, a: RecordFinalReadings) -> str:
+        facts: MeterFactsList = await self._activity(
+            "consumer_meters", self.start.consumer_id, result_type=MeterFactsList, lookup=True
+        )
+        self._check_final_data(a, facts)
+        utility = {f.meter_number: f.utility for f in facts.meters}
+        meters = [
+            AssignedMeter(
+                utility=utility[r.meter_number],
+                meter_number=r.meter_number,
+                reading=r.reading,
+                reading_date=r.reading_date,
+            )
+            for r in a.readings
+        ]
+        listing = ", ".join(f"{m.meter_number} final {m.reading} on {m.reading_date}" for m in meters)
+        await self._complete(
+            a.actor,
+            f"Disconnected; final readings: {listing}.",
+            "Service disconnected",
+            f"Your {self._utilities(meters)} service has been disconnected as requested "
+            f"(request {self.start.request_id}). Final readings: {listing}.",
+            meters,
+        )
+        return "Final readings recorded; disconnected"
+
+    async def _complete(
+        self, actor: str, detail: str, subject: str, body: str, meters: list[AssignedMeter]
+    ) -> None:
+        now = workflow.now()
+        clocks = {**self.clocks, SlaTarget.RESOLUTION: self.clocks[SlaTarget.RESOLUTION].met(now)}
+        projection = self._projection(
+            "completed",
+            detail,
+            actor,
+            self._status_changes(RequestStatus.COMPLETED, clocks, RowChanges(resolved_at=now)),
+        )
+        notice = CommunicationRecord(
+            request_id=self.start.request_id,
+            consumer_id=self.start.consumer_id,
+            key=f"{projection.event_key}:confirmation",
+            channel=Channel.EMAIL,
+            direction=Direction.TO_CUSTOMER,
+            visibility=Visibility.CONSUMER,
+            subject=subject,
+            body=body,
+            author="system",
+            occurred_at=now,
+        )
+        await self._activity(
+            "complete",
+            Completion(
+                request_id=self.start.request_id,
+                consumer_id=self.start.consumer_id,
+                request_type=self.start.request_type,
+                plan_id=self.plan.plan_id if self.plan else None,
+                meters=meters,
+                projection=projection,
+                notice=notice,
+            ),
+        )
+        self.status, self.clocks, self.meters = RequestStatus.COMPLETED, clocks, meters
+        self._email(Email(key=notice.key, subject=subject, body=body, consumer_id=self.start.consumer_id))
+
+    async def _close(self, a: Close) -> str:
+        now = workflow.now()
+        clocks = {**self.clocks, SlaTarget.RESOLUTION: self.clocks[SlaTarget.RESOLUTION].met(now)}
+        detail = f"Closed: {a.reason.value}." + (f" {a.notes}" if a.notes else "")
+        changes = RowChanges(resolved_at=now, close_reason=a.reason, close_notes=a.notes or None)
+        projection = self._projection(
+            "closed", detail, a.actor, self._status_changes(RequestStatus.CLOSED, clocks, changes)
+        )
+        await self._activity("release", Release(consumer_id=self.start.consumer_id, projection=projection))
+        self.status, self.clocks, self.close_reason = RequestStatus.CLOSED, clocks, a.reason
+        return "Request closed"
+
+    async def _add_note(self, a: AddNote) -> str:
+        consumer_facing = a.visibility is Visibility.CONSUMER
+        await self._communicate(
+            a.actor,
+            Channel.NOTE,
+            Direction.TO_CUSTOMER if consumer_facing else Direction.INTERNAL,
+            a.visibility,
+            None,
+            a.text,
+            kind="note_added",
+            detail=f"{'Consumer-visible' if consumer_facing else 'Internal'} note: {a.text}",
+            responds=consumer_facing,
+        )
+        return "Note added"
+
+    async def _send_response(self, a: SendResponse) -> str:
+        await self._communicate(
+            a.actor,
+            a.channel,
+            Direction.TO_CUSTOMER,
+            Visibility.CONSUMER,
+            a.subject,
+            a.message,
+            kind="response_sent",
+            detail=f"Response sent by {a.channel.value}: {a.message}",
+            responds=True,
+        )
+        if a.channel is Channel.EMAIL:
+            self._email(
+                Email(
+                    key=f"{self.start.request_id}:{self.seq:04d}:response",
+                    subject=a.subject or f"About your request {self.start.request_id}",
+                    body=a.message,
+                    consumer_id=self.start.consumer_id,
+                )
+            )
+        return "Response sent"
+
+    async def _communicate(
+        self,
+        actor: str,
+        channel: Channel,
+        direction: Direction,
+        visibility: Visibility,
+        subject: str | None,
+        body: str,
+        *,
+        kind: str,
+        detail: str,
+        responds: bool,
+    ) -> None:
+        now = workflow.now()
+        clocks = dict(self.clocks)
+        changes = RowChanges()
+        response = clocks[SlaTarget.RESPONSE]
+        if responds and response.met_at is None:
+            clocks[SlaTarget.RESPONSE] = response.met(now)
+            changes = RowChanges(first_response_at=now)
+        projection = self._projection(kind, detail, actor, self._status_changes(self.status, clocks, changes))
+        await self._activity(
+            "communicate",
+            CommunicationRecord(
+                request_id=self.start.request_id,
+                consumer_id=self.start.consumer_id,
+                key=f"{projection.event_key}:communication",
+                channel=channel,
+                direction=direction,
+                visibility=visibility,
+                subject=subject,
+                body=body,
+                author=actor,
+                occurred_at=now,
+                projection=projection,
+            ),
+        )
+        self.clocks = clocks
+
+    async def _create_service_order(self, a: CreateServiceOrder) -> str:
+        projection = self._projection(
+            "service_order_created",
+            f"Service order ({a.service_type.value}): {a.description}",
+            a.actor,
+            RowChanges(),
+        )
+        order: ServiceOrderView = await self._activity(
+            "create_service_order",
+            ServiceOrderRecord(
+                request_id=self.start.request_id,
+                consumer_id=self.start.consumer_id,
+                key=f"{projection.event_key}:order",
+                service_type=a.service_type,
+                description=a.description,
+                scheduled_date=a.scheduled_date,
+                occurred_at=projection.occurred_at,
+                projection=projection,
+            ),
+            result_type=ServiceOrderView,
+        )
+        self.service_orders.append(order)
+        return f"Service order {order.order_number} created"
+
+    async def _set_priority(self, a: SetPriority) -> str:
+        await self._project(
+            "priority_changed",
+            f"Priority {self.priority.value} → {a.priority.value}.",
+            a.actor,
+            RowChanges(priority=a.priority),
+        )
+        self.priority = a.priority
+        return f"Priority set to {a.priority.value}"
+
+    async def _assign(self, a: Assign) -> str:
+        await self._project(
+            "assigned", f"Assigned to {a.user_name}.", a.actor, RowChanges(assigned_to=a.user_id)
+        )
+        self.assignee = a.user_name
+        return f"Assigned to {a.user_name}"
+
+    # ---- projection plumbing -----------------------------------------------------------------
+
+    def _sla_status(self, now: datetime) -> SlaState:
+        return sla.overall_state(c.state(now) for c in self.clocks.values())
+
+    def _status_changes(
+        self, status: RequestStatus, clocks: dict[SlaTarget, sla.SlaClock], extra: RowChanges
+    ) -> RowChanges:
+        now = workflow.now()
+        states = {_ROW_STATE[t]: c.state(now) for t, c in clocks.items()}
+        return extra.model_copy(
+            update={"status": status, "sla_status": sla.overall_state(states.values()), **states}
+        )
+
+    async def _transition(
+        self,
+        kind: str,
+        detail: str,
+        actor: str,
+        status: RequestStatus,
+        clocks: dict[SlaTarget, sla.SlaClock],
+        extra: RowChanges,
+    ) -> None:
+        await self._project(kind, detail, actor, self._status_changes(status, clocks, extra))
+        self.status, self.clocks = status, clocks
+
+    def _projection(
+        self, kind: str, detail: str, actor: str, changes: RowChanges, *, now: datetime | None = None
+    ) -> Projection:
+        self.seq += 1
+        return Projection(
+            request_id=self.start.request_id,
+            event_key=f"{self.start.request_id}:{self.seq:04d}:{kind}",
+            occurred_at=now or workflow.now(),
+            actor=actor,
+            kind=kind,
+            detail=detail,
+            changes=changes,
+        )
+
+    async def _project(self, kind: str, detail: str, actor: str, changes: RowChanges) -> None:
+        if kind in ("sla_at_risk",) or (changes.status is None and kind not in ("signal_refused",)):
+            changes = self._refresh_sla(changes)
+        await self._activity("project", self._projection(kind, detail, actor, changes))
+
+    def _refresh_sla(self, changes: RowChanges) -> RowChanges:
+        now = workflow.now()
+        states = {_ROW_STATE[t]: c.state(now) for t, c in self.clocks.items()}
+        return changes.model_copy(update={"sla_status": sla.overall_state(states.values()), **states})
+
+    async def _activity(
+        self, name: str, arg: Any, *, result_type: type[Any] | None = None, lookup: bool = False
+    ) -> Any:
+        return await workflow.execute_activity(
+            name,
+            arg,
+            start_to_close_timeout=policies.DB_TIMEOUT,
+            retry_policy=policies.DB_LOOKUP if lookup else policies.DB_WRITE,
+            result_type=result_type,
+        )
+
+    def _email(self, email: Email) -> None:
+        """Send in the background: a slow SMTP relay never holds up an update or the lifecycle."""
+        workflow.start_activity(
+            "send_email",
+            email,
+            start_to_close_timeout=policies.EMAIL_TIMEOUT,
+            retry_policy=policies.EMAIL,
+        )
+
+    @staticmethod
+    def _utilities(meters: list[AssignedMeter]) -> str:
+        return " and ".join(sorted({m.utility.value for m in meters})) or "utility"
+
+    def _publish(self) -> None:
+        """Keep the Temporal UI current: search attributes and a human summary."""
+        now = workflow.now()
+        status = self._sla_status(now)
+        updates: list[SearchAttributeUpdate[Any]] = [
+            sa.REQUEST_TYPE.value_set(self.start.request_type.value),
+            sa.REQUEST_STATUS.value_set(self.status.value),
+            sa.SLA_STATUS.value_set(status.value),
+            sa.PRIORITY.value_set(self.priority.value),
+            sa.ESCALATION_LEVEL.value_set(self.escalation_level),
+            sa.ACCOUNT_NUMBER.value_set(self.start.account_number),
+        ]
+        workflow.upsert_search_attributes(updates)
+        lines = [
+            f"**{self.start.request_type.value} {self.start.request_id}** — {self.status.value}",
+            f"Consumer: {self.start.consumer_name} ({self.start.account_number})",
+            f"Priority: {self.priority.value} · escalation level {self.escalation_level} · SLA {status.value}",
+            *(
+                f"- {c.target.value}: {c.state(now).value}, due {c.due_at:%Y-%m-%d %H:%M} UTC"
+                for c in self.clocks.values()
+            ),
+        ]
+        if self.plan:
+            lines.append(f"Plan: {self.plan.name} ({self.plan.short_name})")
+        if self.assignee:
+            lines.append(f"Assignee: {self.assignee}")
+        workflow.set_current_details("\n".join(lines))
+
+
+def _reason(exc: BaseException) -> str:
+    """The CSR-readable reason inside a refusal, however deeply the SDK wrapped it."""
+    if isinstance(exc, TransitionRefused):
+        return exc.message
+    cause: BaseException | None = exc
+    while isinstance(cause, ActivityError) and cause.cause is not None:
+        cause = cause.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message
+    return str(cause)
+
+
+def _refusal_type(exc: BaseException) -> str:
+    cause: BaseException | None = exc
+    while isinstance(cause, ActivityError) and cause.cause is not None:
+        cause = cause.cause
+    return cause.type or "ActivityFailed" if isinstance(cause, ApplicationError) else "ActivityFailed"

@@ -1,0 +1,323 @@
+"""Every message in and out of the request workflow and its activities: one pydantic model each.
+
+Also the name constants and the workflow-ID builder, shared by the API, the worker and the tests.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.consumers.types import Category, ServiceOrderType, UtilityType
+from domain.requests.types import (
+    Channel,
+    CloseReason,
+    Direction,
+    Priority,
+    RequestStatus,
+    RequestType,
+    SlaState,
+    SlaTarget,
+    Visibility,
+)
+
+WORKFLOW_NAME = "RequestWorkflow"
+ID_PREFIX = {RequestType.RECONNECTION: "RC", RequestType.DISCONNECTION: "DC"}
+
+
+def request_id_for(request_type: RequestType, number: int, year: int) -> str:
+    """The human request ID, which is also the workflow ID: RC-2026-000123 / DC-2026-000124."""
+    return f"{ID_PREFIX[request_type]}-{year}-{number:06d}"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# ---- start -----------------------------------------------------------------------------------
+
+
+class SlaSettings(Model):
+    """SLA policy captured per request at creation (admin changes later do not move its clocks)."""
+
+    ack_minutes: int = 120
+    response_minutes: int = 240
+    resolution_minutes: int = 1440
+    at_risk_fraction: float = Field(default=0.75, gt=0, lt=1)
+    pause_resolution_on_hold: bool = False
+    re_escalate_minutes: int = 240
+
+
+class StartRequest(Model):
+    request_id: str
+    consumer_id: int
+    account_number: str
+    consumer_name: str
+    consumer_category: Category
+    consumer_sub_category: str
+    request_type: RequestType
+    priority: Priority = Priority.MEDIUM
+    reason: str
+    preferred_date: date | None = None
+    slot_id: int | None = None
+    notes: str | None = None
+    created_by: str
+    created_by_user_id: int | None = None
+    created_at: datetime
+    sla: SlaSettings = SlaSettings()
+    row_written: bool = False  # the API's create path wrote the row, lock and booking already
+
+
+# ---- actions (updates and signals) ---------------------------------------------------------------
+
+
+class Action(Model):
+    actor: str = Field(description="Who does it: a username, or 'system'")
+
+
+class Acknowledge(Action):
+    pass
+
+
+class PutOnHold(Action):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class Resume(Action):
+    pass
+
+
+class SelectPlan(Action):
+    plan_id: int
+
+
+class MeterChoice(Model):
+    utility: UtilityType
+    meter_number: str
+    reading: Decimal = Field(ge=0)
+    reading_date: date
+
+
+class Activate(Action):
+    meters: list[MeterChoice]
+
+
+class FinalReading(Model):
+    meter_number: str
+    reading: Decimal = Field(ge=0)
+    reading_date: date
+
+
+class RecordFinalReadings(Action):
+    readings: list[FinalReading]
+
+
+class Close(Action):
+    reason: CloseReason
+    notes: str = Field(default="", max_length=2000)
+
+
+class AddNote(Action):
+    text: str = Field(min_length=1, max_length=4000)
+    visibility: Visibility = Visibility.INTERNAL
+
+
+class SendResponse(Action):
+    channel: Channel
+    message: str = Field(min_length=1, max_length=4000)
+    subject: str | None = None
+
+
+class CreateServiceOrder(Action):
+    service_type: ServiceOrderType
+    description: str = Field(min_length=1, max_length=2000)
+    scheduled_date: date | None = None
+
+
+class SetPriority(Action):
+    priority: Priority
+
+
+class Assign(Action):
+    user_id: int
+    user_name: str
+
+
+# ---- state (query) ---------------------------------------------------------------------------
+
+
+class SlaClockView(Model):
+    target: SlaTarget
+    due_at: datetime
+    at_risk_at: datetime
+    met_at: datetime | None
+    state: SlaState
+    seconds_remaining: int
+
+
+class PlanView(Model):
+    plan_id: int
+    name: str
+    short_name: str
+    services: list[tuple[UtilityType, bool]]
+
+
+class AssignedMeter(Model):
+    utility: UtilityType
+    meter_number: str
+    reading: Decimal
+    reading_date: date
+
+
+class ServiceOrderView(Model):
+    order_number: str
+    service_type: ServiceOrderType
+    status: str
+
+
+class RequestState(Model):
+    request_id: str
+    request_type: RequestType
+    status: RequestStatus
+    priority: Priority
+    escalation_level: int
+    sla_status: SlaState
+    sla: list[SlaClockView]
+    plan: PlanView | None
+    meters: list[AssignedMeter]
+    service_orders: list[ServiceOrderView]
+    assignee: str | None
+    allowed_actions: list[str]
+    close_reason: CloseReason | None = None
+
+
+class Outcome(Model):
+    """What an update returns: the state after the action was applied and projected."""
+
+    message: str
+    state: RequestState
+
+
+# ---- activities ------------------------------------------------------------------------------
+
+
+class RowChanges(Model):
+    """Fields of the request row a transition sets; None leaves a field as it is."""
+
+    status: RequestStatus | None = None
+    priority: Priority | None = None
+    ack_state: SlaState | None = None
+    response_state: SlaState | None = None
+    resolution_state: SlaState | None = None
+    sla_status: SlaState | None = None
+    resolution_due_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    escalation_level: int | None = None
+    plan_id: int | None = None
+    assigned_to: int | None = None
+    close_reason: CloseReason | None = None
+    close_notes: str | None = None
+
+
+class Projection(Model):
+    """One timeline event plus the row changes it causes, written once per ``event_key``."""
+
+    request_id: str
+    event_key: str
+    occurred_at: datetime
+    actor: str
+    kind: str
+    detail: str
+    changes: RowChanges = RowChanges()
+
+
+class PlanCheck(Model):
+    plan_id: int
+    consumer_category: Category
+    consumer_sub_category: str
+
+
+class MeterLookup(Model):
+    meter_numbers: list[str]
+    consumer_id: int | None = None
+
+
+class MeterFacts(Model):
+    meter_number: str
+    utility: UtilityType
+    available: bool
+    last_reading: Decimal | None
+    assigned_to_consumer: bool = False
+
+
+class MeterFactsList(Model):
+    meters: list[MeterFacts]
+
+
+class CommunicationRecord(Model):
+    """A communication, written with the projection that records it (one transaction, once per key)."""
+
+    request_id: str
+    consumer_id: int
+    key: str
+    channel: Channel
+    direction: Direction
+    visibility: Visibility
+    subject: str | None
+    body: str
+    author: str
+    occurred_at: datetime
+    projection: Projection | None = None
+
+
+class ServiceOrderRecord(Model):
+    request_id: str
+    consumer_id: int
+    key: str
+    service_type: ServiceOrderType
+    description: str
+    scheduled_date: date | None
+    occurred_at: datetime
+    projection: Projection
+
+
+class Completion(Model):
+    """Everything the completion activity writes in one transaction."""
+
+    request_id: str
+    consumer_id: int
+    request_type: RequestType
+    plan_id: int | None
+    meters: list[AssignedMeter]
+    projection: Projection
+    notice: CommunicationRecord
+
+
+class Release(Model):
+    """Close path: free the profile lock and the slot seat with the closing projection."""
+
+    consumer_id: int
+    projection: Projection
+
+
+class Email(Model):
+    """An e-mail to the consumer (looked up by ID when sent) and/or the supervisors."""
+
+    key: str
+    subject: str
+    body: str
+    consumer_id: int | None = None
+    to_supervisors: bool = False
+
+
+class Escalation(Model):
+    request_id: str
+    consumer_id: int
+    level: int
+    target: SlaTarget
+    projection: Projection
+    notice: CommunicationRecord

@@ -1,0 +1,29 @@
+"""Custom search attributes supervisors filter on in the Temporal UI.
+
+Registered by the dev stack at start (``--search-attribute``), by the test fixtures, and by
+``temporal operator search-attribute create`` in production (see README).
+"""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+REQUEST_TYPE = SearchAttributeKey.for_keyword("RequestType")
+REQUEST_STATUS = SearchAttributeKey.for_keyword("RequestStatus")
+SLA_STATUS = SearchAttributeKey.for_keyword("SlaStatus")
+PRIORITY = SearchAttributeKey.for_keyword("Priority")
+ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
+ACCOUNT_NUMBER = SearchAttributeKey.for_keyword("AccountNumber")
+
+ALL = (REQUEST_TYPE, REQUEST_STATUS, SLA_STATUS, PRIORITY, ESCALATION_LEVEL, ACCOUNT_NUMBER)
+
+
+def cli_flags() -> list[str]:
+    """``--search-attribute Name=Type`` flags for ``temporal server start-dev``."""
+    flags: list[str] = []
+    for key in ALL:
+        flags += [
+            "--search-attribute",
+            f"{key.name}={key.indexed_value_type.name.removeprefix('INDEXED_VALUE_TYPE_').title()}",
+        ]
+    return flags
