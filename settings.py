@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "connectdesk-requests"
     temporal_ui_port: int = Field(8233, ge=1, le=65535)
-    temporal_ui_url: str = Field("", description="Public URL of the Temporal Web UI; default http://127.0.0.1:<ui port>")
+    temporal_ui_url: str = Field(
+        "", description="Public URL of the Temporal Web UI; default http://127.0.0.1:<ui port>"
+    )
     temporal_rpc_timeout_seconds: float = Field(5.0, gt=0)
 
     api_host: str = "127.0.0.1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -13,9 +14,14 @@ from sqlalchemy.engine import Connection
 from db.session import make_engine
 from settings import ROOT
 
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
 
 def alembic_config(url: str) -> Config:
-    cfg = Config(str(ROOT / "alembic.ini"))
+    """Alembic's config; works from a checkout (alembic.ini) and from an installed package alike."""
+    ini = ROOT / "alembic.ini"
+    cfg = Config(str(ini)) if ini.exists() else Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["url"] = url
     return cfg
 

@@ -34,9 +34,7 @@ class SlotDay(Base):
     """
 
     __tablename__ = "slot_days"
-    __table_args__ = (
-        CheckConstraint("booked >= 0 AND booked <= capacity", name="within_capacity"),
-    )
+    __table_args__ = (CheckConstraint("booked >= 0 AND booked <= capacity", name="within_capacity"),)
 
     slot_id: Mapped[int] = mapped_column(ForeignKey("time_slots.id"), primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)

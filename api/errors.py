@@ -1,0 +1,109 @@
+"""RFC 9457 problem+json for every error the API returns."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
+
+
+class Problem(Exception):
+    """An error a caller can act on: raised by services, rendered as problem+json."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        type_: str = "about:blank",
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.type = type_
+        self.title = title or HTTPStatus(status).phrase
+        self.headers = headers or {}
+        self.extra = extra
+
+
+class DependencyUnavailable(Problem):
+    """A dependency (database, Temporal) is down: 503 with Retry-After, never a 500."""
+
+    def __init__(self, dependency: str, detail: str) -> None:
+        super().__init__(
+            503,
+            detail,
+            type_="/problems/dependency-unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            dependency=dependency,
+        )
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": problem.type,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    body.update(problem.extra)
+    return JSONResponse(body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
+
+
+def install(app: FastAPI) -> None:
+    """Route every error through problem+json."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc, request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return problem_response(Problem(exc.status_code, detail, headers=dict(exc.headers or {})), request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "message": err["msg"]}
+            for err in exc.errors()
+        ]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem_response(
+            Problem(422, f"Invalid input — {summary}", type_="/problems/validation", errors=errors), request
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+            return problem_response(
+                DependencyUnavailable(
+                    "database", "The database is unavailable; nothing was changed. Try again shortly."
+                ),
+                request,
+            )
+        raise exc
+
+    @app.exception_handler(OSError)
+    async def _os(request: Request, exc: OSError) -> JSONResponse:
+        # asyncpg raises plain ConnectionRefusedError/OSError when PostgreSQL is down.
+        return problem_response(
+            DependencyUnavailable(
+                "database", f"A dependency is unreachable ({exc.__class__.__name__}); try again shortly."
+            ),
+            request,
+        )

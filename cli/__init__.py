@@ -1,0 +1,5 @@
+"""The ``connectdesk`` command: dev, api, worker, migrate, seed."""
+
+from cli.main import app
+
+__all__ = ["app"]

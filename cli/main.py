@@ -1,0 +1,114 @@
+"""``connectdesk`` — run and administer ConnectDesk from a terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import date
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.config import console, err_console, load_settings
+
+app = typer.Typer(help="ConnectDesk: reconnection and disconnection requests.", no_args_is_help=True)
+
+
+@app.command()
+def migrate(
+    revision: str = typer.Argument("head", help="Target revision"),
+    down: bool = typer.Option(False, "--down", help="Downgrade to REVISION instead (use 'base' for empty)"),
+) -> None:
+    """Apply (or roll back) database migrations."""
+    from sqlalchemy.engine import make_url
+
+    from db.migrate import current_revision, downgrade, upgrade
+
+    settings = load_settings()
+    target = "base" if down and revision == "head" else revision
+    asyncio.run((downgrade if down else upgrade)(settings.db_url, target))
+    now = asyncio.run(current_revision(settings.db_url))
+    shown = make_url(settings.db_url).render_as_string(hide_password=True)
+    console.print(f"Database {shown} is at revision [bold]{now or 'base (empty)'}[/]")
+
+
+async def run_seed(url: str, consumers: int, seed: int, *, only_if_empty: bool) -> bool:
+    """Seed with a progress bar; returns False when skipped because the database has data."""
+    from db.seed import SeedError, is_empty
+    from db.seed import seed as seed_data
+    from db.session import make_engine
+
+    engine = make_engine(url)
+    try:
+        if only_if_empty and not await is_empty(engine):
+            return False
+        with Progress(
+            TextColumn("[bold]{task.description:<18}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
+            tasks: dict[str, int] = {}
+
+            def report(phase: str, done: int, total: int) -> None:
+                if phase not in tasks:
+                    tasks[phase] = progress.add_task(phase, total=total)
+                progress.update(tasks[phase], completed=done, total=total)
+
+            try:
+                # Dates relative to today, so demo bills and schedules look current.
+                summary = await seed_data(
+                    engine, consumers=consumers, seed=seed, progress=report, today=date.today()
+                )
+            except SeedError as exc:
+                err_console.print(f"[red]Not seeded:[/] {exc}")
+                raise typer.Exit(1) from None
+        table = Table("table", "rows", title=f"Seeded in {summary.seconds:.1f} s")
+        for name, count in summary.rows.items():
+            table.add_row(name, f"{count:,}")
+        console.print(table)
+        return True
+    finally:
+        await engine.dispose()
+
+
+@app.command()
+def seed(
+    consumers: int = typer.Option(1000, "--consumers", "-n", min=1, help="How many consumers to create"),
+    seed_value: int = typer.Option(42, "--seed", help="Random seed; the same seed gives the same data"),
+) -> None:
+    """Fill an empty, migrated database with deterministic demo data."""
+    settings = load_settings()
+    asyncio.run(run_seed(settings.db_url, consumers, seed_value, only_if_empty=False))
+
+
+@app.command()
+def api() -> None:
+    """Serve the JSON API and the web UI (uvicorn)."""
+    import uvicorn
+
+    from cli.config import require_free_ports
+
+    settings = load_settings()
+    require_free_ports({"CONNECTDESK_API_PORT": (settings.api_host, settings.api_port)})
+    uvicorn.run("api.main:create_app", factory=True, host=settings.api_host, port=settings.api_port)
+
+
+@app.command()
+def worker() -> None:
+    """Run a Temporal worker for the request workflows."""
+    import worker as worker_module
+
+    settings = load_settings()
+    sys.exit(asyncio.run(worker_module.main(settings)))
+
+
+@app.command()
+def dev() -> None:
+    """The embedded stack: migrate, seed an empty database, start Temporal, the worker and the API."""
+    from cli.dev import run_dev_stack
+
+    sys.exit(run_dev_stack(load_settings()))

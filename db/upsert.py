@@ -1,0 +1,14 @@
+"""``INSERT … ON CONFLICT DO NOTHING`` for whichever database the session is on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def insert_for(session: AsyncSession, table: Any) -> Any:
+    """A dialect insert that supports ``on_conflict_do_nothing``."""
+    dialect = session.bind.dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
