@@ -100,6 +100,7 @@ class RequestWorkflow:
         self.re_escalated = False
         self.seq = 0
         self.changed = False
+        self.emails: list[asyncio.Future[Any]] = []
         self.lock = asyncio.Lock()
 
     # ---- run: SLA timers until the request is resolved -----------------------------------------
@@ -123,6 +124,8 @@ class RequestWorkflow:
                 await self._on_deadline(deadline[1], deadline[2])
             self.changed = False
         await workflow.wait_condition(workflow.all_handlers_finished)
+        # Activities still running when a workflow completes are dropped: see the e-mails out.
+        await asyncio.gather(*self.emails, return_exceptions=True)
         return self.state()
 
     def _next_deadline(self) -> tuple[datetime, SlaTarget, str] | None:
@@ -806,11 +809,13 @@ class RequestWorkflow:
 
     def _email(self, email: Email) -> None:
         """Send in the background: a slow SMTP relay never holds up an update or the lifecycle."""
-        workflow.start_activity(
-            "send_email",
-            email,
-            start_to_close_timeout=policies.EMAIL_TIMEOUT,
-            retry_policy=policies.EMAIL,
+        self.emails.append(
+            workflow.start_activity(
+                "send_email",
+                email,
+                start_to_close_timeout=policies.EMAIL_TIMEOUT,
+                retry_policy=policies.EMAIL,
+            )
         )
 
     @staticmethod

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import email
+import email.policy
+import socket
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from email.message import EmailMessage
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowHandle
@@ -146,9 +152,13 @@ async def make_world(
 
 
 async def _world(
-    env: WorkflowEnvironment, task_queue: str, sessionmaker: async_sessionmaker[AsyncSession]
+    env: WorkflowEnvironment,
+    task_queue: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    mailer: Mailer | None = None,
 ) -> AsyncIterator[World]:
-    activities = RequestActivities(sessionmaker, Mailer("", 25, "x@example.com"), "sup@example.com")
+    mailer = mailer or Mailer("", 25, "desk@utility.example")  # no SMTP host: nothing is sent
+    activities = RequestActivities(sessionmaker, mailer, "supervisors@utility.example")
     async with build_worker(env.client, Settings(), activities, task_queue=task_queue):
         world = await make_world(env, task_queue, sessionmaker)
         yield world
@@ -171,4 +181,64 @@ async def timed_world(
     """The same on the time-skipping server, for SLA timers. Drive it with signals and `env.sleep`:
     the test server stops skipping time once a client has awaited an update."""
     async for w in _world(time_skipping_env, task_queue, sessionmaker):
+        yield w
+
+
+@dataclass
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on localhost that keeps what it receives."""
+
+    messages: list[EmailMessage]
+    mailer: Mailer
+
+    async def wait_for(self, count: int, timeout: float = 15.0) -> list[EmailMessage]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        # aiosmtpd delivers on its own thread and loop: poll the list it appends to.
+        while len(self.messages) < count and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        return self.messages
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    received: list[EmailMessage] = []
+
+    class Keep:
+        async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+            message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+            received.append(message)
+            return "250 OK"
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield Mailbox(received, Mailer("127.0.0.1", port, "desk@utility.example"))
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+async def mail_world(
+    dev_env: WorkflowEnvironment,
+    task_queue: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    mailbox: Mailbox,
+) -> AsyncIterator[World]:
+    async for w in _world(dev_env, task_queue, sessionmaker, mailbox.mailer):
+        yield w
+
+
+@pytest.fixture
+async def timed_mail_world(
+    time_skipping_env: WorkflowEnvironment,
+    task_queue: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    mailbox: Mailbox,
+) -> AsyncIterator[World]:
+    async for w in _world(time_skipping_env, task_queue, sessionmaker, mailbox.mailer):
         yield w

@@ -1,0 +1,149 @@
+"""Record workflow histories for the replay test: `python -m tests.workflows.record_histories`.
+
+Runs representative requests on a real dev server against a throwaway SQLite database and
+writes each execution's history under tests/workflows/histories/. Re-record only when adding a
+scenario; a change to workflow logic must still replay the histories already checked in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.mail import Mailer
+from activities.request import RequestActivities
+from cli.binaries import temporal_cli, temporal_test_server
+from db.migrate import upgrade
+from db.session import make_engine, make_sessionmaker
+from domain.consumers.types import ServiceOrderType, UtilityType
+from domain.requests.types import Channel, CloseReason, Visibility
+from settings import Settings
+from tests.workflows.conftest import World, make_world
+from worker import build_worker
+from workflows import search_attributes
+from workflows.request import RequestWorkflow
+from workflows.schemas import (
+    Acknowledge,
+    Activate,
+    AddNote,
+    CreateServiceOrder,
+    FinalReading,
+    MeterChoice,
+    PutOnHold,
+    RecordFinalReadings,
+    Resume,
+    SelectPlan,
+    SendResponse,
+    SlaSettings,
+)
+
+OUT = Path(__file__).parent / "histories"
+
+
+async def _save(world: World, handle: object, name: str) -> None:
+    history = await handle.fetch_history()  # type: ignore[attr-defined]
+    (OUT / f"{name}.json").write_text(history.to_json())
+    print("recorded", name)
+
+
+async def reconnection(world: World) -> None:
+    handle = await world.start()
+    today = (await world.env.get_current_time()).date()
+    await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
+    await handle.execute_update(
+        RequestWorkflow.send_response, SendResponse(actor="csr", channel=Channel.SMS, message="On our way")
+    )
+    await handle.execute_update(
+        RequestWorkflow.add_note, AddNote(actor="csr", text="Gate code 1234", visibility=Visibility.INTERNAL)
+    )
+    await handle.execute_update(
+        RequestWorkflow.put_on_hold, PutOnHold(actor="csr", reason="Awaiting payment")
+    )
+    await handle.execute_update(RequestWorkflow.resume, Resume(actor="csr"))
+    await handle.execute_update(
+        RequestWorkflow.create_service_order,
+        CreateServiceOrder(
+            actor="csr", service_type=ServiceOrderType.RECONNECTION, description="Restore supply"
+        ),
+    )
+    await handle.execute_update(RequestWorkflow.select_plan, SelectPlan(actor="csr", plan_id=world.plan.id))
+    await handle.execute_update(RequestWorkflow.activate, Activate(actor="csr", meters=[
+        MeterChoice(utility=UtilityType.ELECTRICITY, meter_number=world.meters["elec"].meter_number, reading=Decimal("150"), reading_date=today),
+        MeterChoice(utility=UtilityType.WATER, meter_number=world.meters["water"].meter_number, reading=Decimal("120"), reading_date=today),
+    ]))  # fmt: skip
+    await handle.result()  # type: ignore[attr-defined]
+    await _save(world, handle, "reconnection_completed")
+
+
+async def disconnection(world: World) -> None:
+    assert world.active_consumer is not None
+    handle = await world.start(consumer=world.active_consumer)
+    today = (await world.env.get_current_time()).date()
+    await handle.signal("put_on_hold", {"actor": "ops", "reason": "refused: still Pending"})
+    await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
+    await handle.execute_update(RequestWorkflow.record_final_readings, RecordFinalReadings(actor="csr", readings=[
+        FinalReading(meter_number=world.meters["in_service"].meter_number, reading=Decimal("640"), reading_date=today)]))  # fmt: skip
+    await handle.result()  # type: ignore[attr-defined]
+    await _save(world, handle, "disconnection_completed")
+
+
+async def escalation(world: World) -> None:
+    created = await world.env.get_current_time()
+    handle = await world.start(
+        created_at=created, sla=SlaSettings(pause_resolution_on_hold=True, re_escalate_minutes=60)
+    )
+    await world.env.sleep(timedelta(hours=3))
+    await handle.signal("acknowledge", {"actor": "csr"})
+    await world.env.sleep(timedelta(minutes=1))
+    await handle.signal("put_on_hold", {"actor": "csr", "reason": "Waiting"})
+    await world.env.sleep(timedelta(hours=30))
+    await handle.signal("resume", {"actor": "csr"})
+    await world.env.sleep(timedelta(hours=40))
+    await handle.signal(
+        "close",
+        {"actor": "supervisor", "reason": CloseReason.NO_CONSUMER_RESPONSE.value, "notes": "No answer"},
+    )
+    await handle.result()  # type: ignore[attr-defined]
+    await _save(world, handle, "escalated_held_closed")
+
+
+async def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for scenarios, env_factory in (
+            ((reconnection, disconnection), lambda: WorkflowEnvironment.start_local(
+                dev_server_existing_path=str(temporal_cli()), data_converter=pydantic_data_converter,
+                search_attributes=search_attributes.ALL, ui=False)),
+            ((escalation,), lambda: WorkflowEnvironment.start_time_skipping(
+                test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter)),
+        ):  # fmt: skip
+            async with await env_factory() as env:
+                if scenarios == (escalation,):
+                    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+                    await env.client.operator_service.add_search_attributes(
+                        AddSearchAttributesRequest(
+                            namespace=env.client.namespace,
+                            search_attributes={k.name: k.indexed_value_type for k in search_attributes.ALL},
+                        )
+                    )
+                for n, scenario in enumerate(scenarios):
+                    url = f"sqlite+aiosqlite:///{tmp}/{scenario.__name__}.db"
+                    await upgrade(url)
+                    engine = make_engine(url)
+                    sessionmaker = make_sessionmaker(engine)
+                    acts = RequestActivities(sessionmaker, Mailer("", 25, "x@example.com"), "sup@example.com")
+                    queue = f"record-{scenario.__name__}-{n}"
+                    async with build_worker(env.client, Settings(), acts, task_queue=queue):
+                        await scenario(await make_world(env, queue, sessionmaker))
+                    await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,55 @@
+"""E-mail goes out over real SMTP (aiosmtpd on localhost): escalations to supervisors,
+confirmations to the consumer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from temporalio.client import WorkflowExecutionStatus
+
+from domain.consumers.types import UtilityType
+from tests.workflows.conftest import Mailbox, World
+from workflows.request import RequestWorkflow
+from workflows.schemas import Acknowledge, Activate, MeterChoice, SelectPlan
+
+
+async def test_breach_emails_the_supervisors(timed_mail_world: World, mailbox: Mailbox) -> None:
+    world = timed_mail_world
+    created = await world.env.get_current_time()
+    handle = await world.start(created_at=created)
+
+    await world.env.sleep(timedelta(hours=2, seconds=5))
+
+    messages = await mailbox.wait_for(1)
+    assert len(messages) == 1
+    assert messages[0]["X-Envelope-To"] == "supervisors@utility.example"
+    assert messages[0]["Subject"] == f"Escalation level 1: {handle.id}"
+    assert "acknowledgement SLA breached" in messages[0].get_content()
+
+
+async def test_completion_emails_the_consumer_a_confirmation(mail_world: World, mailbox: Mailbox) -> None:
+    world = mail_world
+    handle = await world.start()
+    today = (await world.env.get_current_time()).date()
+    await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
+    await handle.execute_update(RequestWorkflow.select_plan, SelectPlan(actor="csr", plan_id=world.plan.id))
+    await handle.execute_update(
+        RequestWorkflow.activate,
+        Activate(
+            actor="csr",
+            meters=[
+                MeterChoice(utility=UtilityType.ELECTRICITY, meter_number=world.meters["elec"].meter_number,
+                            reading=Decimal(150), reading_date=today),
+                MeterChoice(utility=UtilityType.WATER, meter_number=world.meters["water"].meter_number,
+                            reading=Decimal(120), reading_date=today),
+            ],
+        ),
+    )  # fmt: skip
+
+    messages = await mailbox.wait_for(1)
+    assert [m["X-Envelope-To"] for m in messages] == [world.consumer.email]
+    assert messages[0]["Subject"] == "Service restored"
+    assert "electricity and water service has been reconnected" in messages[0].get_content()
+    await handle.result()  # the workflow waits for its e-mails before it completes
+    assert (await handle.describe()).status is WorkflowExecutionStatus.COMPLETED

@@ -1,0 +1,32 @@
+"""Recorded histories replay against the current workflow code: a change that would break running
+requests fails here (guard such a change with `workflow.patched()`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.request import RequestWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+RECORDED = {p.stem: json.loads(p.read_text()) for p in HISTORIES}
+
+
+def test_histories_are_checked_in() -> None:
+    names = {p.stem for p in HISTORIES}
+    assert {"reconnection_completed", "disconnection_completed", "escalated_held_closed"} <= names
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_history_replays_deterministically(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, RECORDED[path.stem])
+    replayer = Replayer(workflows=[RequestWorkflow], data_converter=pydantic_data_converter)
+
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+
+    assert result.replay_failure is None, result.replay_failure
