@@ -175,9 +175,16 @@ class RequestActivities:
             async with self.sessionmaker() as session, session.begin():
                 await self._project(session, p)
         except IntegrityError as exc:
+            if await self._event_written(p.event_key):
+                return  # an overlapping attempt of this same activity wrote it first
             raise ApplicationError(
                 f"The database refused this change: {exc.orig}", type="IntegrityViolation", non_retryable=True
             ) from None
+
+    async def _event_written(self, event_key: str) -> bool:
+        async with self.sessionmaker() as session:
+            found = await session.scalar(select(RequestEvent.id).where(RequestEvent.event_key == event_key))
+            return found is not None
 
     @activity.defn
     async def check_plan(self, check: PlanCheck) -> PlanView:

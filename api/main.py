@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.auth.router import router as auth_router
 from api.health.router import router as health_router
 from api.temporal import TemporalGateway
 from db.session import make_engine, make_sessionmaker
@@ -39,4 +40,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.include_router(health_router)
+    app.include_router(auth_router)
     return app

@@ -32,6 +32,14 @@ def request_id_for(request_type: RequestType, number: int, year: int) -> str:
     return f"{ID_PREFIX[request_type]}-{year}-{number:06d}"
 
 
+def summary_for(start: StartRequest) -> str:
+    """The one-line summary a supervisor reads on the execution in the Temporal UI."""
+    return (
+        f"{start.request_type.value} for {start.consumer_name} ({start.account_number}) — "
+        f"{start.reason}; {start.priority.value} priority, by {start.created_by}"
+    )
+
+
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True)
 

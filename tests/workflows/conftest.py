@@ -31,7 +31,7 @@ from settings import Settings
 from tests import factories
 from worker import build_worker
 from workflows.request import RequestWorkflow
-from workflows.schemas import SlaSettings, StartRequest
+from workflows.schemas import SlaSettings, StartRequest, summary_for
 
 
 @dataclass
@@ -71,7 +71,11 @@ class World:
             sla=sla or SlaSettings(),
         )
         handle = await self.env.client.start_workflow(
-            RequestWorkflow.run, start, id=request_id, task_queue=self.task_queue
+            RequestWorkflow.run,
+            start,
+            id=request_id,
+            task_queue=self.task_queue,
+            static_summary=summary_for(start),
         )
         self.started.append(handle)
         await self.wait_for_row(request_id)

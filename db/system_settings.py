@@ -1,0 +1,50 @@
+"""Admin-editable system settings: SLA targets and the hold / escalation policy.
+
+Stored in ``system_settings`` (one row per key) so an admin changes them without a redeploy;
+each new request captures the values in force when it is created.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import SystemSetting
+from db.upsert import insert_for
+from workflows.schemas import SlaSettings
+
+# system_settings key → SlaSettings field
+SLA_KEYS = {
+    "sla_ack_minutes": "ack_minutes",
+    "sla_response_minutes": "response_minutes",
+    "sla_resolution_minutes": "resolution_minutes",
+    "sla_at_risk_fraction": "at_risk_fraction",
+    "sla_pause_resolution_on_hold": "pause_resolution_on_hold",
+    "sla_re_escalate_minutes": "re_escalate_minutes",
+}
+
+
+async def load_sla_settings(session: AsyncSession) -> SlaSettings:
+    """The SLA policy in force: stored values over the defaults (2 h / 4 h / 24 h, 75 %, no pause)."""
+    rows = (await session.execute(select(SystemSetting.key, SystemSetting.value))).all()
+    stored = {SLA_KEYS[key]: value for key, value in rows if key in SLA_KEYS}
+    return SlaSettings(**stored)
+
+
+async def save_sla_settings(session: AsyncSession, settings: SlaSettings, *, by: str) -> None:
+    """Store every SLA value (validated by SlaSettings). Does not commit."""
+    values: dict[str, Any] = settings.model_dump()
+    for key, field in SLA_KEYS.items():
+        row = await session.get(SystemSetting, key)
+        if row is None:
+            await session.execute(
+                insert_for(session, SystemSetting)
+                .values(key=key, value=values[field], updated_by=by)
+                .on_conflict_do_nothing()
+            )
+        else:
+            row.value = values[field]
+            row.updated_by = by
+    await session.flush()
