@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     mail_from: str = "connectdesk@utility.example"
     supervisor_email: str = "supervisors@utility.example"
 
+    reconnection_max_balance: float = Field(
+        500.0, ge=0, description="Reconnection is refused while the outstanding balance exceeds this"
+    )
+    documents_dir: Path = Field(ROOT / "var" / "documents", description="Where uploaded consumer documents are stored")
+    documents_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
+
     seed_consumers: int = Field(1000, ge=0, description="Consumers `make run` seeds into an empty database")
     seed: int = 42
 

@@ -8,8 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.admin.router import router as admin_router
 from api.auth.router import router as auth_router
+from api.consumers.router import router as consumers_router
 from api.health.router import router as health_router
+from api.reference.router import router as reference_router
+from api.requests.router import router as requests_router
 from api.temporal import TemporalGateway
 from db.session import make_engine, make_sessionmaker
 from settings import Settings, get_settings
@@ -39,6 +43,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    app.include_router(health_router)
-    app.include_router(auth_router)
+    for router in (health_router, auth_router, requests_router, consumers_router, reference_router, admin_router):
+        app.include_router(router)
     return app

@@ -67,6 +67,8 @@ class ServiceRequest(Base):
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     close_reason: Mapped[CloseReason | None] = mapped_column(str_enum(CloseReason, "close_reason"))
     close_notes: Mapped[str | None] = mapped_column(Text)
+    # The client's Idempotency-Key on create: a retried create returns this same request.
+    idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 

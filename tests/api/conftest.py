@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -25,3 +26,39 @@ def api_client_for() -> ApiFactory:
                 yield client
 
     return factory
+
+
+_HASH = None
+
+
+def _demo_hash() -> str:
+    global _HASH
+    if _HASH is None:
+        from domain.passwords import hash_password
+
+        _HASH = hash_password("pass-word")
+    return _HASH
+
+
+@pytest.fixture
+async def staff(sessionmaker: Any) -> dict[str, Any]:
+    """One active user per role (password 'pass-word'), keyed by role value: csr, supervisor, admin."""
+    from db.models import User
+    from domain.users import Role
+
+    users = {}
+    async with sessionmaker() as session:
+        for role in Role:
+            user = User(username=role.value, full_name=f"{role.value.title()} User", email=f"{role.value}@utility.example",
+                        role=role, password_hash=_demo_hash())  # fmt: skip
+            session.add(user)
+            users[role.value] = user
+        await session.commit()
+    return users
+
+
+def auth(user: Any) -> dict[str, str]:
+    """Bearer headers for ``user`` (a token issued with the default settings' secret)."""
+    from api.auth.service import issue_token
+
+    return {"Authorization": f"Bearer {issue_token(user, Settings())}"}

@@ -78,9 +78,7 @@ def upgrade() -> None:
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
-        sa.CheckConstraint(
-            "account_number <> ''", name=op.f("ck_consumers_account_number_not_blank")
-        ),
+        sa.CheckConstraint("account_number <> ''", name=op.f("ck_consumers_account_number_not_blank")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consumers")),
         sa.UniqueConstraint("account_number", name=op.f("uq_consumers_account_number")),
     )
@@ -116,16 +114,12 @@ def upgrade() -> None:
         sa.Column("rates", sa.JSON(), nullable=False),
         sa.Column("features", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.CheckConstraint(
-            "monthly_fee >= 0", name=op.f("ck_plans_monthly_fee_not_negative")
-        ),
+        sa.CheckConstraint("monthly_fee >= 0", name=op.f("ck_plans_monthly_fee_not_negative")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plans")),
         sa.UniqueConstraint("short_name", name=op.f("uq_plans_short_name")),
     )
     with op.batch_alter_table("plans", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_plans_category_sub_category", ["category", "sub_category"], unique=False
-        )
+        batch_op.create_index("ix_plans_category_sub_category", ["category", "sub_category"], unique=False)
 
     op.create_table(
         "system_settings",
@@ -148,12 +142,8 @@ def upgrade() -> None:
         sa.Column("end_time", sa.Time(), nullable=False),
         sa.Column("capacity_per_day", sa.Integer(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.CheckConstraint(
-            "capacity_per_day > 0", name=op.f("ck_time_slots_capacity_positive")
-        ),
-        sa.CheckConstraint(
-            "end_time > start_time", name=op.f("ck_time_slots_ends_after_start")
-        ),
+        sa.CheckConstraint("capacity_per_day > 0", name=op.f("ck_time_slots_capacity_positive")),
+        sa.CheckConstraint("end_time > start_time", name=op.f("ck_time_slots_ends_after_start")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_time_slots")),
         sa.UniqueConstraint("start_time", "end_time", name="uq_time_slots_window"),
     )
@@ -239,9 +229,7 @@ def upgrade() -> None:
             ["consumers.id"],
             name=op.f("fk_billing_accounts_consumer_id_consumers"),
         ),
-        sa.ForeignKeyConstraint(
-            ["plan_id"], ["plans.id"], name=op.f("fk_billing_accounts_plan_id_plans")
-        ),
+        sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_billing_accounts_plan_id_plans")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_billing_accounts")),
         sa.UniqueConstraint("request_id", name=op.f("uq_billing_accounts_request_id")),
     )
@@ -309,9 +297,7 @@ def upgrade() -> None:
             name=op.f("fk_communications_consumer_id_consumers"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_communications")),
-        sa.UniqueConstraint(
-            "idempotency_key", name=op.f("uq_communications_idempotency_key")
-        ),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_communications_idempotency_key")),
     )
     with op.batch_alter_table("communications", schema=None) as batch_op:
         batch_op.create_index(
@@ -319,9 +305,7 @@ def upgrade() -> None:
             ["consumer_id", "created_at"],
             unique=False,
         )
-        batch_op.create_index(
-            batch_op.f("ix_communications_request_id"), ["request_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_communications_request_id"), ["request_id"], unique=False)
 
     op.create_table(
         "documents",
@@ -355,9 +339,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("stored_name", name=op.f("uq_documents_stored_name")),
     )
     with op.batch_alter_table("documents", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_documents_consumer_id"), ["consumer_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_documents_consumer_id"), ["consumer_id"], unique=False)
 
     op.create_table(
         "meters",
@@ -406,9 +388,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("meter_number", name=op.f("uq_meters_meter_number")),
     )
     with op.batch_alter_table("meters", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_meters_utility_status", ["utility", "status"], unique=False
-        )
+        batch_op.create_index("ix_meters_utility_status", ["utility", "status"], unique=False)
 
     op.create_table(
         "payments",
@@ -454,9 +434,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("reference", name=op.f("uq_payments_reference")),
     )
     with op.batch_alter_table("payments", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_payments_consumer_due", ["consumer_id", "due_date"], unique=False
-        )
+        batch_op.create_index("ix_payments_consumer_due", ["consumer_id", "due_date"], unique=False)
 
     op.create_table(
         "plan_services",
@@ -536,12 +514,8 @@ def upgrade() -> None:
         sa.Column("slot_id", sa.Integer(), nullable=True),
         sa.Column("notes", sa.Text(), nullable=True),
         sa.Column("ack_due_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column(
-            "response_due_at", sa.DateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "resolution_due_at", sa.DateTime(timezone=True), nullable=False
-        ),
+        sa.Column("response_due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("resolution_due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column(
             "ack_state",
             sa.Enum(
@@ -595,9 +569,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "first_response_at", sa.DateTime(timezone=True), nullable=True
-        ),
+        sa.Column("first_response_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("escalation_level", sa.Integer(), nullable=False),
         sa.Column("plan_id", sa.Integer(), nullable=True),
@@ -625,38 +597,24 @@ def upgrade() -> None:
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
         ),
-        sa.ForeignKeyConstraint(
-            ["assigned_to"], ["users.id"], name=op.f("fk_requests_assigned_to_users")
-        ),
+        sa.ForeignKeyConstraint(["assigned_to"], ["users.id"], name=op.f("fk_requests_assigned_to_users")),
         sa.ForeignKeyConstraint(
             ["consumer_id"],
             ["consumers.id"],
             name=op.f("fk_requests_consumer_id_consumers"),
         ),
-        sa.ForeignKeyConstraint(
-            ["created_by"], ["users.id"], name=op.f("fk_requests_created_by_users")
-        ),
-        sa.ForeignKeyConstraint(
-            ["plan_id"], ["plans.id"], name=op.f("fk_requests_plan_id_plans")
-        ),
-        sa.ForeignKeyConstraint(
-            ["slot_id"], ["time_slots.id"], name=op.f("fk_requests_slot_id_time_slots")
-        ),
+        sa.ForeignKeyConstraint(["created_by"], ["users.id"], name=op.f("fk_requests_created_by_users")),
+        sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_requests_plan_id_plans")),
+        sa.ForeignKeyConstraint(["slot_id"], ["time_slots.id"], name=op.f("fk_requests_slot_id_time_slots")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_requests")),
         sa.UniqueConstraint("request_id", name=op.f("uq_requests_request_id")),
     )
     with op.batch_alter_table("requests", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_requests_assigned_to"), ["assigned_to"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_requests_consumer_id"), ["consumer_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_requests_assigned_to"), ["assigned_to"], unique=False)
+        batch_op.create_index(batch_op.f("ix_requests_consumer_id"), ["consumer_id"], unique=False)
         batch_op.create_index("ix_requests_created_at", ["created_at"], unique=False)
         batch_op.create_index("ix_requests_sla_status", ["sla_status"], unique=False)
-        batch_op.create_index(
-            "ix_requests_status_type", ["status", "request_type"], unique=False
-        )
+        batch_op.create_index("ix_requests_status_type", ["status", "request_type"], unique=False)
         batch_op.create_index(
             "uq_requests_one_open_per_consumer",
             ["consumer_id"],
@@ -712,20 +670,12 @@ def upgrade() -> None:
             name=op.f("fk_service_orders_consumer_id_consumers"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_service_orders")),
-        sa.UniqueConstraint(
-            "idempotency_key", name=op.f("uq_service_orders_idempotency_key")
-        ),
-        sa.UniqueConstraint(
-            "order_number", name=op.f("uq_service_orders_order_number")
-        ),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_service_orders_idempotency_key")),
+        sa.UniqueConstraint("order_number", name=op.f("uq_service_orders_order_number")),
     )
     with op.batch_alter_table("service_orders", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_service_orders_consumer_id"), ["consumer_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_service_orders_request_id"), ["request_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_service_orders_consumer_id"), ["consumer_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_service_orders_request_id"), ["request_id"], unique=False)
 
     op.create_table(
         "slot_bookings",
@@ -757,9 +707,7 @@ def upgrade() -> None:
             "booked >= 0 AND booked <= capacity",
             name=op.f("ck_slot_days_within_capacity"),
         ),
-        sa.ForeignKeyConstraint(
-            ["slot_id"], ["time_slots.id"], name=op.f("fk_slot_days_slot_id_time_slots")
-        ),
+        sa.ForeignKeyConstraint(["slot_id"], ["time_slots.id"], name=op.f("fk_slot_days_slot_id_time_slots")),
         sa.PrimaryKeyConstraint("slot_id", "day", name=op.f("pk_slot_days")),
     )
     op.create_table(
@@ -783,9 +731,7 @@ def upgrade() -> None:
             name=op.f("fk_meter_assignments_meter_id_meters"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_meter_assignments")),
-        sa.UniqueConstraint(
-            "request_id", "meter_id", name="uq_meter_assignments_request_meter"
-        ),
+        sa.UniqueConstraint("request_id", "meter_id", name="uq_meter_assignments_request_meter"),
     )
     with op.batch_alter_table("meter_assignments", schema=None) as batch_op:
         batch_op.create_index(
@@ -820,26 +766,18 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(
-            "value >= 0", name=op.f("ck_meter_readings_value_not_negative")
-        ),
+        sa.CheckConstraint("value >= 0", name=op.f("ck_meter_readings_value_not_negative")),
         sa.ForeignKeyConstraint(
             ["consumer_id"],
             ["consumers.id"],
             name=op.f("fk_meter_readings_consumer_id_consumers"),
         ),
-        sa.ForeignKeyConstraint(
-            ["meter_id"], ["meters.id"], name=op.f("fk_meter_readings_meter_id_meters")
-        ),
+        sa.ForeignKeyConstraint(["meter_id"], ["meters.id"], name=op.f("fk_meter_readings_meter_id_meters")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_meter_readings")),
-        sa.UniqueConstraint(
-            "meter_id", "reading_date", name="uq_meter_readings_meter_date"
-        ),
+        sa.UniqueConstraint("meter_id", "reading_date", name="uq_meter_readings_meter_date"),
     )
     with op.batch_alter_table("meter_readings", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_meter_readings_consumer_id"), ["consumer_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_meter_readings_consumer_id"), ["consumer_id"], unique=False)
 
     op.create_table(
         "request_events",
@@ -859,9 +797,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("event_key", name="uq_request_events_event_key"),
     )
     with op.batch_alter_table("request_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_request_events_request_id"), ["request_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_request_events_request_id"), ["request_id"], unique=False)
 
     # ### end Alembic commands ###
 

@@ -1,0 +1,5 @@
+"""The Consumers module's JSON API."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1/consumers", tags=["consumers"])
