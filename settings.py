@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_task_queue: str = "connectdesk-requests"
+    workflow_id_prefix: str = Field(
+        "", description="Prepended to request IDs to form workflow IDs; lets environments share one namespace"
+    )
     temporal_ui_port: int = Field(8233, ge=1, le=65535)
     temporal_ui_url: str = Field(
         "", description="Public URL of the Temporal Web UI; default http://127.0.0.1:<ui port>"
@@ -44,7 +47,9 @@ class Settings(BaseSettings):
     reconnection_max_balance: float = Field(
         500.0, ge=0, description="Reconnection is refused while the outstanding balance exceeds this"
     )
-    documents_dir: Path = Field(ROOT / "var" / "documents", description="Where uploaded consumer documents are stored")
+    documents_dir: Path = Field(
+        ROOT / "var" / "documents", description="Where uploaded consumer documents are stored"
+    )
     documents_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
 
     seed_consumers: int = Field(1000, ge=0, description="Consumers `make run` seeds into an empty database")
@@ -71,6 +76,10 @@ class Settings(BaseSettings):
     @property
     def temporal_ui(self) -> str:
         return self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}"
+
+    def workflow_id(self, request_id: str) -> str:
+        """The workflow ID of a request: its human ID (plus the deployment's prefix, if any)."""
+        return f"{self.workflow_id_prefix}{request_id}"
 
     @property
     def public(self) -> str:

@@ -7,6 +7,8 @@ communications and service orders once per idempotency key, meter assignments on
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -118,7 +120,8 @@ class RequestActivities:
     @activity.defn
     async def record_created(self, start: StartRequest) -> None:
         """Write the request row (when the API has not), lock the profile, and log 'created'."""
-        async with self.sessionmaker() as session, session.begin():
+        key = f"{start.request_id}:created"
+        async with self._schema_refusals(key), self.sessionmaker() as session, session.begin():
             exists = await session.scalar(
                 select(ServiceRequest.id).where(ServiceRequest.request_id == start.request_id)
             )
@@ -156,7 +159,7 @@ class RequestActivities:
                 session,
                 Projection(
                     request_id=start.request_id,
-                    event_key=f"{start.request_id}:created",
+                    event_key=key,
                     occurred_at=start.created_at,
                     actor=start.created_by,
                     kind="created",
@@ -166,17 +169,19 @@ class RequestActivities:
 
     @activity.defn
     async def project(self, p: Projection) -> None:
-        """Write one transition's timeline event and row changes.
+        """Write one transition's timeline event and row changes."""
+        async with self._schema_refusals(p.event_key), self.sessionmaker() as session, session.begin():
+            await self._project(session, p)
 
-        A change the schema refuses (an unknown assignee, say) is a non-retryable refusal:
-        retrying cannot make it valid.
-        """
+    @asynccontextmanager
+    async def _schema_refusals(self, event_key: str) -> AsyncIterator[None]:
+        """A write the schema refuses is a non-retryable refusal (retrying cannot make it valid),
+        unless an overlapping attempt of this same activity already wrote its event."""
         try:
-            async with self.sessionmaker() as session, session.begin():
-                await self._project(session, p)
+            yield
         except IntegrityError as exc:
-            if await self._event_written(p.event_key):
-                return  # an overlapping attempt of this same activity wrote it first
+            if await self._event_written(event_key):
+                return
             raise ApplicationError(
                 f"The database refused this change: {exc.orig}", type="IntegrityViolation", non_retryable=True
             ) from None
@@ -320,7 +325,11 @@ class RequestActivities:
         Inactive, billing stopped. Both release the profile lock.
         """
         today = done.projection.occurred_at.date()
-        async with self.sessionmaker() as session, session.begin():
+        async with (
+            self._schema_refusals(done.projection.event_key),
+            self.sessionmaker() as session,
+            session.begin(),
+        ):
             if not await self._project(session, done.projection):
                 return
             meters = {
@@ -333,16 +342,28 @@ class RequestActivities:
             }
             for choice in done.meters:
                 meter = meters[choice.meter_number]
-                session.add(
-                    MeterReading(
-                        meter_id=meter.id,
-                        consumer_id=done.consumer_id,
-                        reading_date=choice.reading_date,
-                        value=choice.reading,
-                        verification_status=VerificationStatus.VERIFIED,
-                        recorded_at=done.projection.occurred_at,
+                # One reading per meter and day: a second one the same day replaces the first.
+                same_day = await session.scalar(
+                    select(MeterReading).where(
+                        MeterReading.meter_id == meter.id, MeterReading.reading_date == choice.reading_date
                     )
                 )
+                if same_day is None:
+                    session.add(
+                        MeterReading(
+                            meter_id=meter.id,
+                            consumer_id=done.consumer_id,
+                            reading_date=choice.reading_date,
+                            value=choice.reading,
+                            verification_status=VerificationStatus.VERIFIED,
+                            recorded_at=done.projection.occurred_at,
+                        )
+                    )
+                else:
+                    same_day.value = choice.reading
+                    same_day.consumer_id = done.consumer_id
+                    same_day.verification_status = VerificationStatus.VERIFIED
+                    same_day.recorded_at = done.projection.occurred_at
                 meter.last_reading = choice.reading
                 meter.last_reading_date = choice.reading_date
                 if done.request_type is RequestType.RECONNECTION:

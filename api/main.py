@@ -43,6 +43,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for router in (health_router, auth_router, requests_router, consumers_router, reference_router, admin_router):
+    for router in (
+        health_router,
+        auth_router,
+        requests_router,
+        consumers_router,
+        reference_router,
+        admin_router,
+    ):
         app.include_router(router)
     return app

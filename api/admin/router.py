@@ -1,5 +1,247 @@
-"""Admin endpoints: SLA targets, time slots, plans, users."""
+"""Admin endpoints: SLA targets, time slots, plans, users. Admins only; each write commits once."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from api.admin import service
+from api.admin.schemas import (
+    PlanCreate,
+    PlanUpdate,
+    SlaSettingsRead,
+    SlaSettingsUpdate,
+    StaffUserCreate,
+    StaffUserRead,
+    StaffUserUpdate,
+    TimeSlotCreate,
+    TimeSlotRead,
+    TimeSlotUpdate,
+)
+from api.auth.deps import AdminUser
+from api.deps import SessionDep
+from api.pagination import Page, PageNumber, PageSize
+from api.reference.schemas import PlanRead
+from domain.consumers.types import Category
+from domain.users import Role
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+
+ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed in (problem+json)"},
+    403: {"description": "Signed in without the admin role (problem+json)"},
+    422: {"description": "Invalid input (problem+json with field errors)"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such id (problem+json)"}}
+
+
+def _conflict(description: str) -> dict[int | str, dict[str, Any]]:
+    return {409: {"description": f"{description} (problem+json)"}}
+
+
+Search = Annotated[str | None, Query(max_length=120, description="Partial, case-insensitive match")]
+SlotId = Annotated[int, Path(ge=1)]
+PlanId = Annotated[int, Path(ge=1)]
+UserId = Annotated[int, Path(ge=1)]
+
+
+# ---- SLA ----------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/sla",
+    summary="The SLA targets in force",
+    description="Acknowledgement, response and resolution targets, the at-risk threshold and the hold "
+    "and re-escalation policy; `updated_by` is null while the built-in defaults apply.",
+    responses=ADMIN_ONLY,
+)
+async def read_sla(user: AdminUser, session: SessionDep) -> SlaSettingsRead:
+    return await service.read_sla(session=session)
+
+
+@router.put(
+    "/sla",
+    summary="Replace the SLA targets",
+    description="Stores the whole policy and records who changed it. Only requests created "
+    "afterwards use the new targets; open requests keep the ones they started with.",
+    responses=ADMIN_ONLY,
+)
+async def replace_sla(body: SlaSettingsUpdate, user: AdminUser, session: SessionDep) -> SlaSettingsRead:
+    result = await service.replace_sla(session=session, settings=body, user=user)
+    await session.commit()
+    return result
+
+
+# ---- time slots ---------------------------------------------------------------------------------
+
+
+@router.get(
+    "/time-slots",
+    summary="List time slots",
+    description="Every time slot, active or not, by start time.",
+    responses=ADMIN_ONLY,
+)
+async def list_time_slots(
+    user: AdminUser,
+    session: SessionDep,
+    active: Annotated[bool | None, Query(description="Only active (true) or inactive (false) slots")] = None,
+    page: PageNumber = 1,
+    size: PageSize = 50,
+) -> Page[TimeSlotRead]:
+    return await service.list_time_slots(session=session, active=active, page=page, size=size)
+
+
+@router.post(
+    "/time-slots",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a time slot",
+    description="A visit window with a daily capacity. It must end after it starts (422) and must not "
+    "overlap an active slot or repeat an existing window (409).",
+    responses={**ADMIN_ONLY, **_conflict("Overlaps an active slot or repeats a window")},
+)
+async def create_time_slot(body: TimeSlotCreate, user: AdminUser, session: SessionDep) -> TimeSlotRead:
+    result = await service.create_time_slot(session=session, slot=body)
+    await session.commit()
+    return result
+
+
+@router.patch(
+    "/time-slots/{slot_id}",
+    summary="Change a time slot",
+    description="Send only the fields to change. The slot must still end after it starts (422) and not "
+    "overlap another active slot (409). A new capacity applies to today and later days too, never "
+    "below the seats a day has already given out.",
+    responses={**ADMIN_ONLY, **NOT_FOUND, **_conflict("Overlaps an active slot or repeats a window")},
+)
+async def update_time_slot(
+    slot_id: SlotId, body: TimeSlotUpdate, user: AdminUser, session: SessionDep
+) -> TimeSlotRead:
+    result = await service.update_time_slot(session=session, slot_id=slot_id, changes=body)
+    await session.commit()
+    return result
+
+
+@router.delete(
+    "/time-slots/{slot_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a time slot nobody has booked",
+    description="A slot with bookings (or requests scheduled in it) is refused with 409: deactivate it instead.",
+    responses={**ADMIN_ONLY, **NOT_FOUND, **_conflict("The slot has bookings")},
+)
+async def delete_time_slot(slot_id: SlotId, user: AdminUser, session: SessionDep) -> Response:
+    await service.delete_time_slot(session=session, slot_id=slot_id)
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# ---- plans --------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/plans",
+    summary="List plans",
+    description="Every plan, active or not, by category, sub-category and name, with optional filters.",
+    responses=ADMIN_ONLY,
+)
+async def list_plans(
+    user: AdminUser,
+    session: SessionDep,
+    search: Search = None,
+    category: Category | None = None,
+    sub_category: Annotated[str | None, Query(max_length=40)] = None,
+    active: bool | None = None,
+    page: PageNumber = 1,
+    size: PageSize = 50,
+) -> Page[PlanRead]:
+    return await service.list_plans(
+        session=session,
+        search=search,
+        category=category,
+        sub_category=sub_category,
+        active=active,
+        page=page,
+        size=size,
+    )
+
+
+@router.post(
+    "/plans",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a plan",
+    description="The sub-category must be one of the category's (422); the short name must be unique (409).",
+    responses={**ADMIN_ONLY, **_conflict("Short name already in use")},
+)
+async def create_plan(body: PlanCreate, user: AdminUser, session: SessionDep) -> PlanRead:
+    result = await service.create_plan(session=session, plan=body)
+    await session.commit()
+    return result
+
+
+@router.patch(
+    "/plans/{plan_id}",
+    summary="Change a plan",
+    description="Send only the fields to change; `services` replaces the plan's whole list. "
+    "Deactivate a plan (`active: false`) to stop offering it.",
+    responses={**ADMIN_ONLY, **NOT_FOUND, **_conflict("Short name already in use")},
+)
+async def update_plan(plan_id: PlanId, body: PlanUpdate, user: AdminUser, session: SessionDep) -> PlanRead:
+    result = await service.update_plan(session=session, plan_id=plan_id, changes=body)
+    await session.commit()
+    return result
+
+
+# ---- users --------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/users",
+    summary="List user accounts",
+    description="Accounts by username; `search` matches username, full name or e-mail.",
+    responses=ADMIN_ONLY,
+)
+async def list_users(
+    user: AdminUser,
+    session: SessionDep,
+    search: Search = None,
+    role: Role | None = None,
+    is_active: bool | None = None,
+    page: PageNumber = 1,
+    size: PageSize = 50,
+) -> Page[StaffUserRead]:
+    return await service.list_users(
+        session=session, search=search, role=role, is_active=is_active, page=page, size=size
+    )
+
+
+@router.post(
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a user account",
+    description="The password (8 characters or more) is stored as an Argon2 hash and never returned; "
+    "the username must be unique, regardless of case (409).",
+    responses={**ADMIN_ONLY, **_conflict("Username already taken")},
+)
+async def create_user(body: StaffUserCreate, user: AdminUser, session: SessionDep) -> StaffUserRead:
+    result = await service.create_user(session=session, account=body)
+    await session.commit()
+    return result
+
+
+@router.patch(
+    "/users/{user_id}",
+    summary="Change a user account",
+    description="Send only the fields to change. An admin cannot deactivate or demote themselves (409). "
+    "Deactivating an account signs it out at once; so does changing its username.",
+    responses={
+        **ADMIN_ONLY,
+        **NOT_FOUND,
+        **_conflict("Username taken, or an admin changing their own access"),
+    },
+)
+async def update_user(
+    user_id: UserId, body: StaffUserUpdate, user: AdminUser, session: SessionDep
+) -> StaffUserRead:
+    result = await service.update_user(session=session, user_id=user_id, changes=body, admin=user)
+    await session.commit()
+    return result

@@ -1,5 +1,250 @@
-"""The Requests module's JSON API."""
+"""The Requests module's JSON API: thin handlers over api.requests.service."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+
+from api.auth.deps import CsrUser
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.pagination import Page, PageNumber, PageSize
+from api.requests import schemas, service
+from domain.requests.rules import Action
+from domain.requests.types import Priority, RequestStatus, RequestType, SlaState
+from workflows import schemas as wf
 
 router = APIRouter(prefix="/api/v1/requests", tags=["requests"])
+
+REFUSALS = {
+    403: {"description": "Your role may not do this"},
+    404: {"description": "No such request"},
+    409: {"description": "Refused by the workflow: wrong status or invalid data; `detail` says why"},
+    503: {"description": "Temporal or the database is unavailable; retry after `Retry-After` seconds"},
+}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a reconnection or disconnection request",
+    responses={
+        200: {"description": "Replayed: the request created earlier with this Idempotency-Key"},
+        **REFUSALS,
+    },
+)
+async def create(
+    data: schemas.RequestCreate,
+    request: Request,
+    response: Response,
+    user: CsrUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=120)] = None,
+) -> schemas.RequestDetail:
+    """The system decides the type (Inactive → Reconnection, otherwise Disconnection), checks
+    eligibility, locks the consumer's profile, books the slot (the earliest free one when none is
+    given) and starts the request's workflow."""
+    await session.commit()  # hand back the connection the sign-in check used before the long create
+    request_id, created = await service.create_request(
+        sessionmaker=request.app.state.sessionmaker,
+        temporal=temporal,
+        settings=settings,
+        user=user,
+        data=data,
+        idempotency_key=idempotency_key,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/api/v1/requests/{request_id}"
+    return await service.detail(session=session, settings=settings, user=user, request_id=request_id)
+
+
+@router.get("", summary="Search, filter and page through requests")
+async def list_requests(
+    user: CsrUser,
+    session: SessionDep,
+    q: Annotated[
+        str | None, Query(description="Request ID, consumer name or account number (partial)")
+    ] = None,
+    status_: Annotated[list[RequestStatus] | None, Query(alias="status")] = None,
+    type_: Annotated[RequestType | None, Query(alias="type")] = None,
+    priority: Annotated[list[Priority] | None, Query()] = None,
+    sla_status: Annotated[list[SlaState] | None, Query()] = None,
+    created_from: date | None = None,
+    created_to: date | None = None,
+    assignee_id: int | None = None,
+    history: Annotated[bool, Query(description="Completed and Closed requests only")] = False,
+    sort: Annotated[
+        str,
+        Query(description="created_at, priority, resolution_due_at, status, request_id; '-' for descending"),
+    ] = "-created_at",
+    page: PageNumber = 1,
+    size: PageSize = 25,
+) -> Page[schemas.RequestRow]:
+    return await service.list_requests(
+        session=session, q=q, status=status_, request_type=type_, priority=priority, sla_status=sla_status,
+        created_from=created_from, created_to=created_to, assignee_id=assignee_id, history=history,
+        sort=sort, page=page, size=size,
+    )  # fmt: skip
+
+
+@router.get("/dashboard", summary="Pending / completed counters and SLA at-risk / breached counts")
+async def dashboard(user: CsrUser, session: SessionDep) -> schemas.Dashboard:
+    return await service.dashboard(session=session)
+
+
+@router.get("/{request_id}", summary="A request with everything the detail view shows", responses=REFUSALS)
+async def detail(
+    request_id: str, user: CsrUser, session: SessionDep, settings: SettingsDep
+) -> schemas.RequestDetail:
+    return await service.detail(session=session, settings=settings, user=user, request_id=request_id)
+
+
+async def _act(
+    request_id: str, action: Action, payload: object, user: CsrUser, session: SessionDep,
+    temporal: TemporalDep, settings: SettingsDep,
+) -> schemas.ActionResult:  # fmt: skip
+    message = await service.act(
+        session=session, temporal=temporal, settings=settings, user=user, request_id=request_id, action=action,
+        payload=payload,
+    )  # fmt: skip
+    return schemas.ActionResult(
+        message=message,
+        request=await service.detail(session=session, settings=settings, user=user, request_id=request_id),
+    )
+
+
+@router.post("/{request_id}/acknowledge", summary="Acknowledge: Pending → In Progress", responses=REFUSALS)
+async def acknowledge(
+    request_id: str, user: CsrUser, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+) -> schemas.ActionResult:
+    return await _act(
+        request_id, Action.ACKNOWLEDGE, wf.Acknowledge(actor=user.username), user, session, temporal, settings
+    )
+
+
+@router.post(
+    "/{request_id}/hold", summary="Put on hold with a reason: In Progress → On Hold", responses=REFUSALS
+)
+async def put_on_hold(
+    request_id: str, body: schemas.PutOnHoldBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.ActionResult:  # fmt: skip
+    payload = wf.PutOnHold(actor=user.username, reason=body.reason)
+    return await _act(request_id, Action.PUT_ON_HOLD, payload, user, session, temporal, settings)
+
+
+@router.post("/{request_id}/resume", summary="Resume: On Hold → In Progress", responses=REFUSALS)
+async def resume(
+    request_id: str, user: CsrUser, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+) -> schemas.ActionResult:
+    return await _act(
+        request_id, Action.RESUME, wf.Resume(actor=user.username), user, session, temporal, settings
+    )
+
+
+@router.post(
+    "/{request_id}/plan", summary="Select and save the billing plan (reconnection)", responses=REFUSALS
+)
+async def select_plan(
+    request_id: str, body: schemas.SelectPlanBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.ActionResult:  # fmt: skip
+    payload = wf.SelectPlan(actor=user.username, plan_id=body.plan_id)
+    return await _act(request_id, Action.SELECT_PLAN, payload, user, session, temporal, settings)
+
+
+@router.post(
+    "/{request_id}/activate",
+    summary="Reconnect and activate: assign meters with their readings → Completed",
+    responses=REFUSALS,
+)
+async def activate(
+    request_id: str, body: schemas.ActivateBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.ActionResult:  # fmt: skip
+    payload = wf.Activate(actor=user.username, meters=body.meters)
+    return await _act(request_id, Action.ACTIVATE, payload, user, session, temporal, settings)
+
+
+@router.post(
+    "/{request_id}/final-readings",
+    summary="Record final readings and disconnect → Completed",
+    responses=REFUSALS,
+)
+async def record_final_readings(
+    request_id: str, body: schemas.FinalReadingsBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.ActionResult:  # fmt: skip
+    payload = wf.RecordFinalReadings(actor=user.username, readings=body.readings)
+    return await _act(request_id, Action.RECORD_FINAL_READINGS, payload, user, session, temporal, settings)
+
+
+@router.post("/{request_id}/close", summary="Close with a reason and notes → Closed", responses=REFUSALS)
+async def close(
+    request_id: str, body: schemas.CloseBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.ActionResult:  # fmt: skip
+    payload = wf.Close(actor=user.username, reason=body.reason, notes=body.notes)
+    return await _act(request_id, Action.CLOSE, payload, user, session, temporal, settings)
+
+
+@router.post(
+    "/{request_id}/notes", summary="Add a note, internal or visible to the consumer", responses=REFUSALS
+)
+async def add_note(
+    request_id: str, body: schemas.NoteBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.ActionResult:  # fmt: skip
+    payload = wf.AddNote(actor=user.username, text=body.text, visibility=body.visibility)
+    return await _act(request_id, Action.ADD_NOTE, payload, user, session, temporal, settings)
+
+
+@router.post(
+    "/{request_id}/responses", summary="Send a response to the consumer (email, SMS, phone, in person)",
+    responses=REFUSALS,
+)  # fmt: skip
+async def send_response(
+    request_id: str, body: schemas.ResponseBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.ActionResult:  # fmt: skip
+    payload = wf.SendResponse(
+        actor=user.username, channel=body.channel, message=body.message, subject=body.subject
+    )
+    return await _act(request_id, Action.SEND_RESPONSE, payload, user, session, temporal, settings)
+
+
+@router.post(
+    "/{request_id}/service-orders", summary="Create a service order for field work", responses=REFUSALS
+)
+async def create_service_order(
+    request_id: str, body: schemas.ServiceOrderBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.ActionResult:  # fmt: skip
+    payload = wf.CreateServiceOrder(
+        actor=user.username, service_type=body.service_type, description=body.description,
+        scheduled_date=body.scheduled_date,
+    )  # fmt: skip
+    return await _act(request_id, Action.CREATE_SERVICE_ORDER, payload, user, session, temporal, settings)
+
+
+@router.post("/{request_id}/priority", summary="Change the priority (supervisor)", responses=REFUSALS)
+async def set_priority(
+    request_id: str, body: schemas.PriorityBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.ActionResult:  # fmt: skip
+    payload = wf.SetPriority(actor=user.username, priority=body.priority)
+    return await _act(request_id, Action.SET_PRIORITY, payload, user, session, temporal, settings)
+
+
+@router.post("/{request_id}/assign", summary="Assign or reassign to a user (supervisor)", responses=REFUSALS)
+async def assign(
+    request_id: str, body: schemas.AssignBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.ActionResult:  # fmt: skip
+    assignee = await service.assignee(session=session, user_id=body.user_id)
+    payload = wf.Assign(actor=user.username, user_id=assignee.id, user_name=assignee.username)
+    return await _act(request_id, Action.ASSIGN, payload, user, session, temporal, settings)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -62,3 +63,79 @@ def auth(user: Any) -> dict[str, str]:
     from api.auth.service import issue_token
 
     return {"Authorization": f"Bearer {issue_token(user, Settings())}"}
+
+
+@dataclass
+class Stack:
+    """The real app over a real database, a real Temporal dev server and a worker."""
+
+    client: httpx.AsyncClient
+    sessionmaker: Any
+    staff: dict[str, Any]
+    inactive: Any  # a consumer who gets a Reconnection
+    active: Any  # a consumer with a meter in service, who gets a Disconnection
+    plan: Any
+    meters: dict[str, Any]
+    slot: Any
+
+    def as_(self, role: str) -> dict[str, str]:
+        return auth(self.staff[role])
+
+
+@pytest.fixture
+async def stack(
+    api_client_for: ApiFactory,
+    db_url: str,
+    sessionmaker: Any,
+    staff: dict[str, Any],
+    dev_env: Any,
+    task_queue: str,
+) -> AsyncIterator[Stack]:
+    from datetime import date
+    from decimal import Decimal
+
+    from activities.mail import Mailer
+    from activities.request import RequestActivities
+    from db.models import MeterAssignment, Plan, PlanService
+    from domain.consumers.types import Category, ConsumerStatus, MeterStatus, UtilityType
+    from tests import factories
+    from worker import build_worker
+
+    async with sessionmaker() as session:
+        await factories.utilities(session)
+        inactive = await factories.consumer(session, status=ConsumerStatus.INACTIVE)
+        active = await factories.consumer(session, status=ConsumerStatus.ACTIVE)
+        plan = Plan(
+            name="Standard Residential", short_name="RES-STD", category=Category.RESIDENTIAL, sub_category="Standard",
+            monthly_fee=Decimal("25.00"), rates={}, features=[],
+            services=[PlanService(utility=UtilityType.ELECTRICITY, metered=True)],
+        )  # fmt: skip
+        session.add(plan)
+        meters = {
+            "elec": await factories.meter(session, UtilityType.ELECTRICITY),
+            "in_service": await factories.meter(
+                session, UtilityType.ELECTRICITY, status=MeterStatus.ASSIGNED, last_reading=Decimal("500.00")
+            ),
+        }
+        session.add(
+            MeterAssignment(
+                meter_id=meters["in_service"].id, consumer_id=active.id, assigned_on=date(2025, 1, 1)
+            )
+        )
+        slot = await factories.time_slot(session, capacity=3)
+        await session.commit()
+
+    address = dev_env.client.service_client.config.target_host
+    activities = RequestActivities(
+        sessionmaker, Mailer("", 25, "desk@utility.example"), "sup@utility.example"
+    )
+    async with (
+        build_worker(dev_env.client, Settings(), activities, task_queue=task_queue),
+        api_client_for(
+            database_url=db_url,
+            temporal_address=address,
+            temporal_task_queue=task_queue,
+            workflow_id_prefix=f"{task_queue}/",  # one dev server serves every test: keep IDs apart
+        ) as client,
+    ):
+        yield Stack(client, sessionmaker, staff, inactive, active, plan, meters, slot)

@@ -1,0 +1,647 @@
+"""The Requests module's service layer: the only door to the request workflows and their rows,
+for the JSON router and the UI pages alike."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, case, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import DependencyUnavailable, Problem
+from api.pagination import Page
+from api.requests import schemas
+from api.temporal import UNAVAILABLE, TemporalGateway
+from db.models import (
+    Communication,
+    Consumer,
+    Meter,
+    MeterAssignment,
+    Plan,
+    RequestEvent,
+    ServiceRequest,
+    SlotBooking,
+    TimeSlot,
+    User,
+)
+from db.slots import SlotFull, book_slot, release_slot
+from db.system_settings import load_sla_settings
+from domain.requests import rules
+from domain.requests.types import OPEN_STATUSES, Priority, RequestStatus, RequestType, SlaState
+from domain.users import Role
+from settings import Settings
+from workflows import search_attributes as sa
+from workflows.request import RequestWorkflow
+from workflows.schemas import ID_PREFIX, StartRequest, summary_for
+
+SUPERVISOR_ACTIONS = {rules.Action.SET_PRIORITY, rules.Action.ASSIGN}
+
+
+# ---- create ---------------------------------------------------------------------------------------
+
+
+async def _consumer(session: AsyncSession, data: schemas.RequestCreate) -> Consumer:
+    stmt = select(Consumer).where(
+        Consumer.id == data.consumer_id
+        if data.consumer_id is not None
+        else Consumer.account_number == data.account_number
+    )
+    consumer = await session.scalar(stmt)
+    if consumer is None:
+        which = f"ID {data.consumer_id}" if data.consumer_id is not None else f"account {data.account_number}"
+        raise Problem(404, f"No consumer with {which}.", type_="/problems/not-found")
+    return consumer
+
+
+def eligibility(consumer: Consumer, settings: Settings) -> tuple[RequestType, str | None]:
+    """The type a request for this consumer gets, and why it cannot be created (None when it can)."""
+    request_type = rules.request_type_for(consumer.status)
+    if consumer.locked_by_request:
+        return (
+            request_type,
+            f"Consumer {consumer.account_number} already has open request {consumer.locked_by_request}.",
+        )
+    limit = settings.reconnection_max_balance
+    if request_type is RequestType.RECONNECTION and float(consumer.balance) > limit:
+        return request_type, (
+            f"Reconnection is not possible while the outstanding balance is {consumer.balance:,.2f}; "
+            f"it must be {limit:,.2f} or less."
+        )
+    return request_type, None
+
+
+async def _open_request_of(session: AsyncSession, consumer_id: int) -> str | None:
+    return await session.scalar(
+        select(ServiceRequest.request_id).where(
+            ServiceRequest.consumer_id == consumer_id, ServiceRequest.status.in_(OPEN_STATUSES)
+        )
+    )
+
+
+async def _choose_slot(
+    session: AsyncSession, data: schemas.RequestCreate, today: date
+) -> tuple[int, date] | None:
+    from api.reference.service import earliest_available_slot, slot_has_capacity
+
+    day = data.preferred_date or today
+    if data.slot_id is not None:
+        slot = await session.get(TimeSlot, data.slot_id)
+        if slot is None or not slot.active:
+            raise Problem(422, f"Time slot {data.slot_id} does not exist.", type_="/problems/validation")
+        if not await slot_has_capacity(session=session, slot_id=data.slot_id, day=day):
+            raise Problem(
+                409, f"Time slot {slot.label} on {day.isoformat()} is fully booked; choose another.",
+                type_="/problems/slot-full",
+            )  # fmt: skip
+        return data.slot_id, day
+    return await earliest_available_slot(session=session, from_date=day)
+
+
+async def create_request(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    temporal: TemporalGateway,
+    settings: Settings,
+    user: User,
+    data: schemas.RequestCreate,
+    idempotency_key: str | None,
+) -> tuple[str, bool]:
+    """Create a request and start its workflow; returns (request ID, created?).
+
+    Refuses: unknown consumer (404), a reason not in the list (422), a past date (422), an
+    ineligible consumer or one with an open request (409, naming it), a full slot (409).
+    Atomic: the row, the profile lock and the slot booking are written in one transaction, and
+    removed again if the workflow cannot be started (503).
+    """
+    from api.reference.service import REASONS
+
+    today = datetime.now(UTC).date()
+    async with sessionmaker() as session:
+        if idempotency_key:
+            existing = await session.scalar(
+                select(ServiceRequest.request_id).where(ServiceRequest.idempotency_key == idempotency_key)
+            )
+            if existing:
+                return existing, False
+        consumer = await _consumer(session, data)
+        consumer_id, account_number = consumer.id, consumer.account_number  # still readable after a rollback
+        request_type, refusal = eligibility(consumer, settings)
+        if refusal:
+            raise Problem(
+                409, refusal, type_="/problems/not-eligible", open_request=consumer.locked_by_request
+            )
+        if data.reason not in REASONS[request_type]:
+            raise Problem(
+                422,
+                f"'{data.reason}' is not a {request_type.value.lower()} reason; choose one of: "
+                + ", ".join(REASONS[request_type]),
+                type_="/problems/validation",
+                errors=[{"field": "reason", "message": "not in the list of reasons"}],
+            )
+        if data.preferred_date is not None and data.preferred_date < today:
+            raise Problem(
+                422, "The preferred date must be today or later.", type_="/problems/validation",
+                errors=[{"field": "preferred_date", "message": "in the past"}],
+            )  # fmt: skip
+        slot = await _choose_slot(session, data, today)
+        sla = await load_sla_settings(session)
+        now = datetime.now(UTC)
+        row = ServiceRequest(
+            request_id=f"~{uuid.uuid4().hex[:20]}",  # replaced once the row has its number
+            consumer_id=consumer.id,
+            request_type=request_type,
+            status=RequestStatus.PENDING,
+            priority=data.priority,
+            reason=data.reason,
+            preferred_date=slot[1] if slot else data.preferred_date,
+            slot_id=slot[0] if slot else None,
+            notes=data.notes,
+            ack_due_at=now + timedelta(minutes=sla.ack_minutes),
+            response_due_at=now + timedelta(minutes=sla.response_minutes),
+            resolution_due_at=now + timedelta(minutes=sla.resolution_minutes),
+            ack_state=SlaState.ON_TRACK,
+            response_state=SlaState.ON_TRACK,
+            resolution_state=SlaState.ON_TRACK,
+            sla_status=SlaState.ON_TRACK,
+            created_by=user.id,
+            idempotency_key=idempotency_key,
+            created_at=now,
+        )
+        try:
+            session.add(row)
+            await session.flush()
+            row.request_id = f"{ID_PREFIX[request_type]}-{now.year}-{row.id:06d}"
+            locked = await session.execute(
+                update(Consumer)
+                .where(Consumer.id == consumer.id, Consumer.locked_by_request.is_(None))
+                .values(locked_by_request=row.request_id)
+            )
+            if locked.rowcount != 1:  # type: ignore[attr-defined]
+                raise IntegrityError("profile lock taken", None, Exception("locked"))
+            if slot:
+                await book_slot(session, request_id=row.request_id, slot_id=slot[0], day=slot[1])
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            if idempotency_key:
+                again = await session.scalar(
+                    select(ServiceRequest.request_id).where(ServiceRequest.idempotency_key == idempotency_key)
+                )
+                if again:
+                    return again, False
+            open_id = await _open_request_of(session, consumer_id)
+            raise Problem(
+                409,
+                f"Consumer {account_number} already has open request {open_id}.",
+                type_="/problems/conflict",
+                open_request=open_id,
+            ) from None
+        except SlotFull as exc:
+            await session.rollback()
+            raise Problem(409, f"{exc}; choose another slot.", type_="/problems/slot-full") from None
+        request_id = row.request_id
+        start = StartRequest(
+            request_id=request_id,
+            consumer_id=consumer.id,
+            account_number=consumer.account_number,
+            consumer_name=consumer.full_name,
+            consumer_category=consumer.category,
+            consumer_sub_category=consumer.sub_category,
+            request_type=request_type,
+            priority=data.priority,
+            reason=data.reason,
+            preferred_date=row.preferred_date,
+            slot_id=row.slot_id,
+            notes=data.notes,
+            created_by=user.username,
+            created_by_user_id=user.id,
+            created_at=now,
+            sla=sla,
+            row_written=True,
+        )
+    try:
+        await _start_workflow(temporal, settings, start)
+    except DependencyUnavailable:
+        await _undo_create(sessionmaker, request_id, consumer_id)
+        raise
+    return request_id, True
+
+
+async def _start_workflow(temporal: TemporalGateway, settings: Settings, start: StartRequest) -> None:
+    client = await temporal.client()
+    try:
+        await client.start_workflow(
+            RequestWorkflow.run,
+            start,
+            id=settings.workflow_id(start.request_id),
+            task_queue=settings.temporal_task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=summary_for(start),
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.REQUEST_TYPE, start.request_type.value),
+                    SearchAttributePair(sa.REQUEST_STATUS, RequestStatus.PENDING.value),
+                    SearchAttributePair(sa.SLA_STATUS, SlaState.ON_TRACK.value),
+                    SearchAttributePair(sa.PRIORITY, start.priority.value),
+                    SearchAttributePair(sa.ESCALATION_LEVEL, 0),
+                    SearchAttributePair(sa.ACCOUNT_NUMBER, start.account_number),
+                ]
+            ),
+            rpc_timeout=temporal.rpc_timeout,
+        )
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.ALREADY_EXISTS:
+            raise Problem(
+                409, f"Request {start.request_id} already has a workflow.", type_="/problems/conflict"
+            ) from exc
+        raise DependencyUnavailable(
+            "temporal", f"Could not start the request workflow: {exc.message}"
+        ) from exc
+
+
+async def _undo_create(
+    sessionmaker: async_sessionmaker[AsyncSession], request_id: str, consumer_id: int
+) -> None:
+    """The workflow did not start: remove the row, the lock and the booking written for it."""
+    async with sessionmaker() as session, session.begin():
+        await release_slot(session, request_id=request_id)
+        await session.execute(
+            update(Consumer)
+            .where(Consumer.id == consumer_id, Consumer.locked_by_request == request_id)
+            .values(locked_by_request=None)
+        )
+        await session.execute(delete(RequestEvent).where(RequestEvent.request_id == request_id))
+        await session.execute(delete(ServiceRequest).where(ServiceRequest.request_id == request_id))
+
+
+# ---- actions ------------------------------------------------------------------------------------------
+
+
+def may(user: User, action: rules.Action, row: ServiceRequest) -> bool:
+    """Whether ``user``'s role allows ``action`` on this request (the workflow decides if the state does)."""
+    if user.role in (Role.SUPERVISOR, Role.ADMIN):
+        return True
+    if action in SUPERVISOR_ACTIONS:
+        return False
+    if action is rules.Action.CLOSE:
+        return row.assigned_to in (None, user.id) or row.created_by == user.id
+    return True
+
+
+async def get_row(session: AsyncSession, request_id: str) -> ServiceRequest:
+    row = await session.scalar(select(ServiceRequest).where(ServiceRequest.request_id == request_id))
+    if row is None:
+        raise Problem(404, f"No request {request_id}.", type_="/problems/not-found")
+    return row
+
+
+async def act(
+    *,
+    session: AsyncSession,
+    temporal: TemporalGateway,
+    settings: Settings,
+    user: User,
+    request_id: str,
+    action: rules.Action,
+    payload: Any,
+) -> str:
+    """Run one action as a workflow Update and return its message once its projection is written.
+
+    Refuses: unknown request (404), the caller's role (403), a wrong state or invalid data (409
+    with the workflow's reason), Temporal down or slow (503).
+    """
+    row = await get_row(session, request_id)
+    if not may(user, action, row):
+        raise Problem(
+            403,
+            f"Your role ({user.role.value}) may not {action.value.replace('_', ' ')} this request.",
+            type_="/problems/forbidden",
+        )
+    client = await temporal.client()
+    status = row.status
+    session.expunge(row)  # the caller re-reads it after the update; don't serve this copy
+    await session.commit()  # and end this read snapshot, so that re-read sees the update's write
+    handle = client.get_workflow_handle_for(RequestWorkflow.run, settings.workflow_id(request_id))
+    update_fn = getattr(RequestWorkflow, action.value)
+    try:
+        outcome = await handle.execute_update(
+            update_fn, payload.model_copy(update={"actor": user.username}) if hasattr(payload, "actor") else payload,
+            rpc_timeout=temporal.rpc_timeout,
+        )  # fmt: skip
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        kind = cause.type if isinstance(cause, ApplicationError) and cause.type else "TransitionRefused"
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise Problem(409, message, type_="/problems/action-refused", reason=kind) from None
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND or "already completed" in exc.message:
+            raise Problem(
+                409, f"Request {request_id} is {status.value}; no further actions are possible.",
+                type_="/problems/action-refused", reason="RequestFinished",
+            ) from None  # fmt: skip
+        if exc.status in UNAVAILABLE:
+            raise DependencyUnavailable(
+                "temporal", f"Temporal did not answer in time: {exc.message}"
+            ) from None
+        raise
+    return outcome.message
+
+
+# ---- reads ----------------------------------------------------------------------------------------------
+
+Assignee = aliased(User)
+SORTS = {
+    "created_at": ServiceRequest.created_at,
+    "priority": case(
+        {Priority.LOW: 0, Priority.MEDIUM: 1, Priority.HIGH: 2, Priority.CRITICAL: 3},
+        value=ServiceRequest.priority,
+    ),
+    "resolution_due_at": ServiceRequest.resolution_due_at,
+    "status": ServiceRequest.status,
+    "request_id": ServiceRequest.request_id,
+}
+
+
+def _rows_query() -> Select[Any]:
+    return (
+        select(
+            ServiceRequest,
+            Consumer.account_number,
+            Consumer.first_name,
+            Consumer.last_name,
+            Assignee.username,
+        )
+        .join(Consumer, Consumer.id == ServiceRequest.consumer_id)
+        .outerjoin(Assignee, Assignee.id == ServiceRequest.assigned_to)
+    )
+
+
+def _row(
+    req: ServiceRequest, account: str, first: str, last: str, assignee: str | None
+) -> schemas.RequestRow:
+    return schemas.RequestRow(
+        request_id=req.request_id,
+        request_type=req.request_type,
+        status=req.status,
+        priority=req.priority,
+        reason=req.reason,
+        consumer_id=req.consumer_id,
+        account_number=account,
+        consumer_name=f"{first} {last}",
+        created_at=req.created_at,
+        sla_status=req.sla_status,
+        resolution_due_at=req.resolution_due_at,
+        escalation_level=req.escalation_level,
+        assignee=assignee,
+        preferred_date=req.preferred_date,
+    )
+
+
+async def list_requests(
+    *,
+    session: AsyncSession,
+    q: str | None = None,
+    status: list[RequestStatus] | None = None,
+    request_type: RequestType | None = None,
+    priority: list[Priority] | None = None,
+    sla_status: list[SlaState] | None = None,
+    created_from: date | None = None,
+    created_to: date | None = None,
+    assignee_id: int | None = None,
+    history: bool = False,
+    sort: str = "-created_at",
+    page: int = 1,
+    size: int = 25,
+) -> Page[schemas.RequestRow]:
+    """Search (request ID, consumer name or account number; partial, case-insensitive), filter,
+    sort and paginate; ``history`` keeps Completed and Closed requests only."""
+    conditions = []
+    if q:
+        like = f"%{q.strip().lower()}%"
+        conditions.append(
+            or_(
+                func.lower(ServiceRequest.request_id).like(like),
+                func.lower(Consumer.account_number).like(like),
+                func.lower(Consumer.first_name + " " + Consumer.last_name).like(like),
+            )
+        )
+    if history:
+        conditions.append(ServiceRequest.status.in_([RequestStatus.COMPLETED, RequestStatus.CLOSED]))
+    if status:
+        conditions.append(ServiceRequest.status.in_(status))
+    if request_type:
+        conditions.append(ServiceRequest.request_type == request_type)
+    if priority:
+        conditions.append(ServiceRequest.priority.in_(priority))
+    if sla_status:
+        conditions.append(ServiceRequest.sla_status.in_(sla_status))
+    if created_from:
+        conditions.append(
+            ServiceRequest.created_at >= datetime.combine(created_from, datetime.min.time(), UTC)
+        )
+    if created_to:
+        conditions.append(
+            ServiceRequest.created_at
+            < datetime.combine(created_to + timedelta(days=1), datetime.min.time(), UTC)
+        )
+    if assignee_id is not None:
+        conditions.append(ServiceRequest.assigned_to == assignee_id)
+    where = and_(*conditions) if conditions else None
+
+    key = sort.lstrip("-")
+    if key not in SORTS:
+        raise Problem(
+            422, f"Cannot sort by '{key}'; use one of {', '.join(SORTS)}.", type_="/problems/validation",
+            errors=[{"field": "sort", "message": "unknown sort key"}],
+        )  # fmt: skip
+    order = SORTS[key].desc() if sort.startswith("-") else SORTS[key].asc()
+
+    count = select(func.count()).select_from(ServiceRequest)
+    if q:
+        count = count.join(Consumer, Consumer.id == ServiceRequest.consumer_id)
+    if where is not None:
+        count = count.where(where)
+    total = await session.scalar(count) or 0
+    stmt = _rows_query()
+    if where is not None:
+        stmt = stmt.where(where)
+    rows = (
+        await session.execute(
+            stmt.order_by(order, ServiceRequest.id.desc()).limit(size).offset((page - 1) * size)
+        )
+    ).all()
+    return Page(items=[_row(*r) for r in rows], total=total, page=page, size=size)
+
+
+async def dashboard(*, session: AsyncSession) -> schemas.Dashboard:
+    """The four counters and the open requests' SLA at-risk / breached counts, in one grouped query."""
+    open_ = ServiceRequest.status.in_(OPEN_STATUSES)
+    recon = ServiceRequest.request_type == RequestType.RECONNECTION
+    disc = ServiceRequest.request_type == RequestType.DISCONNECTION
+    done = ServiceRequest.status == RequestStatus.COMPLETED
+
+    def n(cond: Any) -> Any:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    result = (
+        await session.execute(
+            select(
+                n(and_(recon, open_)),
+                n(and_(recon, done)),
+                n(and_(disc, open_)),
+                n(and_(disc, done)),
+                n(and_(open_, ServiceRequest.sla_status == SlaState.AT_RISK)),
+                n(and_(open_, ServiceRequest.sla_status == SlaState.BREACHED)),
+            )
+        )
+    ).one()
+    return schemas.Dashboard(
+        pending_connection=result[0],
+        completed_connection=result[1],
+        pending_disconnection=result[2],
+        completed_disconnection=result[3],
+        sla_at_risk=result[4],
+        sla_breached=result[5],
+    )
+
+
+async def detail(
+    *, session: AsyncSession, settings: Settings, user: User, request_id: str
+) -> schemas.RequestDetail:
+    """The whole request: consumer auto-fill, services and meters, SLA clocks, plan, timeline,
+    communications, and the actions the caller's role may take now."""
+    found = (await session.execute(_rows_query().where(ServiceRequest.request_id == request_id))).first()
+    if found is None:
+        raise Problem(404, f"No request {request_id}.", type_="/problems/not-found")
+    req: ServiceRequest = found[0]
+    consumer = await session.get(Consumer, req.consumer_id)
+    assert consumer is not None
+    now = datetime.now(UTC)
+
+    meters = (
+        await session.execute(
+            select(Meter)
+            .join(MeterAssignment, MeterAssignment.meter_id == Meter.id)
+            .where(MeterAssignment.consumer_id == consumer.id, MeterAssignment.unassigned_on.is_(None))
+            .order_by(Meter.utility)
+        )
+    ).scalars()
+    services = [
+        schemas.ServiceInfo(
+            utility=m.utility, meter_number=m.meter_number, device_number=m.device_number, meter_type=m.meter_type,
+            model=m.model, current_reading=m.last_reading, reading_date=m.last_reading_date,
+            service_status="Active" if consumer.status.value == "Active" else consumer.status.value,
+        )
+        for m in meters
+    ]  # fmt: skip
+    clocks = [
+        (rules_target, due, state, met)
+        for rules_target, due, state, met in (
+            ("acknowledgement", req.ack_due_at, req.ack_state, req.acknowledged_at),
+            ("response", req.response_due_at, req.response_state, req.first_response_at),
+            ("resolution", req.resolution_due_at, req.resolution_state, req.resolved_at),
+        )
+    ]
+    sla = [
+        schemas.SlaClock(
+            target=target, due_at=due, met_at=met,
+            state=_live_state(state, due, met, now),
+            seconds_remaining=int((due - now).total_seconds()),
+        )
+        for target, due, state, met in clocks
+    ]  # fmt: skip
+    plan = await session.get(Plan, req.plan_id) if req.plan_id else None
+    booking = await session.scalar(select(SlotBooking).where(SlotBooking.request_id == req.request_id))
+    slot = await session.get(TimeSlot, booking.slot_id) if booking else None
+    events = (
+        await session.scalars(
+            select(RequestEvent).where(RequestEvent.request_id == req.request_id).order_by(RequestEvent.id)
+        )
+    ).all()
+    comms = (
+        await session.scalars(
+            select(Communication)
+            .where(Communication.request_id == req.request_id)
+            .order_by(Communication.created_at.desc(), Communication.id.desc())
+        )
+    ).all()
+    allowed = [
+        a.value
+        for a in rules.allowed_actions(req.status, req.request_type, plan_selected=req.plan_id is not None)
+        if may(user, a, req)
+    ]
+    base = _row(*found)
+    return schemas.RequestDetail(
+        **base.model_dump(),
+        consumer=schemas.ConsumerCard(
+            id=consumer.id,
+            account_number=consumer.account_number,
+            name=consumer.full_name,
+            service_address=consumer.service_address,
+            phone=consumer.phone,
+            email=consumer.email,
+            category=consumer.category.value,
+            sub_category=consumer.sub_category,
+            status=consumer.status.value,
+            balance=consumer.balance,
+        ),
+        services=services,
+        sla=sla,
+        plan=schemas.PlanSummary(
+            id=plan.id, name=plan.name, short_name=plan.short_name, monthly_fee=plan.monthly_fee
+        )
+        if plan
+        else None,
+        slot=schemas.SlotSummary(id=slot.id, label=slot.label, day=booking.day) if slot and booking else None,
+        notes=req.notes,
+        close_reason=req.close_reason,
+        close_notes=req.close_notes,
+        timeline=[
+            schemas.TimelineEntry(occurred_at=e.occurred_at, actor=e.actor, kind=e.kind, detail=e.detail)
+            for e in events
+        ],
+        communications=[
+            schemas.CommunicationEntry(
+                created_at=c.created_at,
+                channel=c.channel,
+                direction=c.direction.value,
+                visibility=c.visibility,
+                subject=c.subject,
+                body=c.body,
+                author=c.author,
+            )
+            for c in comms
+        ],
+        allowed_actions=allowed,
+        temporal_url=(
+            f"{settings.temporal_ui}/namespaces/{settings.temporal_namespace}/workflows/"
+            f"{settings.workflow_id(req.request_id)}"
+        ),
+    )
+
+
+def _live_state(stored: SlaState, due: datetime, met: datetime | None, now: datetime) -> SlaState:
+    """The stored state, brought up to the second: a clock past due and unmet shows Breached even
+    in the instant before the workflow's timer has written it."""
+    if met is None and stored in (SlaState.ON_TRACK, SlaState.AT_RISK) and now >= due:
+        return SlaState.BREACHED
+    return stored
+
+
+async def assignee(*, session: AsyncSession, user_id: int) -> User:
+    """The active user a request may be assigned to; 422 otherwise."""
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise Problem(
+            422, f"No active user with ID {user_id} to assign to.", type_="/problems/validation",
+            errors=[{"field": "user_id", "message": "unknown or inactive user"}],
+        )  # fmt: skip
+    return user

@@ -1,0 +1,262 @@
+"""The Requests API over HTTP: a real app, database, Temporal dev server and worker."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from db.models import Consumer, ServiceRequest, SlotBooking, SlotDay
+from tests.api.conftest import Stack
+
+TODAY = lambda: datetime.now(UTC).date()  # noqa: E731
+
+
+async def _create(stack: Stack, consumer: object, reason: str, **extra: object) -> dict[str, object]:
+    response = await stack.client.post(
+        "/api/v1/requests",
+        json={"consumer_id": consumer.id, "reason": reason, **extra},  # type: ignore[attr-defined]
+        headers=stack.as_("csr"),
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_whole_reconnection_over_http(stack: Stack) -> None:
+    created = await _create(stack, stack.inactive, "Outstanding balance cleared", notes="Gate code 4411")
+    rid = created["request_id"]
+    assert created["request_type"] == "Reconnection" and created["status"] == "Pending"
+    assert created["consumer"]["account_number"] == stack.inactive.account_number
+    assert created["slot"]["id"] == stack.slot.id  # the earliest free slot was booked
+    assert created["allowed_actions"][0] == "acknowledge"
+    csr = stack.as_("csr")
+
+    async def post(path: str, body: object = None) -> dict[str, object]:
+        response = await stack.client.post(f"/api/v1/requests/{rid}/{path}", json=body, headers=csr)
+        assert response.status_code == 200, response.text
+        return response.json()["request"]
+
+    assert (await post("acknowledge"))["status"] == "In Progress"
+    assert (await post("hold", {"reason": "Awaiting payment"}))["status"] == "On Hold"
+    assert (await post("resume"))["status"] == "In Progress"
+    await post("responses", {"channel": "sms", "message": "Technician booked"})
+    await post("notes", {"text": "Dog on premises", "visibility": "internal"})
+    with_plan = await post("plan", {"plan_id": stack.plan.id})
+    assert with_plan["plan"]["short_name"] == "RES-STD" and "activate" in with_plan["allowed_actions"]
+    done = await post(
+        "activate",
+        {"meters": [{"utility": "electricity", "meter_number": stack.meters["elec"].meter_number,
+                     "reading": "150.5", "reading_date": TODAY().isoformat()}]},
+    )  # fmt: skip
+
+    assert done["status"] == "Completed" and done["allowed_actions"] == []
+    assert [e["kind"] for e in done["timeline"]] == [
+        "created", "acknowledged", "put_on_hold", "resumed", "response_sent", "note_added", "plan_selected", "completed",
+    ]  # fmt: skip
+    assert {e["actor"] for e in done["timeline"]} == {"csr"}
+    assert {c["subject"] for c in done["communications"]} >= {"Service restored"}
+    assert done["services"][0]["meter_number"] == stack.meters["elec"].meter_number
+    assert [c["state"] for c in done["sla"]] == ["Met", "Met", "Met"]
+    async with stack.sessionmaker() as session:
+        consumer = await session.get(Consumer, stack.inactive.id)
+    assert consumer is not None and consumer.status.value == "Active" and consumer.locked_by_request is None
+
+
+async def test_whole_disconnection_over_http(stack: Stack) -> None:
+    created = await _create(stack, stack.active, "Moving out")
+    rid = created["request_id"]
+    assert created["request_type"] == "Disconnection"
+    csr = stack.as_("csr")
+    await stack.client.post(f"/api/v1/requests/{rid}/acknowledge", headers=csr)
+
+    response = await stack.client.post(
+        f"/api/v1/requests/{rid}/final-readings",
+        json={"readings": [{"meter_number": stack.meters["in_service"].meter_number, "reading": "612",
+                            "reading_date": TODAY().isoformat()}]},
+        headers=csr,
+    )  # fmt: skip
+
+    assert response.status_code == 200, response.text
+    assert response.json()["request"]["status"] == "Completed"
+    async with stack.sessionmaker() as session:
+        consumer = await session.get(Consumer, stack.active.id)
+    assert consumer is not None and consumer.status.value == "Inactive"
+
+
+async def test_invalid_transition_is_409_with_the_workflows_reason(stack: Stack) -> None:
+    rid = (await _create(stack, stack.inactive, "Seasonal return"))["request_id"]
+
+    response = await stack.client.post(
+        f"/api/v1/requests/{rid}/hold", json={"reason": "x"}, headers=stack.as_("csr")
+    )
+
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "acknowledge it first" in response.json()["detail"]
+
+
+async def test_bad_fields_are_422_with_field_errors(stack: Stack) -> None:
+    rid = (await _create(stack, stack.inactive, "Seasonal return"))["request_id"]
+
+    response = await stack.client.post(
+        f"/api/v1/requests/{rid}/close", json={"reason": "Because", "notes": 5}, headers=stack.as_("csr")
+    )
+
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert {"reason", "notes"} <= fields
+
+
+async def test_second_open_request_is_409_naming_the_open_one(stack: Stack) -> None:
+    first = await _create(stack, stack.inactive, "Seasonal return")
+
+    response = await stack.client.post(
+        "/api/v1/requests",
+        json={"account_number": stack.inactive.account_number, "reason": "Other"},
+        headers=stack.as_("csr"),
+    )
+
+    assert response.status_code == 409
+    assert first["request_id"] in response.json()["detail"]
+    assert response.json()["open_request"] == first["request_id"]
+
+
+async def test_reconnection_refused_while_the_balance_is_over_the_limit(stack: Stack) -> None:
+    async with stack.sessionmaker() as session:
+        consumer = await session.get(Consumer, stack.inactive.id)
+        assert consumer is not None
+        consumer.balance = 1234.5  # type: ignore[assignment]
+        await session.commit()
+
+    response = await stack.client.post(
+        "/api/v1/requests",
+        json={"consumer_id": stack.inactive.id, "reason": "Other"},
+        headers=stack.as_("csr"),
+    )
+
+    assert response.status_code == 409
+    assert "1,234.50" in response.json()["detail"] and "500.00" in response.json()["detail"]
+
+
+async def test_create_input_errors(stack: Stack) -> None:
+    csr = stack.as_("csr")
+    cases = [
+        ({"consumer_id": 999999, "reason": "Other"}, 404, "No consumer"),
+        ({"consumer_id": stack.inactive.id, "reason": "Moving out"}, 422, "not a reconnection reason"),
+        ({"consumer_id": stack.inactive.id, "reason": "Other",
+          "preferred_date": (TODAY() - timedelta(days=1)).isoformat()}, 422, "today or later"),
+        ({"reason": "Other"}, 422, "exactly one of consumer_id or account_number"),
+        ({"consumer_id": stack.inactive.id, "reason": "Other", "slot_id": 424242}, 422, "does not exist"),
+    ]  # fmt: skip
+    for body, code, text in cases:
+        response = await stack.client.post("/api/v1/requests", json=body, headers=csr)
+        assert response.status_code == code, (body, response.text)
+        assert text in response.json()["detail"], response.json()["detail"]
+    async with stack.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(ServiceRequest)) == 0
+
+
+async def test_idempotency_key_returns_the_same_request(stack: Stack) -> None:
+    headers = {**stack.as_("csr"), "Idempotency-Key": "create-7f3a"}
+    body = {"consumer_id": stack.inactive.id, "reason": "Other"}
+
+    first = await stack.client.post("/api/v1/requests", json=body, headers=headers)
+    again = await stack.client.post("/api/v1/requests", json=body, headers=headers)
+
+    assert first.status_code == 201 and again.status_code == 200
+    assert first.json()["request_id"] == again.json()["request_id"]
+    async with stack.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(ServiceRequest)) == 1
+
+
+async def test_twenty_concurrent_creates_for_one_consumer_give_exactly_one_201(stack: Stack) -> None:
+    body = {"consumer_id": stack.inactive.id, "reason": "Other"}
+
+    responses = await asyncio.gather(
+        *(stack.client.post("/api/v1/requests", json=body, headers=stack.as_("csr")) for _ in range(20))
+    )
+
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] + [409] * 19, [r.text for r in responses if r.status_code not in (201, 409)]
+    winner = next(r.json()["request_id"] for r in responses if r.status_code == 201)
+    assert all(winner in r.json()["detail"] for r in responses if r.status_code == 409)
+    async with stack.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(ServiceRequest)) == 1
+        assert await session.scalar(select(func.count()).select_from(SlotBooking)) == 1
+
+
+async def test_create_leaves_nothing_behind_when_temporal_is_down(
+    api_client_for: object, db_url: str, staff: dict[str, object], sessionmaker: object
+) -> None:
+    from tests import factories
+    from tests.api.conftest import auth
+
+    async with sessionmaker() as session:  # type: ignore[operator]
+        consumer = await factories.consumer(session)
+        slot = await factories.time_slot(session, capacity=2)
+        await session.commit()
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{sock.getsockname()[1]}"
+    async with api_client_for(
+        database_url=db_url, temporal_address=dead, temporal_rpc_timeout_seconds=1
+    ) as client:  # type: ignore[operator]
+        response = await client.post(
+            "/api/v1/requests",
+            json={"consumer_id": consumer.id, "reason": "Other"},
+            headers=auth(staff["csr"]),
+        )
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"].isdigit()
+    assert response.json()["dependency"] == "temporal"
+    async with sessionmaker() as session:  # type: ignore[operator]
+        assert await session.scalar(select(func.count()).select_from(ServiceRequest)) == 0
+        assert await session.scalar(select(func.count()).select_from(SlotBooking)) == 0
+        booked = await session.scalar(select(SlotDay.booked).where(SlotDay.slot_id == slot.id))
+        assert booked in (None, 0)
+        fresh = await session.get(Consumer, consumer.id)
+        assert fresh is not None and fresh.locked_by_request is None
+
+
+async def test_list_search_filters_and_dashboard(stack: Stack) -> None:
+    recon = await _create(stack, stack.inactive, "Seasonal return")
+    disc = await _create(stack, stack.active, "Moving out")
+    csr = stack.as_("csr")
+    await stack.client.post(f"/api/v1/requests/{disc['request_id']}/acknowledge", headers=csr)
+
+    async def ids(**params: object) -> list[str]:
+        response = await stack.client.get("/api/v1/requests", params=params, headers=csr)
+        assert response.status_code == 200, response.text
+        return [r["request_id"] for r in response.json()["items"]]
+
+    assert set(await ids()) == {recon["request_id"], disc["request_id"]}
+    assert await ids(q=stack.inactive.account_number.lower()) == [recon["request_id"]]
+    assert await ids(q=recon["request_id"][-4:]) == [recon["request_id"]]
+    assert await ids(q=stack.active.last_name.upper()) == [disc["request_id"]]
+    assert await ids(status="In Progress") == [disc["request_id"]]
+    assert await ids(type="Reconnection", status=["Pending", "On Hold"]) == [recon["request_id"]]
+    assert await ids(priority="High") == []
+    assert await ids(
+        created_from=TODAY().isoformat(), created_to=TODAY().isoformat(), sort="request_id"
+    ) == sorted([recon["request_id"], disc["request_id"]])
+    assert await ids(history=True) == []
+    page = (await stack.client.get("/api/v1/requests", params={"size": 1, "page": 2}, headers=csr)).json()
+    assert page["total"] == 2 and len(page["items"]) == 1
+    bad = await stack.client.get("/api/v1/requests", params={"sort": "password"}, headers=csr)
+    assert bad.status_code == 422
+
+    board = (await stack.client.get("/api/v1/requests/dashboard", headers=csr)).json()
+    assert board == {
+        "pending_connection": 1, "completed_connection": 0, "pending_disconnection": 1,
+        "completed_disconnection": 0, "sla_at_risk": 0, "sla_breached": 0,
+    }  # fmt: skip
+
+
+async def test_unknown_request_is_404(stack: Stack) -> None:
+    response = await stack.client.get("/api/v1/requests/RC-2026-999999", headers=stack.as_("csr"))
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
