@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
-from api.auth.deps import CsrUser
+from api.auth.deps import CsrUser, SupervisorUser
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.pagination import Page, PageNumber, PageSize
 from api.requests import schemas, service
@@ -94,6 +94,16 @@ async def list_requests(
 @router.get("/dashboard", summary="Pending / completed counters and SLA at-risk / breached counts")
 async def dashboard(user: CsrUser, session: SessionDep) -> schemas.Dashboard:
     return await service.dashboard(session=session)
+
+
+@router.get(
+    "/escalations",
+    summary="The escalation queue: open requests breached or at risk, oldest first (supervisor)",
+)
+async def escalations(
+    user: SupervisorUser, session: SessionDep, page: PageNumber = 1, size: PageSize = 25
+) -> Page[schemas.RequestRow]:
+    return await service.escalation_queue(session=session, page=page, size=size)
 
 
 @router.get("/{request_id}", summary="A request with everything the detail view shows", responses=REFUSALS)

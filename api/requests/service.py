@@ -481,6 +481,20 @@ async def list_requests(
     return Page(items=[_row(*r) for r in rows], total=total, page=page, size=size)
 
 
+async def escalation_queue(
+    *, session: AsyncSession, page: int = 1, size: int = 25
+) -> Page[schemas.RequestRow]:
+    """Open requests whose SLA is breached or at risk, oldest first: what supervisors work through."""
+    return await list_requests(
+        session=session,
+        status=list(OPEN_STATUSES),
+        sla_status=[SlaState.BREACHED, SlaState.AT_RISK],
+        sort="created_at",
+        page=page,
+        size=size,
+    )
+
+
 async def dashboard(*, session: AsyncSession) -> schemas.Dashboard:
     """The four counters and the open requests' SLA at-risk / breached counts, in one grouped query."""
     open_ = ServiceRequest.status.in_(OPEN_STATUSES)
