@@ -97,6 +97,19 @@ async def dashboard(user: CsrUser, session: SessionDep) -> schemas.Dashboard:
 
 
 @router.get(
+    "/customer-lookup",
+    summary="Find a consumer for a new request: auto-fill fields, request type and eligibility",
+)
+async def customer_lookup(
+    user: CsrUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(min_length=2, description="Part of a name, account number or phone number")],
+) -> list[schemas.CustomerMatch]:
+    return await service.lookup_customers(session=session, settings=settings, q=q)
+
+
+@router.get(
     "/escalations",
     summary="The escalation queue: open requests breached or at risk, oldest first (supervisor)",
 )

@@ -219,3 +219,12 @@ class AssignBody(BaseModel):
 class ActionResult(BaseModel):
     message: str
     request: RequestDetail
+
+
+class CustomerMatch(BaseModel):
+    """A consumer found for the create form: auto-fill fields, the type a request would get, eligibility."""
+
+    consumer: ConsumerCard
+    request_type: RequestType
+    eligible: bool
+    reason: str | None = Field(None, description="Why a request cannot be created now")

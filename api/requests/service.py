@@ -282,6 +282,56 @@ async def _undo_create(
         await session.execute(delete(ServiceRequest).where(ServiceRequest.request_id == request_id))
 
 
+async def lookup_customers(
+    *, session: AsyncSession, settings: Settings, q: str, limit: int = 10
+) -> list[schemas.CustomerMatch]:
+    """Consumers whose name, account number or phone contains ``q`` (case-insensitive), with the
+    request type they would get and whether a request can be created now."""
+    like = f"%{q.strip().lower()}%"
+    digits = "".join(ch for ch in q if ch.isdigit())
+    conditions = [
+        func.lower(Consumer.account_number).like(like),
+        func.lower(Consumer.first_name + " " + Consumer.last_name).like(like),
+    ]
+    if len(digits) >= 3:
+        conditions.append(func.replace(func.replace(Consumer.phone, "-", ""), " ", "").like(f"%{digits}%"))
+    consumers = (
+        await session.scalars(
+            select(Consumer)
+            .where(or_(*conditions))
+            .order_by(Consumer.last_name, Consumer.first_name)
+            .limit(limit)
+        )
+    ).all()
+    matches = []
+    for consumer in consumers:
+        request_type, refusal = eligibility(consumer, settings)
+        matches.append(
+            schemas.CustomerMatch(
+                consumer=consumer_card(consumer),
+                request_type=request_type,
+                eligible=refusal is None,
+                reason=refusal,
+            )
+        )
+    return matches
+
+
+def consumer_card(consumer: Consumer) -> schemas.ConsumerCard:
+    return schemas.ConsumerCard(
+        id=consumer.id,
+        account_number=consumer.account_number,
+        name=consumer.full_name,
+        service_address=consumer.service_address,
+        phone=consumer.phone,
+        email=consumer.email,
+        category=consumer.category.value,
+        sub_category=consumer.sub_category,
+        status=consumer.status.value,
+        balance=consumer.balance,
+    )
+
+
 # ---- actions ------------------------------------------------------------------------------------------
 
 
@@ -595,18 +645,7 @@ async def detail(
     base = _row(*found)
     return schemas.RequestDetail(
         **base.model_dump(),
-        consumer=schemas.ConsumerCard(
-            id=consumer.id,
-            account_number=consumer.account_number,
-            name=consumer.full_name,
-            service_address=consumer.service_address,
-            phone=consumer.phone,
-            email=consumer.email,
-            category=consumer.category.value,
-            sub_category=consumer.sub_category,
-            status=consumer.status.value,
-            balance=consumer.balance,
-        ),
+        consumer=consumer_card(consumer),
         services=services,
         sla=sla,
         plan=schemas.PlanSummary(

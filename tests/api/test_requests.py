@@ -260,3 +260,28 @@ async def test_unknown_request_is_404(stack: Stack) -> None:
     response = await stack.client.get("/api/v1/requests/RC-2026-999999", headers=stack.as_("csr"))
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_customer_lookup_gives_autofill_type_and_eligibility(stack: Stack) -> None:
+    csr = stack.as_("csr")
+    open_request = await _create(stack, stack.active, "Moving out")
+
+    async def lookup(q: str) -> list[dict[str, object]]:
+        response = await stack.client.get("/api/v1/requests/customer-lookup", params={"q": q}, headers=csr)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    by_account = await lookup(stack.inactive.account_number.lower())
+    assert [m["consumer"]["id"] for m in by_account] == [stack.inactive.id]
+    assert by_account[0]["request_type"] == "Reconnection" and by_account[0]["eligible"] is True
+    assert by_account[0]["consumer"]["service_address"] == stack.inactive.service_address
+
+    by_name = await lookup(stack.active.last_name.upper())
+    assert by_name[0]["request_type"] == "Disconnection" and by_name[0]["eligible"] is False
+    assert open_request["request_id"] in by_name[0]["reason"]
+
+    by_phone = await lookup(stack.inactive.phone.replace("-", "")[-6:])
+    assert stack.inactive.id in [m["consumer"]["id"] for m in by_phone]
+    assert (
+        await stack.client.get("/api/v1/requests/customer-lookup", params={"q": "x"}, headers=csr)
+    ).status_code == 422
