@@ -1,5 +1,219 @@
-"""The Consumers module's JSON API."""
+"""The Consumers module's JSON API: dashboard, search, the profile and its tabs.
 
-from fastapi import APIRouter
+Every endpoint needs a signed-in user (any role). Thin: each calls one service function and
+commits once when it writes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Form, Path, Query, Response, UploadFile
+from fastapi.responses import FileResponse
+
+from api.auth.deps import CsrUser
+from api.consumers import documents, schemas, service
+from api.consumers.deps import CurrentConsumer
+from api.deps import SessionDep, SettingsDep
+from api.errors import PROBLEM_JSON, Problem
+from api.pagination import PageNumber, PageSize
+from domain.consumers.types import ConsumerStatus
+from domain.requests.types import Channel
 
 router = APIRouter(prefix="/api/v1/consumers", tags=["consumers"])
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    reasons = {
+        401: "Not signed in",
+        404: "No such consumer (or item of this consumer)",
+        409: "Invalid transition",
+        413: "File too large",
+        415: "File type not accepted",
+        422: "Invalid input",
+        423: "Profile locked by an open request",
+    }
+    return {code: {"description": reasons[code], "content": {PROBLEM_JSON: {}}} for code in (401, *codes)}
+
+
+@router.get("/dashboard", responses=_problems())
+async def consumer_dashboard(session: SessionDep, _user: CsrUser) -> schemas.ConsumerDashboard:
+    """Total accounts; active, inactive and temporarily disconnected (count and %); total balance."""
+    return await service.dashboard(session=session)
+
+
+@router.get("", responses=_problems(422))
+async def search_consumers(
+    session: SessionDep,
+    _user: CsrUser,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, description="First or last name, or account number; partial, any case"),
+    ] = None,
+    status: ConsumerStatus | None = None,
+    page: PageNumber = 1,
+    size: PageSize = 20,
+) -> schemas.ConsumerPage:
+    """Find consumers by name or account number, optionally of one status; paginated with the total."""
+    return await service.search_consumers(session=session, q=q, status=status, page=page, size=size)
+
+
+@router.get("/{id_or_account_number}", responses=_problems(404))
+async def consumer_profile(session: SessionDep, consumer: CurrentConsumer) -> schemas.ConsumerProfile:
+    """The profile header: account, status, VIP crown, balance, last billing date, lock and alerts."""
+    return await service.profile(session=session, consumer=consumer)
+
+
+@router.patch("/{id_or_account_number}", responses=_problems(404, 422, 423))
+async def update_consumer(
+    session: SessionDep, consumer: CurrentConsumer, changes: schemas.ConsumerUpdate
+) -> schemas.ConsumerRead:
+    """Edit contact fields (names, phone, e-mail, service address). 423 while a request locks the profile."""
+    updated = await service.update_contact(session=session, consumer=consumer, changes=changes)
+    await session.commit()
+    return schemas.ConsumerRead.model_validate(updated)
+
+
+@router.get("/{id_or_account_number}/overview", responses=_problems(404))
+async def consumer_overview(session: SessionDep, consumer: CurrentConsumer) -> schemas.ConsumerOverview:
+    """Contact, service address, category, customer since, health score and payment compliance."""
+    return await service.overview(session=session, consumer=consumer)
+
+
+@router.get("/{id_or_account_number}/financial", responses=_problems(404, 422))
+async def consumer_financial(
+    session: SessionDep, consumer: CurrentConsumer, page: PageNumber = 1, size: PageSize = 20
+) -> schemas.ConsumerFinancial:
+    """Payment history (newest first, paginated), payment compliance and the billing overview."""
+    return await service.financial(session=session, consumer=consumer, page=page, size=size)
+
+
+@router.get("/{id_or_account_number}/connections", responses=_problems(404, 422))
+async def consumer_connections(
+    session: SessionDep,
+    consumer: CurrentConsumer,
+    readings: Annotated[int, Query(ge=1, le=240, description="Latest readings shown per meter")] = 24,
+) -> schemas.ConsumerConnections:
+    """Meters with their details and monthly readings, anomalies flagged with the reason."""
+    return await service.connections(session=session, consumer=consumer, readings_per_meter=readings)
+
+
+@router.get("/{id_or_account_number}/service", responses=_problems(404))
+async def consumer_service(session: SessionDep, consumer: CurrentConsumer) -> schemas.ConsumerService:
+    """Service orders and requests, newest first."""
+    return await service.service_history(session=session, consumer=consumer)
+
+
+@router.post("/{id_or_account_number}/service-orders", status_code=201, responses=_problems(404, 422))
+async def create_service_order(
+    session: SessionDep, consumer: CurrentConsumer, order: schemas.ServiceOrderCreate, response: Response
+) -> schemas.ServiceOrderRead:
+    """Raise a service order (Scheduled); returns it with its SO number."""
+    row = await service.create_service_order(session=session, consumer=consumer, order=order)
+    await session.commit()
+    response.headers["Location"] = f"{router.prefix}/{consumer.id}/service"
+    return schemas.ServiceOrderRead.model_validate(row)
+
+
+@router.patch("/{id_or_account_number}/service-orders/{order_number}", responses=_problems(404, 409, 422))
+async def update_service_order(
+    session: SessionDep,
+    consumer: CurrentConsumer,
+    order_number: Annotated[str, Path(max_length=20, examples=["SO-100042"])],
+    changes: schemas.ServiceOrderUpdate,
+) -> schemas.ServiceOrderRead:
+    """Move the order forward (Scheduled → In Progress → Completed) or change its technician."""
+    row = await service.update_service_order(
+        session=session, consumer=consumer, order_number=order_number, changes=changes
+    )
+    await session.commit()
+    return schemas.ServiceOrderRead.model_validate(row)
+
+
+@router.get("/{id_or_account_number}/communications", responses=_problems(404, 422))
+async def consumer_communications(
+    session: SessionDep,
+    consumer: CurrentConsumer,
+    page: PageNumber = 1,
+    size: PageSize = 20,
+    channel: Channel | None = None,
+) -> schemas.CommunicationPage:
+    """E-mails, calls, SMS, system notifications and notes, newest first."""
+    return await service.communications(
+        session=session, consumer=consumer, page=page, size=size, channel=channel
+    )
+
+
+@router.post("/{id_or_account_number}/notes", status_code=201, responses=_problems(404, 422))
+async def add_note(
+    session: SessionDep, user: CsrUser, consumer: CurrentConsumer, note: schemas.NoteCreate
+) -> schemas.CommunicationRead:
+    """Add a note to the account, internal or visible to the consumer; the author is you."""
+    row = await service.add_note(session=session, consumer=consumer, note=note, author=user.username)
+    await session.commit()
+    return schemas.CommunicationRead.model_validate(row)
+
+
+@router.get("/{id_or_account_number}/documents", responses=_problems(404))
+async def consumer_documents(session: SessionDep, consumer: CurrentConsumer) -> list[schemas.DocumentRead]:
+    """The document repository, newest first, with each document's verification status."""
+    rows = await service.list_documents(session=session, consumer=consumer)
+    return [schemas.DocumentRead.model_validate(r) for r in rows]
+
+
+async def upload_document(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CsrUser,
+    consumer: CurrentConsumer,
+    title: Annotated[str, Form(min_length=1, max_length=200, pattern=r"\S", examples=["Service agreement"])],
+    file: UploadFile,
+) -> schemas.DocumentRead:
+    """Upload a document (pdf, png, jpg, jpeg, txt, docx; up to the size limit). New documents are Processing."""
+    async with documents.receive(
+        file, documents_dir=settings.documents_dir, max_bytes=settings.documents_max_bytes
+    ) as stored:
+        row = await service.add_document(
+            session=session, consumer=consumer, title=title.strip(), stored=stored, uploaded_by=user.username
+        )
+        await session.commit()
+    return schemas.DocumentRead.model_validate(row)
+
+
+router.add_api_route(
+    "/{id_or_account_number}/documents",
+    upload_document,
+    methods=["POST"],
+    status_code=201,
+    responses=_problems(404, 413, 415, 422),
+    route_class_override=documents.UploadLimitRoute,
+)
+
+
+@router.get(
+    "/{id_or_account_number}/documents/{document_id}/download",
+    response_class=FileResponse,
+    responses={
+        **_problems(404),
+        200: {"description": "The file", "content": {"application/octet-stream": {}}},
+    },
+)
+async def download_document(
+    session: SessionDep, settings: SettingsDep, consumer: CurrentConsumer, document_id: int
+) -> FileResponse:
+    """The document's file, as an attachment named after its (sanitized) original file name."""
+    row = await service.get_document(session=session, consumer=consumer, document_id=document_id)
+    path = documents.stored_path(settings.documents_dir, row.stored_name)
+    if not await anyio.Path(path).is_file():
+        raise Problem(
+            404, f"The file of document {row.id} is missing from storage.", type_="/problems/not-found"
+        )
+    return FileResponse(
+        path,
+        media_type=row.content_type,
+        headers={
+            "Content-Disposition": documents.content_disposition(row.filename),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from db.base import UtcDateTime
+from db.base import UtcDateTime, include_object
 from db.models import Base
 from db.session import make_engine
 from settings import get_settings
@@ -34,6 +34,7 @@ def _configure(connection: Connection | None = None, **kw: object) -> None:
         render_as_batch=True,  # SQLite can only ALTER through table copies
         compare_type=True,
         render_item=_render_item,
+        include_object=include_object,
         **kw,  # type: ignore[arg-type]
     )
 
