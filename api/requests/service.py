@@ -287,20 +287,13 @@ async def lookup_customers(
 ) -> list[schemas.CustomerMatch]:
     """Consumers whose name, account number or phone contains ``q`` (case-insensitive), with the
     request type they would get and whether a request can be created now."""
-    like = f"%{q.strip().lower()}%"
     digits = "".join(ch for ch in q if ch.isdigit())
-    conditions = [
-        func.lower(Consumer.account_number).like(like),
-        func.lower(Consumer.first_name + " " + Consumer.last_name).like(like),
-    ]
+    found = Consumer.id.in_(matching_consumer_ids(q))
     if len(digits) >= 3:
-        conditions.append(func.replace(func.replace(Consumer.phone, "-", ""), " ", "").like(f"%{digits}%"))
+        found = or_(found, func.replace(func.replace(Consumer.phone, "-", ""), " ", "").like(f"%{digits}%"))
     consumers = (
         await session.scalars(
-            select(Consumer)
-            .where(or_(*conditions))
-            .order_by(Consumer.last_name, Consumer.first_name)
-            .limit(limit)
+            select(Consumer).where(found).order_by(Consumer.last_name, Consumer.first_name).limit(limit)
         )
     ).all()
     matches = []
@@ -455,6 +448,46 @@ def _row(
     )
 
 
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def matching_consumer_ids(q: str) -> Select[Any]:
+    """Consumers whose account number, first or last name contains ``q`` (each word of a
+    multi-word ``q`` in the first or last name). Shaped for the trigram indexes on
+    lower(first_name), lower(last_name) and lower(account_number)."""
+    words = q.strip().lower().split()
+    if len(words) == 1:
+        like = _like(words[0])
+        return select(Consumer.id).where(
+            or_(
+                func.lower(Consumer.account_number).like(like, escape="\\"),
+                func.lower(Consumer.first_name).like(like, escape="\\"),
+                func.lower(Consumer.last_name).like(like, escape="\\"),
+            )
+        )
+    return select(Consumer.id).where(
+        and_(
+            *(
+                or_(
+                    func.lower(Consumer.first_name).like(_like(w), escape="\\"),
+                    func.lower(Consumer.last_name).like(_like(w), escape="\\"),
+                )
+                for w in words
+            )
+        )
+    )
+
+
+def _search(q: str) -> Any:
+    """Request ID, consumer name or account number containing ``q``, case-insensitive."""
+    return or_(
+        func.lower(ServiceRequest.request_id).like(_like(q.strip().lower()), escape="\\"),
+        ServiceRequest.consumer_id.in_(matching_consumer_ids(q)),
+    )
+
+
 async def list_requests(
     *,
     session: AsyncSession,
@@ -475,14 +508,7 @@ async def list_requests(
     sort and paginate; ``history`` keeps Completed and Closed requests only."""
     conditions = []
     if q:
-        like = f"%{q.strip().lower()}%"
-        conditions.append(
-            or_(
-                func.lower(ServiceRequest.request_id).like(like),
-                func.lower(Consumer.account_number).like(like),
-                func.lower(Consumer.first_name + " " + Consumer.last_name).like(like),
-            )
-        )
+        conditions.append(_search(q))
     if history:
         conditions.append(ServiceRequest.status.in_([RequestStatus.COMPLETED, RequestStatus.CLOSED]))
     if status:
@@ -515,8 +541,6 @@ async def list_requests(
     order = SORTS[key].desc() if sort.startswith("-") else SORTS[key].asc()
 
     count = select(func.count()).select_from(ServiceRequest)
-    if q:
-        count = count.join(Consumer, Consumer.id == ServiceRequest.consumer_id)
     if where is not None:
         count = count.where(where)
     total = await session.scalar(count) or 0

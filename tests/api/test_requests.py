@@ -237,6 +237,8 @@ async def test_list_search_filters_and_dashboard(stack: Stack) -> None:
     assert await ids(q=stack.inactive.account_number.lower()) == [recon["request_id"]]
     assert await ids(q=recon["request_id"][-4:]) == [recon["request_id"]]
     assert await ids(q=stack.active.last_name.upper()) == [disc["request_id"]]
+    assert await ids(q=f"{stack.active.first_name} {stack.active.last_name}".lower()) == [disc["request_id"]]
+    assert await ids(q="%") == []  # LIKE wildcards are matched literally
     assert await ids(status="In Progress") == [disc["request_id"]]
     assert await ids(type="Reconnection", status=["Pending", "On Hold"]) == [recon["request_id"]]
     assert await ids(priority="High") == []
