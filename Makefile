@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck install bench clean
+.PHONY: run test lint typecheck install bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy domain workflows
 
+## Debian's chromium for the browser tests (Playwright drives it; no browser download)
+chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
 ## make test: lint, type-check, then the whole suite (SQLite, or PostgreSQL with TEST_DATABASE_URL)
-test: lint typecheck
+test: lint typecheck chromium
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 

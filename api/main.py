@@ -15,6 +15,7 @@ from api.health.router import router as health_router
 from api.reference.router import router as reference_router
 from api.requests.router import router as requests_router
 from api.temporal import TemporalGateway
+from api.ui.router import install as install_ui
 from db.session import make_engine, make_sessionmaker
 from settings import Settings, get_settings
 
@@ -52,4 +53,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_router,
     ):
         app.include_router(router)
+    install_ui(app)  # the web UI at / and its static files at /static
     return app

@@ -1,0 +1,350 @@
+"""Consumers pages: dashboard and search, the profile header and its tabs (Overview, Financial,
+Connections, Service, Communications, Documents), and the forms on them. Every read and write goes
+through ``api.consumers.service``, as the JSON API's does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from api.consumers import documents, schemas, service
+from api.deps import SessionDep, SettingsDep
+from api.errors import Problem
+from api.ui.common import (
+    PageUser,
+    UiRoute,
+    blank_to_none,
+    form_dict,
+    is_fragment,
+    plain_words,
+    redirect,
+    render,
+    url_with,
+)
+from db.models import Consumer, User
+from domain.consumers.types import ConsumerStatus, ServiceOrderStatus, ServiceOrderType
+from domain.requests.types import Channel, Visibility
+from settings import Settings
+
+router = APIRouter(route_class=UiRoute, include_in_schema=False)
+
+PAGE_SIZE = 20
+TABS = [
+    ("overview", "Overview"),
+    ("financial", "Financial"),
+    ("connections", "Connections"),
+    ("service", "Service"),
+    ("communications", "Communications"),
+    ("documents", "Documents"),
+]
+NEXT_ORDER_STATUS = {
+    ServiceOrderStatus.SCHEDULED: ServiceOrderStatus.IN_PROGRESS,
+    ServiceOrderStatus.IN_PROGRESS: ServiceOrderStatus.COMPLETED,
+}
+
+
+def _page(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and int(raw) > 0 else 1
+
+
+# ---- dashboard and search ------------------------------------------------------------------------------
+
+
+@router.get("/consumers")
+async def consumers_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    params = request.query_params
+    q = (params.get("q") or "").strip()
+    try:
+        status = ConsumerStatus(params["status"]) if params.get("status") else None
+    except ValueError:
+        status = None
+    page = _page(params.get("page"))
+    results = await service.search_consumers(
+        session=session, q=q or None, status=status, page=page, size=PAGE_SIZE
+    )
+    pages = max(1, -(-results.total // PAGE_SIZE))
+    context = {
+        "results": results,
+        "q": q,
+        "status": status,
+        "statuses": list(ConsumerStatus),
+        "pages": pages,
+        "prev_url": url_with(request, page=page - 1) if page > 1 else None,
+        "next_url": url_with(request, page=page + 1) if page < pages else None,
+    }
+    if is_fragment(request):
+        return render(request, "consumers/_results.html", context, user=user)
+    context["board"] = await service.dashboard(session=session)
+    return render(request, "consumers/index.html", context, user=user, active="consumers")
+
+
+# ---- the readings chart ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chart:
+    """An inline SVG line chart of one meter's readings (anomalies marked)."""
+
+    width: int
+    height: int
+    points: str
+    dots: list[dict[str, Any]]
+    y_labels: list[tuple[float, str]]
+    x_labels: list[tuple[float, str]]
+    summary: str
+
+
+def reading_chart(meter: schemas.MeterConnection, width: int = 960, height: int = 240) -> Chart | None:
+    readings = meter.readings
+    if len(readings) < 2:
+        return None
+    left, right, top, bottom = 64, 12, 12, 28
+    low, high = min(r.value for r in readings), max(r.value for r in readings)
+    span = (high - low) or Decimal(1)
+    step = (width - left - right) / (len(readings) - 1)
+
+    def y(value: Decimal) -> float:
+        return round(top + float((high - value) / span) * (height - top - bottom), 1)
+
+    dots: list[dict[str, Any]] = [
+        {
+            "x": round(left + i * step, 1),
+            "y": y(r.value),
+            "anomaly": bool(r.anomalies),
+            "title": f"{r.reading_date:%d %b %Y}: {r.value:,} {meter.unit}"
+            + (f" — {'; '.join(a.why for a in r.anomalies)}" if r.anomalies else ""),
+        }
+        for i, r in enumerate(readings)
+    ]
+    middle = len(readings) // 2
+    return Chart(
+        width=width,
+        height=height,
+        points=" ".join(f"{d['x']},{d['y']}" for d in dots),
+        dots=dots,
+        y_labels=[(y(high), f"{high:,.0f}"), (y(low), f"{low:,.0f}")],
+        x_labels=[
+            (float(dots[i]["x"]), f"{readings[i].reading_date:%b %Y}")
+            for i in sorted({0, middle, len(readings) - 1})
+        ],
+        summary=(
+            f"{len(readings)} readings of meter {meter.meter_number} from {readings[0].reading_date:%d %b %Y} "
+            f"({readings[0].value:,} {meter.unit}) to {readings[-1].reading_date:%d %b %Y} "
+            f"({readings[-1].value:,} {meter.unit})"
+            + (
+                f"; {sum(1 for r in readings if r.anomalies)} flagged"
+                if any(r.anomalies for r in readings)
+                else ""
+            )
+        ),
+    )
+
+
+# ---- the profile ---------------------------------------------------------------------------------------
+
+
+async def _profile_page(
+    request: Request,
+    user: User,
+    session: SessionDep,
+    consumer: Consumer,
+    tab: str,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    tab = tab if tab in dict(TABS) else "overview"
+    params = request.query_params
+    context: dict[str, Any] = {
+        "c": await service.profile(session=session, consumer=consumer),
+        "consumer": consumer,
+        "tab": tab,
+        "tabs": TABS,
+        "errors": errors or {},
+        "values": values or {},
+    }
+    if tab == "overview":
+        context["overview"] = await service.overview(session=session, consumer=consumer)
+    elif tab == "financial":
+        page = _page(params.get("page"))
+        fin = await service.financial(session=session, consumer=consumer, page=page, size=PAGE_SIZE)
+        pages = max(1, -(-fin.payments.total // PAGE_SIZE))
+        context.update(
+            fin=fin,
+            prev_url=url_with(request, page=page - 1) if page > 1 else None,
+            next_url=url_with(request, page=page + 1) if page < pages else None,
+            pages=pages,
+        )
+    elif tab == "connections":
+        conn = await service.connections(session=session, consumer=consumer)
+        context["meters"] = [(m, reading_chart(m)) for m in conn.meters]
+    elif tab == "service":
+        context["history"] = await service.service_history(session=session, consumer=consumer)
+        context["order_types"] = list(ServiceOrderType)
+        context["next_status"] = NEXT_ORDER_STATUS
+    elif tab == "communications":
+        page = _page(params.get("page"))
+        try:
+            channel = Channel(params["channel"]) if params.get("channel") else None
+        except ValueError:
+            channel = None
+        comms = await service.communications(
+            session=session, consumer=consumer, page=page, size=PAGE_SIZE, channel=channel
+        )
+        pages = max(1, -(-comms.total // PAGE_SIZE))
+        context.update(
+            comms=comms,
+            channel=channel,
+            channels=list(Channel),
+            visibilities=list(Visibility),
+            prev_url=url_with(request, page=page - 1) if page > 1 else None,
+            next_url=url_with(request, page=page + 1) if page < pages else None,
+            pages=pages,
+        )
+    elif tab == "documents":
+        context["documents"] = await service.list_documents(session=session, consumer=consumer)
+        context["allowed_types"] = ", ".join(documents.ALLOWED_TYPES)
+    return render(
+        request, "consumers/profile.html", context, user=user, active="consumers", status_code=status_code
+    )
+
+
+@router.get("/consumers/{key}")
+async def profile_page(request: Request, key: str, user: PageUser, session: SessionDep) -> Response:
+    consumer = await service.get_consumer(session=session, key=key)
+    return await _profile_page(request, user, session, consumer, request.query_params.get("tab", "overview"))
+
+
+async def _refused(
+    request: Request, user: User, session: SessionDep, consumer: Consumer, tab: str, form: str,
+    values: dict[str, str], exc: ValidationError | Problem,
+) -> Response:  # fmt: skip
+    """Show the tab again with the refusal on its form and everything typed kept."""
+    await session.rollback()  # nothing half-written; reload what the rollback expired
+    await session.refresh(consumer)
+    await session.refresh(user)
+    detail, status = (plain_words(exc), 422) if isinstance(exc, ValidationError) else (exc.detail, exc.status)
+    return await _profile_page(
+        request,
+        user,
+        session,
+        consumer,
+        tab,
+        errors={form: detail},
+        values={form: values},
+        status_code=status,
+    )
+
+
+@router.post("/consumers/{key}/contact")
+async def update_contact(request: Request, key: str, user: PageUser, session: SessionDep) -> Response:
+    """Edit contact fields; refused (423, naming the request) while an open request locks the profile."""
+    consumer = await service.get_consumer(session=session, key=key)
+    values = form_dict(await request.form())
+    fields = ("first_name", "last_name", "phone", "email", "service_address")
+    try:
+        changes = schemas.ConsumerUpdate.model_validate(
+            blank_to_none({k: values[k] for k in fields if k in values}, "email")
+        )
+        await service.update_contact(session=session, consumer=consumer, changes=changes)
+        await session.commit()
+    except (ValidationError, Problem) as exc:
+        return await _refused(request, user, session, consumer, "overview", "contact", values, exc)
+    return redirect(f"/consumers/{consumer.id}?tab=overview", flash="Contact details saved.")
+
+
+@router.post("/consumers/{key}/notes")
+async def add_note(request: Request, key: str, user: PageUser, session: SessionDep) -> Response:
+    consumer = await service.get_consumer(session=session, key=key)
+    values = form_dict(await request.form())
+    try:
+        note = schemas.NoteCreate.model_validate(values)
+        await service.add_note(session=session, consumer=consumer, note=note, author=user.username)
+        await session.commit()
+    except (ValidationError, Problem) as exc:
+        return await _refused(request, user, session, consumer, "communications", "note", values, exc)
+    return redirect(f"/consumers/{consumer.id}?tab=communications", flash="Note added.")
+
+
+@router.post("/consumers/{key}/service-orders")
+async def create_service_order(request: Request, key: str, user: PageUser, session: SessionDep) -> Response:
+    consumer = await service.get_consumer(session=session, key=key)
+    values = form_dict(await request.form())
+    try:
+        order = schemas.ServiceOrderCreate.model_validate(
+            blank_to_none(values, "technician", "scheduled_date")
+        )
+        row = await service.create_service_order(session=session, consumer=consumer, order=order)
+        number = row.order_number
+        await session.commit()
+    except (ValidationError, Problem) as exc:
+        return await _refused(request, user, session, consumer, "service", "order", values, exc)
+    return redirect(f"/consumers/{consumer.id}?tab=service", flash=f"Service order {number} created.")
+
+
+@router.post("/consumers/{key}/service-orders/{order_number}")
+async def update_service_order(
+    request: Request, key: str, order_number: str, user: PageUser, session: SessionDep
+) -> Response:
+    """Move an order forward one step (Scheduled → In Progress → Completed)."""
+    consumer = await service.get_consumer(session=session, key=key)
+    values = form_dict(await request.form())
+    try:
+        changes = schemas.ServiceOrderUpdate.model_validate({"status": values.get("status")})
+        row = await service.update_service_order(
+            session=session, consumer=consumer, order_number=order_number, changes=changes
+        )
+        message = f"{row.order_number} is now {row.status.value}."
+        await session.commit()
+    except (ValidationError, Problem) as exc:
+        return await _refused(request, user, session, consumer, "service", "order_update", values, exc)
+    return redirect(f"/consumers/{consumer.id}?tab=service", flash=message)
+
+
+class _UploadRoute(UiRoute, documents.UploadLimitRoute):
+    """The JSON upload's Content-Length limit, with its refusal shown as a page."""
+
+
+async def upload_document(
+    request: Request, key: str, user: PageUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    consumer = await service.get_consumer(session=session, key=key)
+    form = await request.form()
+    values = form_dict(form)
+    upload = form.get("file")
+    title = values.get("title", "")
+    try:
+        if not title:
+            raise Problem(422, "Title is required.")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise Problem(422, "Choose a file to upload.")
+        await _store(session, settings, consumer, upload, title, user)
+    except Problem as exc:
+        return await _refused(request, user, session, consumer, "documents", "upload", values, exc)
+    return redirect(f"/consumers/{consumer.id}?tab=documents", flash=f"Document “{title}” uploaded.")
+
+
+router.add_api_route(
+    "/consumers/{key}/documents", upload_document, methods=["POST"], route_class_override=_UploadRoute
+)
+
+
+async def _store(
+    session: SessionDep, settings: Settings, consumer: Consumer, upload: UploadFile, title: str, user: User
+) -> None:
+    # A form's upload is Starlette's UploadFile (FastAPI's subclasses it); receive only reads it.
+    async with documents.receive(
+        upload,  # type: ignore[arg-type]
+        documents_dir=settings.documents_dir,
+        max_bytes=settings.documents_max_bytes,
+    ) as stored:
+        await service.add_document(
+            session=session, consumer=consumer, title=title, stored=stored, uploaded_by=user.username
+        )
+        await session.commit()

@@ -1,0 +1,575 @@
+"""Requests pages: dashboard, list and history, the create wizard, the detail view and its actions,
+and the supervisors' escalation queue. Every read and write goes through ``api.requests.service``
+(and ``api.reference.service`` for plans, meters and slots), as the JSON API's does."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from api.consumers import service as consumers_service
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.errors import Problem
+from api.reference import service as reference
+from api.requests import schemas, service
+from api.ui.common import (
+    PageUser,
+    SupervisorPageUser,
+    UiRoute,
+    blank_to_none,
+    form_dict,
+    is_fragment,
+    is_supervisor,
+    plain_words,
+    redirect,
+    render,
+    url_with,
+)
+from db.models import User
+from db.system_settings import load_sla_settings
+from domain.consumers.types import ServiceOrderType
+from domain.requests.rules import Action
+from domain.requests.types import (
+    OPEN_STATUSES,
+    Channel,
+    CloseReason,
+    Priority,
+    RequestStatus,
+    RequestType,
+    SlaState,
+    Visibility,
+)
+from settings import Settings
+from workflows import schemas as wf
+
+router = APIRouter(route_class=UiRoute, include_in_schema=False)
+
+PAGE_SIZE = 20
+TABS = [
+    ("overview", "Overview"),
+    ("plan", "Plan"),
+    ("activate", "Activate"),
+    ("service", "Service"),
+    ("communication", "Communication"),
+    ("timeline", "Timeline"),
+]
+FINISHED = (RequestStatus.COMPLETED, RequestStatus.CLOSED)
+
+
+def _enum(kind: type[Any], raw: str | None) -> Any:
+    """The enum member named by a query value, or None for '' or anything unknown."""
+    try:
+        return kind(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _day(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _page(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and int(raw) > 0 else 1
+
+
+def temporal_link(settings: Settings, request_id: str) -> str:
+    """The request's workflow in the Temporal Web UI (as the detail's ``temporal_url``)."""
+    return (
+        f"{settings.temporal_ui}/namespaces/{settings.temporal_namespace}/workflows/"
+        f"{settings.workflow_id(request_id)}"
+    )
+
+
+async def _at_risk_fraction(session: SessionDep) -> float:
+    return (await load_sla_settings(session)).at_risk_fraction
+
+
+# ---- dashboard ----------------------------------------------------------------------------------
+
+
+@router.get("/")
+async def dashboard_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    board = await service.dashboard(session=session)
+    urgent = await service.list_requests(
+        session=session, status=list(OPEN_STATUSES), sort="resolution_due_at", page=1, size=8
+    )
+    return render(
+        request,
+        "requests/dashboard.html",
+        {"board": board, "urgent": urgent, "fraction": await _at_risk_fraction(session)},
+        user=user,
+        active="dashboard",
+    )
+
+
+@router.get("/partials/request-counters")
+async def dashboard_counters(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """The counters alone: the dashboard polls this every 10 seconds."""
+    board = await service.dashboard(session=session)
+    return render(request, "requests/_counters.html", {"board": board}, user=user)
+
+
+# ---- list and history -----------------------------------------------------------------------------
+
+
+async def _list(request: Request, user: User, session: SessionDep, *, history: bool) -> Response:
+    params = request.query_params
+    open_only = params.get("status") == "open" and not history
+    filters = {
+        "q": (params.get("q") or "").strip(),
+        "status": _enum(RequestStatus, params.get("status")),
+        "type": _enum(RequestType, params.get("type")),
+        "priority": _enum(Priority, params.get("priority")),
+        "sla": _enum(SlaState, params.get("sla")),
+        "created_from": _day(params.get("created_from")),
+        "created_to": _day(params.get("created_to")),
+    }
+    problems = []
+    for key in ("created_from", "created_to"):
+        if params.get(key) and filters[key] is None:
+            problems.append(f"'{params[key]}' is not a date; use YYYY-MM-DD.")
+    if filters["created_from"] and filters["created_to"] and filters["created_from"] > filters["created_to"]:
+        problems.append("The 'from' date is after the 'to' date, so nothing can match.")
+    page = _page(params.get("page"))
+    results = await service.list_requests(
+        session=session,
+        q=filters["q"] or None,
+        status=list(OPEN_STATUSES) if open_only else ([filters["status"]] if filters["status"] else None),
+        request_type=filters["type"],
+        priority=[filters["priority"]] if filters["priority"] else None,
+        sla_status=[filters["sla"]] if filters["sla"] else None,
+        created_from=filters["created_from"],
+        created_to=filters["created_to"],
+        history=history,
+        sort="-created_at",
+        page=page,
+        size=PAGE_SIZE,
+    )
+    pages = max(1, -(-results.total // PAGE_SIZE))
+    context = {
+        "results": results,
+        "filters": filters,
+        "raw": dict(params),
+        "problems": problems,
+        "history": history,
+        "pages": pages,
+        "prev_url": url_with(request, page=page - 1) if page > 1 else None,
+        "next_url": url_with(request, page=page + 1) if page < pages else None,
+        "statuses": list(FINISHED) if history else list(RequestStatus),
+        "fraction": await _at_risk_fraction(session),
+    }
+    template = "requests/_results.html" if is_fragment(request) else "requests/list.html"
+    return render(request, template, context, user=user, active="history" if history else "requests")
+
+
+@router.get("/requests")
+async def list_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    return await _list(request, user, session, history=False)
+
+
+@router.get("/requests/history")
+async def history_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """Completed and Closed requests: the Request History tab."""
+    return await _list(request, user, session, history=True)
+
+
+# ---- escalation queue (supervisors) ------------------------------------------------------------------
+
+
+@router.get("/escalations")
+async def escalations_page(
+    request: Request, user: SupervisorPageUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """Open requests breached or at risk, oldest first, each with its workflow in the Temporal UI."""
+    page = _page(request.query_params.get("page"))
+    queue = await service.escalation_queue(session=session, page=page, size=PAGE_SIZE)
+    pages = max(1, -(-queue.total // PAGE_SIZE))
+    return render(
+        request,
+        "requests/escalations.html",
+        {
+            "queue": queue,
+            "links": {row.request_id: temporal_link(settings, row.request_id) for row in queue.items},
+            "prev_url": url_with(request, page=page - 1) if page > 1 else None,
+            "next_url": url_with(request, page=page + 1) if page < pages else None,
+            "pages": pages,
+            "fraction": await _at_risk_fraction(session),
+        },
+        user=user,
+        active="escalations",
+    )
+
+
+# ---- create wizard -----------------------------------------------------------------------------------
+
+
+@router.get("/requests/new")
+async def new_request_page(
+    request: Request, user: PageUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """Step 1 (no consumer yet): search and pick. Step 2 (``consumer_id``): type, eligibility, details."""
+    consumer_id = request.query_params.get("consumer_id", "")
+    if not consumer_id:
+        q = (request.query_params.get("q") or "").strip()
+        found = await consumers_service.search_consumers(session=session, q=q, size=10) if q else None
+        return render(request, "requests/new_search.html", {"q": q, "found": found}, user=user, active="new")
+    return await _details_step(request, user, session, settings, consumer_id, values={})
+
+
+@router.get("/requests/new/consumers")
+async def new_request_consumers(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """Search-as-you-type results for step 1."""
+    q = (request.query_params.get("q") or "").strip()
+    found = await consumers_service.search_consumers(session=session, q=q, size=10) if q else None
+    return render(request, "requests/_consumer_choices.html", {"q": q, "found": found}, user=user)
+
+
+async def _slots(session: SessionDep, raw_day: str) -> tuple[date | None, list[Any], str | None]:
+    """(day, slots with a seat left, why none can be offered)."""
+    if not raw_day:
+        return None, [], None
+    day = _day(raw_day)
+    if day is None:
+        return None, [], f"'{raw_day}' is not a date; use the date picker."
+    try:
+        availability = await reference.slot_availability(session=session, day=day)
+    except Problem as problem:
+        return day, [], problem.detail
+    open_slots = [slot for slot in availability.slots if slot.available]
+    if not open_slots:
+        return day, [], f"Every time slot on {day:%d %b %Y} is fully booked; choose another date."
+    return day, open_slots, None
+
+
+@router.get("/requests/new/slots")
+async def new_request_slots(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """The time slots with capacity on the chosen date (past dates refused)."""
+    raw_day = request.query_params.get("preferred_date", "")
+    _, slots, slot_error = await _slots(session, raw_day)
+    return render(
+        request,
+        "requests/_slots.html",
+        {"slots": slots, "slot_error": slot_error, "values": dict(request.query_params)},
+        user=user,
+    )
+
+
+async def _details_step(
+    request: Request,
+    user: User,
+    session: SessionDep,
+    settings: Settings,
+    consumer_id: str,
+    *,
+    values: dict[str, str],
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    consumer = await consumers_service.get_consumer(session=session, key=consumer_id)
+    request_type, refusal = service.eligibility(consumer, settings)
+    _, slots, slot_error = await _slots(session, values.get("preferred_date", ""))
+    return render(
+        request,
+        "requests/new_details.html",
+        {
+            "consumer": consumer,
+            "request_type": request_type,
+            "refusal": refusal,
+            "reasons": reference.reasons_for(request_type),
+            "priorities": list(Priority),
+            "slots": slots,
+            "slot_error": slot_error,
+            "values": {"priority": Priority.MEDIUM.value, "idempotency_key": uuid.uuid4().hex, **values},
+            "error": error,
+        },
+        user=user,
+        active="new",
+        status_code=status_code,
+    )
+
+
+def _create_body(values: dict[str, str]) -> schemas.RequestCreate:
+    data = blank_to_none(values, "preferred_date", "slot_id", "notes")
+    return schemas.RequestCreate.model_validate(
+        {k: data.get(k) for k in ("consumer_id", "reason", "preferred_date", "slot_id", "notes", "priority")}
+    )
+
+
+@router.post("/requests/new")
+async def new_request_submit(
+    request: Request, user: PageUser, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+) -> Response:
+    """The wizard's buttons: ``step=review`` checks and shows the summary, ``step=edit`` goes back with
+    everything typed, ``step=submit`` creates the request (refusals shown on the form, values kept)."""
+    values = form_dict(await request.form())
+    step = values.pop("step", "review")
+    consumer_id = values.get("consumer_id", "")
+    if not consumer_id.isdigit():
+        return redirect("/requests/new")
+    if step == "edit":
+        return await _details_step(request, user, session, settings, consumer_id, values=values)
+    try:
+        body = _create_body(values)
+        if body.preferred_date is not None:
+            reference.refuse_past(body.preferred_date, today=datetime.now(UTC).date(), field="preferred_date")
+    except ValidationError as exc:
+        return await _details_step(
+            request, user, session, settings, consumer_id, values=values, error=plain_words(exc),
+            status_code=422,
+        )  # fmt: skip
+    except Problem as problem:
+        return await _details_step(
+            request, user, session, settings, consumer_id, values=values, error=problem.detail,
+            status_code=problem.status,
+        )  # fmt: skip
+    if step != "submit":
+        consumer = await consumers_service.get_consumer(session=session, key=consumer_id)
+        request_type, refusal = service.eligibility(consumer, settings)
+        _, slots, _ = await _slots(session, values.get("preferred_date", ""))
+        slot = next((s for s in slots if str(s.slot_id) == values.get("slot_id")), None)
+        if body.slot_id is not None and slot is None:
+            return await _details_step(
+                request, user, session, settings, consumer_id, values=values, status_code=409,
+                error="That time slot has no seat left on this date; choose another.",
+            )  # fmt: skip
+        return render(
+            request,
+            "requests/new_review.html",
+            {
+                "consumer": consumer,
+                "request_type": request_type,
+                "refusal": refusal,
+                "body": body,
+                "slot": slot,
+                "values": values,
+            },
+            user=user,
+            active="new",
+        )
+    await session.commit()  # hand back the connection the sign-in check used before the long create
+    try:
+        request_id, _ = await service.create_request(
+            sessionmaker=request.app.state.sessionmaker,
+            temporal=temporal,
+            settings=settings,
+            user=user,
+            data=body,
+            idempotency_key=values.get("idempotency_key") or None,
+        )
+    except Problem as problem:
+        return await _details_step(
+            request, user, session, settings, consumer_id, values=values, error=problem.detail,
+            status_code=problem.status,
+        )  # fmt: skip
+    return redirect(f"/requests/{request_id}", flash=f"Request {request_id} created.")
+
+
+# ---- detail -------------------------------------------------------------------------------------------
+
+
+async def _detail_page(
+    request: Request,
+    user: User,
+    session: SessionDep,
+    settings: Settings,
+    request_id: str,
+    tab: str,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    detail = await service.detail(session=session, settings=settings, user=user, request_id=request_id)
+    tab = tab if tab in dict(TABS) else "overview"
+    context: dict[str, Any] = {
+        "r": detail,
+        "tab": tab,
+        "tabs": TABS,
+        "errors": errors or {},
+        "values": values or {},
+        "allowed": set(detail.allowed_actions),
+        "is_open": detail.status in OPEN_STATUSES,
+        "fraction": await _at_risk_fraction(session),
+        "close_reasons": list(CloseReason),
+        "priorities": list(Priority),
+        "channels": [c for c in Channel if c not in (Channel.SYSTEM, Channel.NOTE)],
+        "visibilities": list(Visibility),
+        "order_types": list(ServiceOrderType),
+        "show_temporal": is_supervisor(user),
+    }
+    reconnection = detail.request_type is RequestType.RECONNECTION
+    if tab == "plan" and reconnection:
+        plan_q = (request.query_params.get("plan_q") or "").strip()
+        context["plan_q"] = plan_q
+        context["plans"] = await reference.search_plans(
+            session=session, search=plan_q or None, consumer_id=detail.consumer.id
+        )
+    if tab == "activate" and reconnection and detail.plan is not None:
+        found = await reference.search_plans(
+            session=session, search=detail.plan.short_name, consumer_id=detail.consumer.id
+        )
+        plan = next((p for p in found.items if p.id == detail.plan.id), None)
+        context["plan_services"] = [s for s in plan.services if s.metered] if plan else []
+        context["meter_choices"] = {
+            s.utility: (
+                await reference.available_meters(session=session, utility=s.utility, page=1, size=200)
+            ).items
+            for s in context["plan_services"]
+        }
+    if tab == "service":
+        consumer = await consumers_service.get_consumer(session=session, key=str(detail.consumer.id))
+        history = await consumers_service.service_history(session=session, consumer=consumer)
+        context["orders"] = [o for o in history.service_orders if o.request_id == detail.request_id]
+    if request.query_params.get("dialog") in ("close", "hold"):
+        context["open_dialog"] = request.query_params["dialog"]
+    return render(
+        request, "requests/detail.html", context, user=user, active="requests", status_code=status_code
+    )
+
+
+@router.get("/requests/{request_id}")
+async def detail_page(
+    request: Request, request_id: str, user: PageUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    return await _detail_page(
+        request, user, session, settings, request_id, request.query_params.get("tab", "overview")
+    )
+
+
+# ---- actions: one form each, posted here, refusals shown on that form ---------------------------------
+
+
+def _rows(form: FormData, prefix: str) -> list[dict[str, str]]:
+    """``meters-0-reading``, ``meters-1-reading`` … as a list of dicts, in index order."""
+    rows: dict[int, dict[str, str]] = {}
+    for key, value in form.multi_items():
+        match = re.fullmatch(rf"{prefix}-(\d+)-(\w+)", key)
+        if match and isinstance(value, str):
+            rows.setdefault(int(match[1]), {})[match[2]] = value.strip()
+    return [rows[i] for i in sorted(rows)]
+
+
+Builder = Callable[[dict[str, str], FormData, User], BaseModel]
+
+
+@dataclass(frozen=True)
+class UiAction:
+    action: Action
+    tab: str  # where its form lives (shown again with the refusal)
+    build: Builder
+    then: str | None = None  # the tab to open after it succeeds (default: the same)
+
+
+def _activate(values: dict[str, str], form: FormData, user: User) -> BaseModel:
+    body = schemas.ActivateBody.model_validate({"meters": _rows(form, "meters")})
+    return wf.Activate(actor=user.username, meters=body.meters)
+
+
+def _final_readings(values: dict[str, str], form: FormData, user: User) -> BaseModel:
+    body = schemas.FinalReadingsBody.model_validate({"readings": _rows(form, "readings")})
+    return wf.RecordFinalReadings(actor=user.username, readings=body.readings)
+
+
+def _close(values: dict[str, str], form: FormData, user: User) -> BaseModel:
+    body = schemas.CloseBody.model_validate(values)
+    return wf.Close(actor=user.username, reason=body.reason, notes=body.notes)
+
+
+def _note(values: dict[str, str], form: FormData, user: User) -> BaseModel:
+    body = schemas.NoteBody.model_validate(values)
+    return wf.AddNote(actor=user.username, text=body.text, visibility=body.visibility)
+
+
+def _response(values: dict[str, str], form: FormData, user: User) -> BaseModel:
+    body = schemas.ResponseBody.model_validate(blank_to_none(values, "subject"))
+    return wf.SendResponse(
+        actor=user.username, channel=body.channel, message=body.message, subject=body.subject
+    )
+
+
+def _service_order(values: dict[str, str], form: FormData, user: User) -> BaseModel:
+    body = schemas.ServiceOrderBody.model_validate(blank_to_none(values, "scheduled_date"))
+    return wf.CreateServiceOrder(
+        actor=user.username, service_type=body.service_type, description=body.description,
+        scheduled_date=body.scheduled_date,
+    )  # fmt: skip
+
+
+ACTIONS: dict[str, UiAction] = {
+    "acknowledge": UiAction(Action.ACKNOWLEDGE, "overview", lambda v, f, u: wf.Acknowledge(actor=u.username)),
+    "hold": UiAction(
+        Action.PUT_ON_HOLD,
+        "overview",
+        lambda v, f, u: wf.PutOnHold(actor=u.username, reason=schemas.PutOnHoldBody.model_validate(v).reason),
+    ),
+    "resume": UiAction(Action.RESUME, "overview", lambda v, f, u: wf.Resume(actor=u.username)),
+    "plan": UiAction(
+        Action.SELECT_PLAN,
+        "plan",
+        lambda v, f, u: wf.SelectPlan(
+            actor=u.username, plan_id=schemas.SelectPlanBody.model_validate(v).plan_id
+        ),
+        then="activate",
+    ),
+    "activate": UiAction(Action.ACTIVATE, "activate", _activate, then="overview"),
+    "final-readings": UiAction(Action.RECORD_FINAL_READINGS, "activate", _final_readings, then="overview"),
+    "close": UiAction(Action.CLOSE, "overview", _close),
+    "note": UiAction(Action.ADD_NOTE, "communication", _note),
+    "response": UiAction(Action.SEND_RESPONSE, "communication", _response),
+    "service-order": UiAction(Action.CREATE_SERVICE_ORDER, "service", _service_order),
+    "priority": UiAction(
+        Action.SET_PRIORITY,
+        "overview",
+        lambda v, f, u: wf.SetPriority(
+            actor=u.username, priority=schemas.PriorityBody.model_validate(v).priority
+        ),
+    ),
+}
+
+
+@router.post("/requests/{request_id}/actions/{name}")
+async def request_action(
+    request: Request,
+    request_id: str,
+    name: str,
+    user: PageUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    """Run one action through ``service.act`` (role check, then the workflow's validator); on success
+    redirect to the next tab with the workflow's message, on refusal show the form again with it."""
+    chosen = ACTIONS.get(name)
+    if chosen is None:
+        raise Problem(404, f"There is no action called '{name}'.")
+    form = await request.form()
+    values = form_dict(form)
+    tab = values.pop("tab", "") or chosen.tab
+    try:
+        payload = chosen.build(values, form, user)
+        message = await service.act(
+            session=session, temporal=temporal, settings=settings, user=user, request_id=request_id,
+            action=chosen.action, payload=payload,
+        )  # fmt: skip
+    except (ValidationError, Problem) as exc:
+        detail, status = (
+            (plain_words(exc), 422) if isinstance(exc, ValidationError) else (exc.detail, exc.status)
+        )
+        if status == 404:
+            raise
+        return await _detail_page(
+            request, user, session, settings, request_id, tab,
+            errors={name: detail}, values={name: values}, status_code=status,
+        )  # fmt: skip
+    return redirect(f"/requests/{request_id}?tab={chosen.then or tab}", flash=message)

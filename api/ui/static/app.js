@@ -1,0 +1,77 @@
+// ConnectDesk UI helpers (no build step): live SLA countdowns and dialogs.
+(function () {
+  "use strict";
+  var LABELS = { "on-track": "On Track", "at-risk": "At Risk", "breached": "Breached" };
+
+  function duration(ms) {
+    var s = Math.floor(Math.abs(ms) / 1000);
+    var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    var text = d ? d + "d " + h + "h " + pad(m) + "m" : h + "h " + pad(m) + "m " + pad(sec) + "s";
+    return ms >= 0 ? text + " left" : "overdue by " + text;
+  }
+
+  // Each [data-due] clock ticks every second and is coloured on track / at risk / breached.
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll(".sla[data-due]").forEach(function (el) {
+      var due = Date.parse(el.dataset.due);
+      if (isNaN(due)) return;
+      var risk = el.dataset.atRisk ? Date.parse(el.dataset.atRisk) : NaN;
+      var state = "on-track";
+      if (now >= due || el.dataset.state === "Breached") state = "breached";
+      else if (el.dataset.state === "At Risk" || (!isNaN(risk) && now >= risk)) state = "at-risk";
+      el.classList.remove("sla-on-track", "sla-at-risk", "sla-breached");
+      el.classList.add("sla-" + state);
+      var label = el.querySelector(".sla-state"), left = el.querySelector(".sla-left");
+      if (label) label.textContent = LABELS[state];
+      if (left) left.textContent = duration(due - now);
+    });
+  }
+
+  function openDialogs(root) {
+    (root || document).querySelectorAll("dialog[data-autoopen]").forEach(function (d) {
+      if (!d.open && d.showModal) d.showModal();
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("[data-open-dialog]");
+    if (!opener) return;
+    var dialog = document.getElementById(opener.dataset.openDialog);
+    if (dialog && dialog.showModal) {
+      dialog.showModal();
+      var first = dialog.querySelector("select, textarea, input:not([type=hidden])");
+      if (first) first.focus();
+    }
+  });
+
+  // On phones a table reads as one card per row: label each cell with its column's heading.
+  function labelTables(root) {
+    (root || document).querySelectorAll("table.table:not(.compact)").forEach(function (table) {
+      var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.textContent.trim();
+      });
+      if (!heads.length) return;
+      table.classList.add("responsive");
+      table.querySelectorAll("tbody tr").forEach(function (tr) {
+        Array.prototype.forEach.call(tr.children, function (td, i) {
+          if (!td.hasAttribute("data-label") && heads[i]) td.setAttribute("data-label", heads[i]);
+          if (td.childNodes.length > 1 && !td.classList.contains("empty")) {
+            var cell = document.createElement("span");  // one flex item beside the label
+            while (td.firstChild) cell.appendChild(td.firstChild);
+            td.appendChild(cell);
+          }
+        });
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    labelTables();
+    tick();
+    setInterval(tick, 1000);
+    openDialogs();
+  });
+  document.addEventListener("htmx:afterSwap", function (event) { labelTables(event.target); tick(); });
+})();

@@ -1,0 +1,121 @@
+"""UI pages over plain HTTP (no browser, no Temporal): sign-in, redirects, refusal pages, assets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from api.auth.service import SESSION_COOKIE, issue_token
+from api.main import create_app
+from db.models import User
+from domain.passwords import hash_password
+from domain.users import Role
+from settings import Settings
+from tests import factories
+
+
+@pytest.fixture
+async def users(sessionmaker: Any) -> dict[str, User]:
+    password_hash = hash_password("pass-word")
+    made = {}
+    async with sessionmaker() as session:
+        for role in Role:
+            made[role.value] = User(
+                username=role.value, full_name=f"{role.value.title()} User", email=f"{role.value}@x.example",
+                role=role, password_hash=password_hash,
+            )  # fmt: skip
+            session.add(made[role.value])
+        await factories.utilities(session)
+        await factories.consumer(session, first_name="Ada", last_name="Lovelace")
+        await session.commit()
+    return made
+
+
+@pytest.fixture
+async def client(db_url: str, users: dict[str, User]) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(database_url=db_url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+def signed_in(user: User) -> dict[str, str]:
+    return {"Cookie": f"{SESSION_COOKIE}={issue_token(user, Settings())}"}
+
+
+async def test_pages_redirect_to_sign_in_and_back(client: httpx.AsyncClient) -> None:
+    page = await client.get("/requests?status=open")
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login?next=%2Frequests%3Fstatus%3Dopen"
+
+    fragment = await client.get("/partials/request-counters", headers={"HX-Request": "true"})
+    assert fragment.headers["HX-Redirect"].startswith("/login?next=")
+
+    signed = await client.post(
+        "/login", data={"username": "csr", "password": "pass-word", "next": "/requests?status=open"}
+    )
+    assert signed.status_code == 303 and signed.headers["location"] == "/requests?status=open"
+    assert SESSION_COOKIE in signed.cookies
+
+
+async def test_sign_in_never_redirects_off_site(client: httpx.AsyncClient) -> None:
+    signed = await client.post(
+        "/login", data={"username": "csr", "password": "pass-word", "next": "//evil.example/"}
+    )
+    assert signed.headers["location"] == "/"
+
+
+async def test_wrong_password_is_shown_on_the_form(client: httpx.AsyncClient) -> None:
+    page = await client.post("/login", data={"username": "csr", "password": "nope"})
+    assert page.status_code == 401
+    assert "Incorrect username or password." in page.text
+    assert 'value="csr"' in page.text
+
+
+async def test_refusals_are_pages_in_plain_words(client: httpx.AsyncClient, users: dict[str, User]) -> None:
+    missing = await client.get("/requests/RC-2026-999999", headers=signed_in(users["csr"]))
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "No request RC-2026-999999." in missing.text
+
+    forbidden = await client.get("/escalations", headers=signed_in(users["csr"]))
+    assert forbidden.status_code == 403
+    assert "needs the supervisor or admin role; you are csr" in forbidden.text
+
+    allowed = await client.get("/escalations", headers=signed_in(users["supervisor"]))
+    assert allowed.status_code == 200 and "Escalation queue" in allowed.text
+
+
+async def test_navigation_fits_the_role(client: httpx.AsyncClient, users: dict[str, User]) -> None:
+    csr = (await client.get("/", headers=signed_in(users["csr"]))).text
+    supervisor = (await client.get("/", headers=signed_in(users["supervisor"]))).text
+    admin = (await client.get("/", headers=signed_in(users["admin"]))).text
+    assert 'href="/escalations"' not in csr and 'href="/docs"' not in csr
+    assert 'href="/escalations"' in supervisor and 'href="/docs"' not in supervisor
+    assert 'href="/escalations"' in admin and 'href="/docs"' in admin
+
+
+async def test_htmx_gets_fragments_and_history_restores_get_pages(
+    client: httpx.AsyncClient, users: dict[str, User]
+) -> None:
+    headers = {**signed_in(users["csr"]), "HX-Request": "true"}
+    fragment = await client.get("/consumers?q=lovelace", headers=headers)
+    assert "Ada Lovelace" in fragment.text and "<html" not in fragment.text
+    restore = await client.get(
+        "/consumers?q=lovelace", headers={**headers, "HX-History-Restore-Request": "true"}
+    )
+    assert "<html" in restore.text
+
+
+async def test_assets_are_vendored_and_ui_routes_stay_out_of_the_api_schema(
+    client: httpx.AsyncClient,
+) -> None:
+    for asset in ("/static/htmx.min.js", "/static/app.css", "/static/app.js"):
+        response = await client.get(asset)
+        assert response.status_code == 200, asset
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    assert all(path.startswith(("/api/", "/healthz", "/readyz", "/livez")) for path in paths), list(paths)
