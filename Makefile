@@ -37,9 +37,14 @@ test: lint typecheck chromium
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
+## make bench: every benchmark on SQLite and PostgreSQL; tables printed, JSON under bench/results/
 bench: install
 	$(BIN)/python bench/seed_bench.py --consumers 100000
 	$(BIN)/python bench/seed_bench.py --consumers 100000 --postgres
+	$(BIN)/python bench/api_bench.py
+	$(BIN)/python bench/api_bench.py --postgres
+	$(BIN)/python bench/read_bench.py
+	$(BIN)/python bench/read_bench.py --postgres
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
