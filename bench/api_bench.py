@@ -113,6 +113,7 @@ class Series:
     retries: Counter[str] = field(default_factory=Counter)
     wall: float = 0.0  # sustained: until the worker has caught up with what this path started
     client_wall: float = 0.0  # until the last response only
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by process, sustained window
     done: int = 0  # whole operations (a create, or a whole lifecycle) that succeeded
 
     def add(self, action: str, ms: float) -> None:
@@ -462,31 +463,74 @@ class DirectPath:
 # ---- phases --------------------------------------------------------------------------------------------
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by this process and by its descendants, by role.
+
+    CPU per operation holds up on a machine shared with other work far better than wall time does.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    procs: dict[int, tuple[int, str, float]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        procs[int(entry.name)] = (int(fields[1]), command, (int(fields[11]) + int(fields[12])) / tick)
+
+    def role(command: str) -> str:
+        if "uvicorn" in command:
+            return "api process"
+        if "worker.py" in command:
+            return "worker process"
+        if "temporal" in command.split(" ")[0]:
+            return "temporal server"
+        return "other children"
+
+    me = os.getpid()
+    out = {"bench process": procs[me][2] if me in procs else 0.0}
+    frontier = [me]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, command, cpu) in procs.items():
+            if ppid == parent:
+                out[role(command)] = out.get(role(command), 0.0) + cpu
+                frontier.append(pid)
+    return out
+
+
 async def _abba(
     drain: Drain,
+    api: Series,
+    direct: Series,
     api_items: list[T],
     direct_items: list[T],
     concurrency: int,
     api_fn: Callable[[T], Awaitable[None]],
     direct_fn: Callable[[T], Awaitable[None]],
-) -> tuple[tuple[float, float], tuple[float, float]]:
-    """API half, direct half, direct half, API half; per path (client seconds, sustained seconds).
-
-    Sustained time runs until the worker has caught up with the half (see Drain).
+) -> None:
+    """API half, direct half, direct half, API half; adds each path's client and sustained seconds
+    and its CPU seconds per process. Sustained time runs until the worker has caught up (see Drain).
     """
 
-    async def half(items: list[T], fn: Callable[[T], Awaitable[None]]) -> tuple[float, float]:
-        began = perf_counter()
-        client = await drive(items, concurrency, fn)
+    async def half(series: Series, items: list[T], fn: Callable[[T], Awaitable[None]]) -> None:
+        cpu_before, began = cpu_seconds(), perf_counter()
+        series.client_wall += await drive(items, concurrency, fn)
         await drain.settle()
-        return client, perf_counter() - began
+        series.wall += perf_counter() - began
+        for name, seconds in cpu_seconds().items():
+            series.cpu[name] = series.cpu.get(name, 0.0) + seconds - cpu_before.get(name, 0.0)
 
     ha, hd = len(api_items) // 2, len(direct_items) // 2
-    a1 = await half(api_items[:ha], api_fn)
-    d1 = await half(direct_items[:hd], direct_fn)
-    d2 = await half(direct_items[hd:], direct_fn)
-    a2 = await half(api_items[ha:], api_fn)
-    return (a1[0] + a2[0], a1[1] + a2[1]), (d1[0] + d2[0], d1[1] + d2[1])
+    await half(api, api_items[:ha], api_fn)
+    await half(direct, direct_items[:hd], direct_fn)
+    await half(direct, direct_items[hd:], direct_fn)
+    await half(api, api_items[ha:], api_fn)
 
 
 @dataclass
@@ -508,8 +552,10 @@ async def creates_phase(api: ApiPath, direct: DirectPath, pools: Pools, n: int, 
         await direct.create(phase.direct, item[1], item[0])
         phase.direct.done += 1
 
-    (phase.api.client_wall, phase.api.wall), (phase.direct.client_wall, phase.direct.wall) = await _abba(
+    await _abba(
         api.drain,
+        phase.api,
+        phase.direct,
         list(enumerate(pools.mixed(n))),
         list(enumerate(pools.mixed(n))),
         concurrency,
@@ -554,8 +600,10 @@ async def lifecycles_phase(
         s.add("whole lifecycle", (perf_counter() - began) * 1000)
         s.done += 1
 
-    (phase.api.client_wall, phase.api.wall), (phase.direct.client_wall, phase.direct.wall) = await _abba(
+    await _abba(
         api.drain,
+        phase.api,
+        phase.direct,
         list(enumerate(pools.mixed(n))),
         list(enumerate(pools.mixed(n))),
         concurrency,
@@ -596,8 +644,10 @@ async def activations_phase(
         s.add("whole lifecycle", (perf_counter() - began) * 1000)
         s.done += 1
 
-    (phase.api.client_wall, phase.api.wall), (phase.direct.client_wall, phase.direct.wall) = await _abba(
+    await _abba(
         api.drain,
+        phase.api,
+        phase.direct,
         list(enumerate(pools.activations(n))),
         list(enumerate(pools.activations(n))),
         concurrency,
@@ -736,6 +786,11 @@ def _summary(series: Series) -> dict[str, Any]:
         "client_per_second": round(series.done / series.client_wall, 2) if series.client_wall else 0.0,
         "errors": dict(series.errors),
         "retries": dict(series.retries),
+        "cpu_ms_per_operation": {
+            name: round(seconds * 1000 / series.done, 1)
+            for name, seconds in series.cpu.items()
+            if series.done
+        },
         "actions": {
             action: {
                 "n": len(values),
@@ -809,6 +864,17 @@ def report(phases: list[Phase], console: Console) -> dict[str, Any]:
             "goal": RATIO_GOAL,
         }
     console.print(rates)
+    cpu = Table(title="CPU per operation, ms (user + system; robust to other load, unlike /s)")
+    names = sorted({n for ph in phases for s_ in (ph.api, ph.direct) for n in s_.cpu})
+    for column in ("phase", "path", *names, "total"):
+        cpu.add_column(column, justify="left" if column in ("phase", "path") else "right")
+    for phase in phases:
+        for path, series in (("API", phase.api), ("direct", phase.direct)):
+            if not series.done:
+                continue
+            per = {n: series.cpu.get(n, 0.0) * 1000 / series.done for n in names}
+            cpu.add_row(f"{phase.unit}s", path, *(f"{per[n]:.1f}" for n in names), f"{sum(per.values()):.1f}")
+    console.print(cpu)
     console.print(
         "  /s counts until the worker has caught up with what the path started (every created request"
         " has its 'created' event); '/s client' until the last response only."
