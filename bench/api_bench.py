@@ -32,6 +32,7 @@ import logging
 import math
 import os
 import platform
+import signal
 import socket
 import sys
 import tempfile
@@ -695,16 +696,16 @@ async def database(args: argparse.Namespace, tmp: Path) -> AsyncIterator[str]:
 
 @contextlib.asynccontextmanager
 async def child(
-    command: list[str], env: dict[str, str], log: Path
+    command: list[str], env: dict[str, str], log: Path, stop: int = signal.SIGTERM
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """A child process (output to ``log``), terminated on the way out."""
+    """A child process (output to ``log``), stopped with ``stop`` on the way out."""
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(*command, cwd=ROOT, env=env, stdout=out, stderr=out)
         try:
             yield proc
         finally:
             if proc.returncode is None:
-                proc.terminate()
+                proc.send_signal(stop)
                 try:
                     await asyncio.wait_for(proc.wait(), 30)
                 except TimeoutError:
@@ -727,14 +728,17 @@ async def _wait_http(url: str, seconds: float, proc: asyncio.subprocess.Process 
 
 @contextlib.asynccontextmanager
 async def serve_api(
-    settings: Settings, port: int, separate: bool, env: dict[str, str], log: Path
+    settings: Settings, port: int, separate: bool, env: dict[str, str], log: Path, profile: str | None = None
 ) -> AsyncIterator[None]:
-    """The real app on 127.0.0.1:port: in this process (uvicorn.Server), or as its own process."""
+    """The real app on 127.0.0.1:port: in this process (uvicorn.Server), or as its own process
+    (under cProfile, writing ``profile`` when it exits, if given)."""
     if separate:
-        command = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--host", "127.0.0.1",
+        profiler = ["-m", "cProfile", "-o", profile] if profile else []
+        command = [sys.executable, *profiler, "-m", "uvicorn", "api.main:create_app", "--factory", "--host", "127.0.0.1",
                    "--port", str(port), "--log-level", "warning", "--no-access-log",
                    "--timeout-keep-alive", "120"]  # fmt: skip
-        async with child(command, env, log) as proc:
+        # SIGINT under cProfile: it writes its stats on the way out (uvicorn re-raises SIGTERM: no stats)
+        async with child(command, env, log, signal.SIGINT if profile else signal.SIGTERM) as proc:
             await _wait_http(f"http://127.0.0.1:{port}/healthz", 60, proc)
             yield
         return
@@ -960,7 +964,7 @@ async def _with_temporal(
         separate = args.separate_processes
         async with (
             run_worker(env.client, settings, sessionmaker, separate, child_env, tmp / "worker.log"),
-            serve_api(settings, port, separate, child_env, tmp / "api.log"),
+            serve_api(settings, port, separate, child_env, tmp / "api.log", args.profile_api),
             httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}",
                 headers={"Authorization": f"Bearer {issue_token(user, settings)}"},
@@ -1058,6 +1062,10 @@ def main() -> int:
         "--no-race-retry", action="store_true",
         help="direct path: count the first update's FK race as a failure instead of sending it again",
     )  # fmt: skip
+    parser.add_argument(
+        "--profile-api", metavar="FILE",
+        help="with --separate-processes: run the API under cProfile and write its stats to FILE",
+    )  # fmt: skip
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--database-url", help="an empty database (async driver); migrated and seeded")
     where.add_argument(
@@ -1068,6 +1076,8 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the database --postgres created")
     args = parser.parse_args()
+    if args.profile_api and not args.separate_processes:
+        parser.error("--profile-api needs --separate-processes")
 
     # An activity that fails (the FK race above) logs a traceback: counted instead, keep the table readable.
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
