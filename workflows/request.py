@@ -67,6 +67,11 @@ with workflow.unsafe.imports_passed_through():
         StartRequest,
     )
 
+# Patch: actions wait until ``record_created`` has written the row they project onto. Before it,
+# an action delivered in the first workflow task (update-with-start, or a start that wrote no row)
+# could project first and break the timeline's foreign key.
+ROW_BEFORE_ACTIONS = "row-before-actions"
+
 _ROW_STATE = {
     SlaTarget.ACKNOWLEDGEMENT: "ack_state",
     SlaTarget.RESPONSE: "response_state",
@@ -100,6 +105,7 @@ class RequestWorkflow:
         self.re_escalated = False
         self.seq = 0
         self.changed = False
+        self.recorded = False  # record_created has written the row
         self.emails: list[asyncio.Future[Any]] = []
         self.lock = asyncio.Lock()
 
@@ -113,6 +119,7 @@ class RequestWorkflow:
             start_to_close_timeout=policies.DB_TIMEOUT,
             retry_policy=policies.DB_WRITE,
         )
+        self.recorded = True
         self._publish()
         while self.status in OPEN_STATUSES:
             deadline = self._next_deadline()
@@ -387,6 +394,7 @@ class RequestWorkflow:
             "assign": (Assign, self._assign, self._validate_assign),
         }
         actor = "operator (signal)"
+        await self._until_recorded()
         try:
             if name not in actions:
                 raise TransitionRefused(f"Unknown action '{name}'.", "unknown_action")
@@ -412,7 +420,13 @@ class RequestWorkflow:
 
     # ---- the actions themselves (called with the lock held, after validation) ---------------------
 
+    async def _until_recorded(self) -> None:
+        """Actions write onto the request row: let the first activity write it before any of them runs."""
+        if workflow.patched(ROW_BEFORE_ACTIONS):
+            await workflow.wait_condition(lambda: self.recorded)
+
     async def _serialised(self, action: Act, handler: Callable[[Any], Awaitable[str]], a: Any) -> Outcome:
+        await self._until_recorded()
         async with self.lock:
             # The state may have moved while this update waited for the lock: check again.
             try:

@@ -11,7 +11,7 @@ from sqlalchemy import Select, and_, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -384,6 +384,12 @@ async def act(
         kind = cause.type if isinstance(cause, ApplicationError) and cause.type else "TransitionRefused"
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
         raise Problem(409, message, type_="/problems/action-refused", reason=kind) from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        # Temporal took the update but no worker ran it in time: whether it will run later is
+        # unknown, and the caller may safely retry (the workflow refuses a repeat it no longer allows).
+        raise DependencyUnavailable(
+            "temporal", "The request's workflow did not answer in time; try again shortly."
+        ) from None
     except RPCError as exc:
         if exc.status is RPCStatusCode.NOT_FOUND or "already completed" in exc.message:
             raise Problem(

@@ -49,15 +49,16 @@ class World:
     counter: int = 0
     started: list[WorkflowHandle[RequestWorkflow, object]] = field(default_factory=list)
 
-    async def start(self, *, consumer: Consumer | None = None, sla: SlaSettings | None = None,
-                    created_at: datetime | None = None) -> WorkflowHandle[RequestWorkflow, object]:  # fmt: skip
+    async def start_request(self, *, consumer: Consumer | None = None, sla: SlaSettings | None = None,
+                            created_at: datetime | None = None) -> StartRequest:  # fmt: skip
+        """The next request's start input (the workflow writes its own row: ``row_written`` False)."""
         consumer = consumer or self.consumer
         self.counter += 1
         request_type = request_type_for(consumer.status)
         request_id = (
             f"{'RC' if request_type.value == 'Reconnection' else 'DC'}-T-{self.task_queue}-{self.counter}"
         )
-        start = StartRequest(
+        return StartRequest(
             request_id=request_id,
             consumer_id=consumer.id,
             account_number=consumer.account_number,
@@ -70,15 +71,19 @@ class World:
             created_at=created_at or await self.env.get_current_time(),
             sla=sla or SlaSettings(),
         )
+
+    async def start(self, *, consumer: Consumer | None = None, sla: SlaSettings | None = None,
+                    created_at: datetime | None = None) -> WorkflowHandle[RequestWorkflow, object]:  # fmt: skip
+        start = await self.start_request(consumer=consumer, sla=sla, created_at=created_at)
         handle = await self.env.client.start_workflow(
             RequestWorkflow.run,
             start,
-            id=request_id,
+            id=start.request_id,
             task_queue=self.task_queue,
             static_summary=summary_for(start),
         )
         self.started.append(handle)
-        await self.wait_for_row(request_id)
+        await self.wait_for_row(start.request_id)
         return handle
 
     async def terminate_running(self) -> None:

@@ -1,18 +1,22 @@
-"""Record workflow histories for the replay test: `python -m tests.workflows.record_histories`.
+"""Record workflow histories for the replay test: `python -m tests.workflows.record_histories [NAME ...]`.
 
 Runs representative requests on a real dev server against a throwaway SQLite database and
-writes each execution's history under tests/workflows/histories/. Re-record only when adding a
-scenario; a change to workflow logic must still replay the histories already checked in.
+writes each execution's history under tests/workflows/histories/. Name the scenarios to record
+(default: all): re-record only a scenario you add; a change to workflow logic must still replay
+the histories already checked in, recorded by the code that was deployed then.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -32,6 +36,7 @@ from workflows.schemas import (
     Acknowledge,
     Activate,
     AddNote,
+    Close,
     CreateServiceOrder,
     FinalReading,
     MeterChoice,
@@ -113,11 +118,31 @@ async def escalation(world: World) -> None:
     await _save(world, handle, "escalated_held_closed")
 
 
-async def main() -> None:
+async def acknowledged_with_start(world: World) -> None:
+    """The action arrives in the first workflow task (update-with-start): recorded with the
+    ``row-before-actions`` patch, the action waiting for the row."""
+    start = await world.start_request()
+    operation = WithStartWorkflowOperation(
+        RequestWorkflow.run, start, id=start.request_id, task_queue=world.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )  # fmt: skip
+    await world.env.client.execute_update_with_start_workflow(
+        RequestWorkflow.acknowledge, Acknowledge(actor="csr"), start_workflow_operation=operation
+    )
+    handle = await operation.workflow_handle()
+    await handle.execute_update(
+        RequestWorkflow.close,
+        Close(actor="supervisor", reason=CloseReason.DUPLICATE_REQUEST, notes="Raised twice"),
+    )
+    await handle.result()
+    await _save(world, handle, "acknowledged_with_start_closed")
+
+
+async def main(only: set[str]) -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for scenarios, env_factory in (
-            ((reconnection, disconnection), lambda: WorkflowEnvironment.start_local(
+            ((reconnection, disconnection, acknowledged_with_start), lambda: WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(temporal_cli()), data_converter=pydantic_data_converter,
                 search_attributes=search_attributes.ALL, ui=False)),
             ((escalation,), lambda: WorkflowEnvironment.start_time_skipping(
@@ -134,6 +159,8 @@ async def main() -> None:
                         )
                     )
                 for n, scenario in enumerate(scenarios):
+                    if only and scenario.__name__ not in only:
+                        continue
                     url = f"sqlite+aiosqlite:///{tmp}/{scenario.__name__}.db"
                     await upgrade(url)
                     engine = make_engine(url)
@@ -146,4 +173,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(set(sys.argv[1:])))

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
 
 from db.models import Communication, Consumer, Meter, MeterAssignment, Plan, ServiceOrder
 from domain.consumers.types import ConsumerStatus, MeterStatus, ServiceOrderType, UtilityType
@@ -263,3 +264,41 @@ async def test_assigning_an_unknown_user_is_refused_not_retried_forever(world: W
 
     assert "refused this change" in message
     assert (await handle.query(RequestWorkflow.state)).assignee is None
+
+
+async def test_an_action_in_the_first_workflow_task_waits_for_the_row(world: World) -> None:
+    """Update-with-start delivers the action before the run method has written the row; the
+    action's projection must not race ahead of it (it used to fail on the timeline's foreign key)."""
+    start = await world.start_request()
+    operation = WithStartWorkflowOperation(
+        RequestWorkflow.run,
+        start,
+        id=start.request_id,
+        task_queue=world.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )
+
+    outcome = await world.env.client.execute_update_with_start_workflow(
+        RequestWorkflow.acknowledge, Acknowledge(actor="csr"), start_workflow_operation=operation
+    )
+    world.started.append(await operation.workflow_handle())
+
+    assert outcome.state.status is RequestStatus.IN_PROGRESS
+    assert await world.events(start.request_id) == ["created", "acknowledged"]
+    assert (await world.row(start.request_id)).status is RequestStatus.IN_PROGRESS
+
+
+async def test_a_signal_sent_with_the_start_waits_for_the_row(world: World) -> None:
+    start = await world.start_request()
+    handle = await world.env.client.start_workflow(
+        RequestWorkflow.run,
+        start,
+        id=start.request_id,
+        task_queue=world.task_queue,
+        start_signal="acknowledge",
+        start_signal_args=[{"actor": "ops"}],
+    )
+    world.started.append(handle)
+
+    assert await _until(world, handle.id, 2) == ["created", "acknowledged"]
+    assert (await world.row(handle.id)).status is RequestStatus.IN_PROGRESS
