@@ -54,7 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from api.reference.service import REASONS
 from api.requests import service as requests_service
-from db.migrate import current_revision, head_revision, upgrade
+from db.migrate import current_revision, head_revision, refresh_statistics, upgrade
 from db.models import Communication, Consumer, Plan, RequestEvent, ServiceRequest, User
 from db.seed import seed
 from db.session import make_engine, make_sessionmaker
@@ -88,38 +88,9 @@ GENERATOR = 1  # bump when the generated requests change shape: cached databases
 BATCH = 10_000
 
 # The indexes this benchmark proposes (see bench/README.md); --with-proposed-indexes adds them
-# for one run and drops them after. Names are what a migration would create.
-_REQUEST_INDEXES = [
-    (
-        "ix_requests_status_sla_status_created_at",
-        "CREATE INDEX IF NOT EXISTS ix_requests_status_sla_status_created_at "
-        "ON requests (status, sla_status, created_at)",
-    ),
-    (
-        "ix_requests_resolution_due_at",
-        "CREATE INDEX IF NOT EXISTS ix_requests_resolution_due_at ON requests (resolution_due_at)",
-    ),
-    (
-        "ix_billing_accounts_consumer_id",
-        "CREATE INDEX IF NOT EXISTS ix_billing_accounts_consumer_id ON billing_accounts (consumer_id)",
-    ),
-]
-PROPOSED_INDEXES: dict[str, list[tuple[str, str]]] = {
-    "postgresql": [
-        *_REQUEST_INDEXES,
-        (
-            "ix_consumers_status_balance",
-            "CREATE INDEX IF NOT EXISTS ix_consumers_status_balance ON consumers (status) INCLUDE (balance)",
-        ),
-    ],
-    "sqlite": [
-        *_REQUEST_INDEXES,
-        (
-            "ix_consumers_status_balance",
-            "CREATE INDEX IF NOT EXISTS ix_consumers_status_balance ON consumers (status, balance)",
-        ),
-    ],
-}
+# for one run and drops them after. Names are what a migration would create. None pending: the
+# last proposals became migration b7d4e2f1a9c3 (write a new one here as (name, CREATE INDEX …)).
+PROPOSED_INDEXES: dict[str, list[tuple[str, str]]] = {"postgresql": [], "sqlite": []}
 
 
 # ---- building the database ------------------------------------------------------------------------
@@ -363,6 +334,8 @@ async def build(url: str, shape: Shape, console: Console) -> dict[str, Any]:
                 async with engine.connect() as conn:
                     await conn.execution_options(isolation_level="AUTOCOMMIT")
                     await conn.execute(text("VACUUM ANALYZE"))
+            else:  # the requests came after the seeder's ANALYZE: as `connectdesk migrate` would
+                await refresh_statistics(url)
     finally:
         await engine.dispose()
     return {
@@ -441,8 +414,7 @@ async def ensure_database(
         if revision != head:
             console.print(f"[bold]upgrading[/] cached {key} from {revision} to {head} (new migrations)")
             await upgrade(url)
-            if kind == "postgresql":
-                await _admin(url, "ANALYZE")
+            await refresh_statistics(url)  # as `connectdesk migrate` does
         console.print(f"[bold]using[/] cached {key} built {meta['built_at']} (--rebuild to build again)")
     return url, meta
 
@@ -814,25 +786,6 @@ def _save(kind: str, result: dict[str, Any]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def sqlite_statistics(engine: AsyncEngine, console: Console, enabled: bool) -> AsyncIterator[None]:
-    """SQLite: ANALYZE for the run (--analyze-sqlite), statistics removed again after."""
-    if not enabled or engine.dialect.name != "sqlite":
-        yield
-        return
-    began = perf_counter()
-    async with engine.begin() as conn:
-        await conn.execute(text("ANALYZE"))
-    await engine.dispose()  # new connections load the statistics
-    console.print(f"  ANALYZE in {perf_counter() - began:.1f} s")
-    try:
-        yield
-    finally:
-        async with engine.begin() as conn:
-            await conn.execute(text("DELETE FROM sqlite_stat1"))
-        await engine.dispose()  # new connections start without statistics
-
-
-@contextlib.asynccontextmanager
 async def proposed_indexes(engine: AsyncEngine, console: Console, enabled: bool) -> AsyncIterator[list[str]]:
     """The indexes this benchmark proposes, added for the run and dropped after (--with-proposed-indexes)."""
     ddl = PROPOSED_INDEXES[engine.dialect.name] if enabled else []
@@ -870,7 +823,6 @@ async def bench(args: argparse.Namespace, console: Console) -> dict[str, Any]:
             console.print(f"[yellow]note:[/] {note}")
         async with (
             proposed_indexes(engine, console, args.with_proposed_indexes) as added,
-            sqlite_statistics(engine, console, args.analyze_sqlite),
         ):
             load_before = os.getloadavg()
             began = perf_counter()
@@ -899,7 +851,6 @@ async def bench(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         "missed": missed,
         "notes": notes,
         "proposed_indexes_added": added,
-        "sqlite_analyzed": bool(args.analyze_sqlite and kind == "sqlite"),
         "database": {**meta, "kind": kind, "server_version": version},
         "reps": args.reps,
         "seconds": round(seconds, 1),
@@ -940,18 +891,10 @@ def main() -> int:
         "--with-proposed-indexes", action="store_true",
         help="add the indexes this benchmark proposes for the run (dropped after)",
     )  # fmt: skip
-    parser.add_argument(
-        "--analyze-sqlite", action="store_true",
-        help="SQLite: run ANALYZE for this run (statistics removed after); the app does not run it",
-    )  # fmt: skip
     args = parser.parse_args()
     console = Console(width=None if sys.stdout.isatty() else 150)
     result = asyncio.run(bench(args, console))
-    kind = (
-        result["database"]["kind"]
-        + ("+proposed-indexes" if args.with_proposed_indexes else "")
-        + ("+analyze" if args.analyze_sqlite and not args.postgres else "")
-    )
+    kind = result["database"]["kind"] + ("+proposed-indexes" if args.with_proposed_indexes else "")
     if not args.no_save:
         _save(kind, result)
         print(f"results: {RESULTS} [{kind}]")

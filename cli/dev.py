@@ -140,7 +140,7 @@ def temporal_args(settings: Settings) -> list[str]:
 
 def run_dev_stack(settings: Settings) -> int:
     from cli.main import run_seed
-    from db.migrate import upgrade
+    from db.migrate import refresh_statistics, upgrade
 
     temporal_host = settings.temporal_address.rsplit(":", 1)[0]
     require_free_ports(
@@ -157,6 +157,7 @@ def run_dev_stack(settings: Settings) -> int:
     asyncio.run(upgrade(settings.db_url))
     if not asyncio.run(run_seed(settings.db_url, settings.seed_consumers, settings.seed, only_if_empty=True)):
         console.print("database already has data; keeping it (no seeding)")
+        asyncio.run(refresh_statistics(settings.db_url))
 
     stack = Stack()
     interrupted = False

@@ -20,14 +20,16 @@ def migrate(
     revision: str = typer.Argument("head", help="Target revision"),
     down: bool = typer.Option(False, "--down", help="Downgrade to REVISION instead (use 'base' for empty)"),
 ) -> None:
-    """Apply (or roll back) database migrations."""
+    """Apply (or roll back) database migrations; after an upgrade, refresh the planner's statistics."""
     from sqlalchemy.engine import make_url
 
-    from db.migrate import current_revision, downgrade, upgrade
+    from db.migrate import current_revision, downgrade, refresh_statistics, upgrade
 
     settings = load_settings()
     target = "base" if down and revision == "head" else revision
     asyncio.run((downgrade if down else upgrade)(settings.db_url, target))
+    if not down:
+        asyncio.run(refresh_statistics(settings.db_url))
     now = asyncio.run(current_revision(settings.db_url))
     shown = make_url(settings.db_url).render_as_string(hide_password=True)
     console.print(f"Database {shown} is at revision [bold]{now or 'base (empty)'}[/]")

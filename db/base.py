@@ -68,10 +68,20 @@ EXPRESSION_INDEXES = frozenset(
         "ix_consumers_lower_last_name",
         "ix_consumers_lower_account_number",
         "ix_requests_lower_request_id",
+        "ix_requests_priority_rank",
+        "ix_requests_request_id_pattern",
     }
 )
 
 
+# SQLite's FTS5 search tables (and the shadow tables FTS5 keeps beside them), also hand-made.
+FULL_TEXT_TABLES = ("consumer_search", "request_search")
+
+
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Alembic autogenerate filter: skip the hand-managed expression indexes."""
-    return not (type_ == "index" and name in EXPRESSION_INDEXES)
+    """Alembic autogenerate filter: skip the hand-managed expression indexes and full-text tables."""
+    if type_ == "index":
+        return name not in EXPRESSION_INDEXES
+    if type_ == "table" and name:
+        return not any(name == t or name.startswith(f"{t}_") for t in FULL_TEXT_TABLES)
+    return True

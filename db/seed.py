@@ -1231,6 +1231,6 @@ async def seed(
             raise AssertionError(f"generated {writer.done}, expected {totals}")
         if conn.dialect.name == "postgresql":
             await _reset_sequences(conn)
-            await conn.execute(text("ANALYZE"))
+        await conn.execute(text("ANALYZE"))  # statistics for the planner (db.migrate.refresh_statistics)
 
     return SeedSummary(rows=writer.done, seconds=perf_counter() - began, insert_seconds=writer.seconds)

@@ -18,17 +18,19 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.consumers import schemas
 from api.consumers.documents import StoredFile
 from api.errors import Problem
 from api.pagination import Page
+from db import search
 from db.models import (
     BillingAccount,
     Communication,
     Consumer,
+    ConsumerTotal,
     Document,
     Meter,
     MeterAssignment,
@@ -114,19 +116,14 @@ def _not_found(detail: str) -> Problem:
 
 
 async def dashboard(*, session: AsyncSession) -> schemas.ConsumerDashboard:
-    """Account counts per status (with percentages of the total) and the total balance, in one query."""
-    rows = (
-        await session.execute(
-            select(Consumer.status, func.count(), func.coalesce(func.sum(Consumer.balance), 0)).group_by(
-                Consumer.status
-            )
-        )
-    ).all()
+    """Account counts per status (with percentages of the total) and the total balance, from the
+    running totals the database keeps (one row per status, whatever the number of consumers)."""
     counts = {status: 0 for status in ConsumerStatus}
-    total_balance = Decimal(0)
-    for status, count, balance in rows:
-        counts[ConsumerStatus(status)] = count
-        total_balance += Decimal(str(balance))
+    cents = 0
+    for kept in await session.scalars(select(ConsumerTotal)):  # kept by triggers: no scan
+        counts[kept.status] = kept.n
+        cents += kept.balance_cents
+    total_balance = Decimal(cents) / 100
     total = sum(counts.values())
 
     def share(status: ConsumerStatus) -> schemas.StatusCount:
@@ -145,39 +142,6 @@ async def dashboard(*, session: AsyncSession) -> schemas.ConsumerDashboard:
     )
 
 
-def _like_escape(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-TRIGRAM = 3
-"""Shorter search words match only the start of a field: a trigram index cannot serve them inside one."""
-
-
-def _search_filter(q: str, *, sqlite: bool) -> ColumnElement[bool] | None:
-    """Every word of ``q`` must occur (case-insensitively) in the first name, last name or account number.
-
-    PostgreSQL: ``lower(col) LIKE '%word%'`` (``'word%'`` for words under 3 characters), exactly
-    what the pg_trgm GIN indexes on ``lower(first_name)``, ``lower(last_name)`` and
-    ``lower(account_number)`` serve. SQLite: ``col LIKE …``, which already folds case there (ASCII,
-    like SQLite's ``lower()``) and scans three times faster without the function calls.
-    """
-    terms = q.lower().split()[:5]
-    if not terms:
-        return None
-    columns = (Consumer.first_name, Consumer.last_name, Consumer.account_number)
-
-    def pattern(term: str) -> str:
-        escaped = _like_escape(term)
-        return f"{escaped}%" if len(term) < TRIGRAM else f"%{escaped}%"
-
-    return and_(
-        *(
-            or_(*((col if sqlite else func.lower(col)).like(pattern(term), escape="\\") for col in columns))
-            for term in terms
-        )
-    )
-
-
 async def search_consumers(
     *,
     session: AsyncSession,
@@ -192,8 +156,8 @@ async def search_consumers(
 
     "john doe" finds John Doe; "wu-1000" and "10001" find WU-10001; "do" finds Doe, not Guidotti.
     """
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    text = _search_filter(q, sqlite=sqlite) if q else None
+    dialect = session.get_bind().dialect.name
+    text = search.consumer_condition(q, dialect)
     conditions = [c for c in (text, None if status is None else Consumer.status == status) if c is not None]
     by_name = (Consumer.last_name, Consumer.first_name, Consumer.id)
     offset = (page - 1) * size
@@ -201,9 +165,9 @@ async def search_consumers(
     async def count() -> int:
         return await session.scalar(select(func.count()).select_from(Consumer).where(*conditions)) or 0
 
-    if text is not None and sqlite:
-        # SQLite: one table scan yields the page and its total (a window count); walking the name
-        # index instead costs a table look-up per row, five times slower at 100k.
+    if text is not None and dialect == "sqlite":
+        # SQLite: one pass over the matches (from the trigram table, or a scan for short words)
+        # yields the page and its total (a window count).
         found = (
             await session.execute(
                 select(Consumer, func.count().over())
@@ -219,7 +183,7 @@ async def search_consumers(
         # PostgreSQL: a word of 3+ characters matches few rows, so sort the trigram matches on
         # lower() (10 ms at 100k) rather than walk the name index filtering row by row (130 ms);
         # short words match thousands, and there walking the index wins.
-        selective = text is not None and any(len(word) >= TRIGRAM for word in (q or "").split())
+        selective = text is not None and search.is_selective(q)
         order = (
             (func.lower(Consumer.last_name), func.lower(Consumer.first_name), Consumer.id)
             if selective
@@ -302,6 +266,7 @@ class _Standing:
     payments: list[PaymentRecord]
     compliance: Decimal | None
     health: schemas.HealthRead
+    requests: Sequence[ServiceRequest]
 
 
 def _answered(from_customer: Sequence[datetime], to_customer: Sequence[datetime]) -> int:
@@ -336,13 +301,7 @@ async def _standing(session: AsyncSession, consumer: Consumer, today: date) -> _
     due = [p for p in payments if p.is_due(today)]
     compliance = payment_compliance(payments, today=today)
 
-    requests = (
-        await session.execute(
-            select(ServiceRequest.request_type, ServiceRequest.status, ServiceRequest.resolution_state).where(
-                ServiceRequest.consumer_id == cid
-            )
-        )
-    ).all()
+    requests = (await session.scalars(select(ServiceRequest).where(ServiceRequest.consumer_id == cid))).all()
     orders = (
         await session.execute(
             select(ServiceOrder.status, func.count())
@@ -366,7 +325,7 @@ async def _standing(session: AsyncSession, consumer: Consumer, today: date) -> _
         payments_on_time=sum(1 for p in due if p.is_on_time()),
         late_payments=late_payments(payments, today=today),
         requests_total=len(requests),
-        requests_resolved_within_sla=sum(1 for _, _, resolution in requests if resolution == SlaState.MET),
+        requests_resolved_within_sla=sum(1 for r in requests if r.resolution_state == SlaState.MET),
         service_orders_total=sum(count for _, count in orders),
         service_orders_completed=sum(
             count for status, count in orders if status == ServiceOrderStatus.COMPLETED
@@ -378,8 +337,8 @@ async def _standing(session: AsyncSession, consumer: Consumer, today: date) -> _
         unresolved_complaints=0,
         disconnections=sum(
             1
-            for kind, status, _ in requests
-            if kind == RequestType.DISCONNECTION and status == RequestStatus.COMPLETED
+            for r in requests
+            if r.request_type == RequestType.DISCONNECTION and r.status == RequestStatus.COMPLETED
         ),
         fraud_flag=consumer.fraud_flag,
         portal_enrolled=consumer.portal_enrolled,
@@ -402,7 +361,7 @@ async def _standing(session: AsyncSession, consumer: Consumer, today: date) -> _
         penalties=schemas.HealthPenalties(**score.penalties),
         facts=facts,
     )
-    return _Standing(payments, compliance, health)
+    return _Standing(payments, compliance, health, requests)
 
 
 async def average_monthly_bill(
@@ -490,13 +449,8 @@ def _breached_targets(request: ServiceRequest, now: datetime) -> list[str]:
     ]
 
 
-async def _open_request(session: AsyncSession, consumer_id: int) -> ServiceRequest | None:
-    return await session.scalar(
-        select(ServiceRequest)
-        .where(ServiceRequest.consumer_id == consumer_id, ServiceRequest.status.in_(OPEN_STATUSES))
-        .order_by(ServiceRequest.created_at.desc())
-        .limit(1)
-    )
+def _open_request(requests: Sequence[ServiceRequest]) -> ServiceRequest | None:
+    return max((r for r in requests if r.status in OPEN_STATUSES), key=lambda r: r.created_at, default=None)
 
 
 def _money(value: Decimal) -> str:
@@ -506,12 +460,14 @@ def _money(value: Decimal) -> str:
 async def _alerts(
     session: AsyncSession,
     consumer: Consumer,
+    standing: _Standing,
     meters: list[schemas.MeterConnection],
     today: date,
     now: datetime,
 ) -> list[schemas.Alert]:
+    """The header's alerts, from what the header has loaded already (one query of its own)."""
     alerts: list[schemas.Alert] = []
-    request = await _open_request(session, consumer.id)
+    request = _open_request(standing.requests)
     if request is not None:
         alerts.append(
             schemas.Alert(
@@ -541,17 +497,10 @@ async def _alerts(
             )
         )
 
-    overdue_count, overdue_amount, oldest = (
-        await session.execute(
-            select(
-                func.count(), func.coalesce(func.sum(Payment.amount), 0), func.min(Payment.due_date)
-            ).where(
-                Payment.consumer_id == consumer.id,
-                Payment.due_date < today,
-                Payment.status != PaymentStatus.PROCESSED,
-            )
-        )
-    ).one()
+    overdue = [p for p in standing.payments if p.due_date < today and p.status != PaymentStatus.PROCESSED]
+    overdue_count = len(overdue)
+    overdue_amount = sum((p.amount for p in overdue), Decimal(0))
+    oldest = min((p.due_date for p in overdue), default=today)
     if overdue_count:
         amount = _cents(Decimal(str(overdue_amount)))
         plural = "payment is" if overdue_count == 1 else "payments are"
@@ -646,7 +595,7 @@ async def profile(
         balance=consumer.balance,
         last_billing_date=consumer.last_billing_date,
         locked_by_request=consumer.locked_by_request,
-        alerts=await _alerts(session, consumer, meters, today, now),
+        alerts=await _alerts(session, consumer, standing, meters, today, now),
     )
 
 

@@ -4,10 +4,11 @@ for the JSON router and the UI pages alike."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, func, or_, select, update
+from sqlalchemy import Select, and_, delete, func, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -20,18 +21,21 @@ from api.errors import DependencyUnavailable, Problem
 from api.pagination import Page
 from api.requests import schemas
 from api.temporal import UNAVAILABLE, TemporalGateway
+from db import search
 from db.models import (
     Communication,
     Consumer,
     Meter,
     MeterAssignment,
     Plan,
+    RequestCount,
     RequestEvent,
     ServiceRequest,
     SlotBooking,
     TimeSlot,
     User,
 )
+from db.models.request import PRIORITY_RANK, open_condition
 from db.slots import SlotFull, book_slot, release_slot
 from db.system_settings import load_sla_settings
 from domain.requests import rules
@@ -288,7 +292,9 @@ async def lookup_customers(
     """Consumers whose name, account number or phone contains ``q`` (case-insensitive), with the
     request type they would get and whether a request can be created now."""
     digits = "".join(ch for ch in q if ch.isdigit())
-    found = Consumer.id.in_(matching_consumer_ids(q))
+    found = search.consumer_condition(q, session.get_bind().dialect.name)
+    if found is None:
+        return []
     if len(digits) >= 3:
         found = or_(found, func.replace(func.replace(Consumer.phone, "-", ""), " ", "").like(f"%{digits}%"))
     consumers = (
@@ -407,12 +413,9 @@ async def act(
 # ---- reads ----------------------------------------------------------------------------------------------
 
 Assignee = aliased(User)
-SORTS = {
+SORTS: dict[str, Any] = {
     "created_at": ServiceRequest.created_at,
-    "priority": case(
-        {Priority.LOW: 0, Priority.MEDIUM: 1, Priority.HIGH: 2, Priority.CRITICAL: 3},
-        value=ServiceRequest.priority,
-    ),
+    "priority": literal_column(f"({PRIORITY_RANK})"),  # the text of the expression index
     "resolution_due_at": ServiceRequest.resolution_due_at,
     "status": ServiceRequest.status,
     "request_id": ServiceRequest.request_id,
@@ -454,46 +457,6 @@ def _row(
     )
 
 
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def matching_consumer_ids(q: str) -> Select[Any]:
-    """Consumers whose account number, first or last name contains ``q`` (each word of a
-    multi-word ``q`` in the first or last name). Shaped for the trigram indexes on
-    lower(first_name), lower(last_name) and lower(account_number)."""
-    words = q.strip().lower().split()
-    if len(words) == 1:
-        like = _like(words[0])
-        return select(Consumer.id).where(
-            or_(
-                func.lower(Consumer.account_number).like(like, escape="\\"),
-                func.lower(Consumer.first_name).like(like, escape="\\"),
-                func.lower(Consumer.last_name).like(like, escape="\\"),
-            )
-        )
-    return select(Consumer.id).where(
-        and_(
-            *(
-                or_(
-                    func.lower(Consumer.first_name).like(_like(w), escape="\\"),
-                    func.lower(Consumer.last_name).like(_like(w), escape="\\"),
-                )
-                for w in words
-            )
-        )
-    )
-
-
-def _search(q: str) -> Any:
-    """Request ID, consumer name or account number containing ``q``, case-insensitive."""
-    return or_(
-        func.lower(ServiceRequest.request_id).like(_like(q.strip().lower()), escape="\\"),
-        ServiceRequest.consumer_id.in_(matching_consumer_ids(q)),
-    )
-
-
 async def list_requests(
     *,
     session: AsyncSession,
@@ -513,12 +476,15 @@ async def list_requests(
     """Search (request ID, consumer name or account number; partial, case-insensitive), filter,
     sort and paginate; ``history`` keeps Completed and Closed requests only."""
     conditions = []
-    if q:
-        conditions.append(_search(q))
+    found = search.request_condition(q, session.get_bind().dialect.name)
+    if found is not None:
+        conditions.append(found)
     if history:
         conditions.append(ServiceRequest.status.in_([RequestStatus.COMPLETED, RequestStatus.CLOSED]))
     if status:
-        conditions.append(ServiceRequest.status.in_(status))
+        conditions.append(
+            open_condition() if set(status) == set(OPEN_STATUSES) else ServiceRequest.status.in_(status)
+        )
     if request_type:
         conditions.append(ServiceRequest.request_type == request_type)
     if priority:
@@ -544,21 +510,76 @@ async def list_requests(
             422, f"Cannot sort by '{key}'; use one of {', '.join(SORTS)}.", type_="/problems/validation",
             errors=[{"field": "sort", "message": "unknown sort key"}],
         )  # fmt: skip
-    order = SORTS[key].desc() if sort.startswith("-") else SORTS[key].asc()
+    descending = sort.startswith("-")
+    # Ties in id order, the same way round, so an index on (key, id) walks the page in order.
+    order = [SORTS[key].desc() if descending else SORTS[key].asc()]
+    if key != "request_id":  # unique already
+        order.append(ServiceRequest.id.desc() if descending else ServiceRequest.id.asc())
 
-    count = select(func.count()).select_from(ServiceRequest)
-    if where is not None:
-        count = count.where(where)
-    total = await session.scalar(count) or 0
-    stmt = _rows_query()
-    if where is not None:
-        stmt = stmt.where(where)
+    # The page's ids first, sorted and cut on the requests table alone; then its rows with their
+    # consumer and assignee. Joining first would join every match before the sort. Three shapes:
+    # - few matches (a search, or open requests only — 8 % of them, the newest): read them all,
+    #   through the search or the open-requests index, then sort and count that set (a window).
+    #   Materialised, so the planner cannot instead walk a sort index over every request hoping
+    #   to meet the matches early: they are rare and bunched, and it reads 90,000 rows;
+    # - filters the running totals cover: the total from them, the page walks its sort index;
+    # - anything else (a date range, an assignee, an ID prefix thousands share): counted apart.
+    windowed = bool(q and search.id_prefix(q) is None) or bool(status and set(status) <= set(OPEN_STATUSES))
+    counted = not windowed and not q and not created_from and not created_to and assignee_id is None
+    offset = (page - 1) * size
+    if windowed:
+        matches = select(ServiceRequest.id, SORTS[key].label("sort_key")).where(where)
+        found = matches.cte("matches").prefix_with("MATERIALIZED")
+        tie = [] if key == "request_id" else [found.c.id.desc() if descending else found.c.id.asc()]
+        page_ids = select(found.c.id, func.count().over().label("total")).order_by(
+            found.c.sort_key.desc() if descending else found.c.sort_key.asc(), *tie
+        )
+    else:
+        page_ids = select(ServiceRequest.id).order_by(*order)
+        if where is not None:
+            page_ids = page_ids.where(where)
+    ids = page_ids.limit(size).offset(offset).subquery()
     rows = (
         await session.execute(
-            stmt.order_by(order, ServiceRequest.id.desc()).limit(size).offset((page - 1) * size)
+            _rows_query()
+            .add_columns(*([ids.c.total] if windowed else []))
+            .join(ids, ids.c.id == ServiceRequest.id)
+            .order_by(*order)
         )
     ).all()
-    return Page(items=[_row(*r) for r in rows], total=total, page=page, size=size)
+
+    if counted:
+        total = await _counted(session, request_type, status, priority, sla_status, history)
+    elif windowed and rows:
+        total = rows[0][-1]
+    elif windowed and page == 1:
+        total = 0
+    else:  # counted apart (or past the end of a windowed list)
+        total = await session.scalar(select(func.count()).select_from(ServiceRequest).where(where)) or 0
+    return Page(items=[_row(*r[:5]) for r in rows], total=total, page=page, size=size)
+
+
+async def _counted(
+    session: AsyncSession,
+    request_type: RequestType | None,
+    status: list[RequestStatus] | None,
+    priority: list[Priority] | None,
+    sla_status: list[SlaState] | None,
+    history: bool,
+) -> int:
+    """A list's total from the running totals, when it filters on nothing else."""
+    conditions = []
+    if request_type:
+        conditions.append(RequestCount.request_type == request_type)
+    if status:
+        conditions.append(RequestCount.status.in_(status))
+    if history:
+        conditions.append(RequestCount.status.in_([RequestStatus.COMPLETED, RequestStatus.CLOSED]))
+    if priority:
+        conditions.append(RequestCount.priority.in_(priority))
+    if sla_status:
+        conditions.append(RequestCount.sla_status.in_(sla_status))
+    return await session.scalar(select(func.coalesce(func.sum(RequestCount.n), 0)).where(*conditions)) or 0
 
 
 async def escalation_queue(
@@ -576,34 +597,22 @@ async def escalation_queue(
 
 
 async def dashboard(*, session: AsyncSession) -> schemas.Dashboard:
-    """The four counters and the open requests' SLA at-risk / breached counts, in one grouped query."""
-    open_ = ServiceRequest.status.in_(OPEN_STATUSES)
-    recon = ServiceRequest.request_type == RequestType.RECONNECTION
-    disc = ServiceRequest.request_type == RequestType.DISCONNECTION
-    done = ServiceRequest.status == RequestStatus.COMPLETED
-
-    def n(cond: Any) -> Any:
-        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
-
-    result = (
-        await session.execute(
-            select(
-                n(and_(recon, open_)),
-                n(and_(recon, done)),
-                n(and_(disc, open_)),
-                n(and_(disc, done)),
-                n(and_(open_, ServiceRequest.sla_status == SlaState.AT_RISK)),
-                n(and_(open_, ServiceRequest.sla_status == SlaState.BREACHED)),
-            )
-        )
-    ).one()
+    """The four counters and the open requests' SLA at-risk / breached counts, from the running
+    totals the database's triggers keep (a few dozen rows, whatever the number of requests)."""
+    pending, completed, open_sla = Counter[RequestType](), Counter[RequestType](), Counter[SlaState]()
+    for kept in await session.scalars(select(RequestCount).where(RequestCount.n != 0)):
+        if kept.status in OPEN_STATUSES:
+            pending[kept.request_type] += kept.n
+            open_sla[kept.sla_status] += kept.n
+        elif kept.status is RequestStatus.COMPLETED:
+            completed[kept.request_type] += kept.n
     return schemas.Dashboard(
-        pending_connection=result[0],
-        completed_connection=result[1],
-        pending_disconnection=result[2],
-        completed_disconnection=result[3],
-        sla_at_risk=result[4],
-        sla_breached=result[5],
+        pending_connection=pending[RequestType.RECONNECTION],
+        completed_connection=completed[RequestType.RECONNECTION],
+        pending_disconnection=pending[RequestType.DISCONNECTION],
+        completed_disconnection=completed[RequestType.DISCONNECTION],
+        sla_at_risk=open_sla[SlaState.AT_RISK],
+        sla_breached=open_sla[SlaState.BREACHED],
     )
 
 

@@ -4,6 +4,7 @@ from db.base import Base
 from db.models.billing import BillingAccount, Payment
 from db.models.communication import Communication
 from db.models.consumer import Consumer
+from db.models.counters import ConsumerTotal, RequestCount
 from db.models.document import Document
 from db.models.meter import Meter, MeterAssignment, MeterReading, UtilityService
 from db.models.plan import Plan, PlanService
@@ -18,6 +19,7 @@ __all__ = [
     "BillingAccount",
     "Communication",
     "Consumer",
+    "ConsumerTotal",
     "Document",
     "Meter",
     "MeterAssignment",
@@ -25,6 +27,7 @@ __all__ = [
     "Payment",
     "Plan",
     "PlanService",
+    "RequestCount",
     "RequestEvent",
     "ServiceOrder",
     "ServiceRequest",

@@ -44,7 +44,7 @@ class BillingAccount(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    consumer_id: Mapped[int] = mapped_column(ForeignKey("consumers.id"))
+    consumer_id: Mapped[int] = mapped_column(ForeignKey("consumers.id"), index=True)  # the profile's billing
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     request_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     billing_cycle: Mapped[BillingCycle] = mapped_column(str_enum(BillingCycle, "billing_cycle"))

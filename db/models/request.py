@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func, text
+from sqlalchemy import ForeignKey, Index, String, Text, TextClause, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, str_enum
@@ -15,7 +15,20 @@ from domain.requests.types import (
     SlaState,
 )
 
+# A priority's rank for sorting. Sorted on by this very text: the expression index
+# ix_requests_priority_rank (a migration's) serves only the identical expression.
+PRIORITY_RANK = "CASE priority {} END".format(
+    " ".join(f"WHEN '{p.value}' THEN {rank}" for rank, p in enumerate(Priority))
+)
+
 _OPEN = "status IN ({})".format(", ".join(f"'{s.value}'" for s in OPEN_STATUSES))
+
+
+def open_condition() -> TextClause:
+    """``status IN (<the open statuses>)`` as literal SQL, the very text of the partial indexes'
+    WHERE: a planner uses a partial index only where it can prove the query implies its
+    condition, which it cannot do through bound parameters."""
+    return text(f"requests.{_OPEN}")
 
 
 class ServiceRequest(Base):
@@ -34,9 +47,20 @@ class ServiceRequest(Base):
             sqlite_where=text(_OPEN),
             postgresql_where=text(_OPEN),
         ),
-        Index("ix_requests_status_type", "status", "request_type"),
+        Index("ix_requests_status_id", "status", "id"),  # sort by status, in id order within
         Index("ix_requests_created_at", "created_at"),
         Index("ix_requests_sla_status", "sla_status"),
+        # the escalation queue and status + SLA filters, oldest first
+        Index("ix_requests_status_sla_status_created_at", "status", "sla_status", "created_at"),
+        Index("ix_requests_resolution_due_at", "resolution_due_at"),
+        # open requests oldest first (the escalation queue); a query filters with OPEN_CONDITION
+        Index(
+            "ix_requests_open_created_at",
+            "created_at",
+            "id",
+            sqlite_where=text(_OPEN),
+            postgresql_where=text(_OPEN),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
