@@ -475,8 +475,9 @@ async def list_requests(
 ) -> Page[schemas.RequestRow]:
     """Search (request ID, consumer name or account number; partial, case-insensitive), filter,
     sort and paginate; ``history`` keeps Completed and Closed requests only."""
+    dialect = session.get_bind().dialect.name
     conditions = []
-    found = search.request_condition(q, session.get_bind().dialect.name)
+    found = search.request_condition(q, dialect)
     if found is not None:
         conditions.append(found)
     if history:
@@ -529,15 +530,23 @@ async def list_requests(
     offset = (page - 1) * size
     if windowed:
         matches = select(ServiceRequest.id, SORTS[key].label("sort_key")).where(where)
-        found = matches.cte("matches").prefix_with("MATERIALIZED")
-        tie = [] if key == "request_id" else [found.c.id.desc() if descending else found.c.id.asc()]
-        page_ids = select(found.c.id, func.count().over().label("total")).order_by(
-            found.c.sort_key.desc() if descending else found.c.sort_key.asc(), *tie
+        matched = matches.cte("matches").prefix_with("MATERIALIZED")
+        tie = [] if key == "request_id" else [matched.c.id.desc() if descending else matched.c.id.asc()]
+        page_ids = select(matched.c.id, func.count().over().label("total")).order_by(
+            matched.c.sort_key.desc() if descending else matched.c.sort_key.asc(), *tie
         )
     else:
+        total = None if counted else await _count(session, where)
+        page_where = where
+        if total is not None and total > BROAD and (prefix := search.id_prefix(q)) is not None:
+            # Thousands share this ID prefix: walk the sort index testing it (the page fills at
+            # once) rather than gather them all through the ID index and sort them.
+            page_where = and_(
+                *conditions[1:], func.substr(ServiceRequest.request_id, 1, len(prefix)) == prefix
+            )
         page_ids = select(ServiceRequest.id).order_by(*order)
-        if where is not None:
-            page_ids = page_ids.where(where)
+        if page_where is not None:
+            page_ids = page_ids.where(page_where)
     ids = page_ids.limit(size).offset(offset).subquery()
     rows = (
         await session.execute(
@@ -550,13 +559,19 @@ async def list_requests(
 
     if counted:
         total = await _counted(session, request_type, status, priority, sla_status, history)
-    elif windowed and rows:
-        total = rows[0][-1]
-    elif windowed and page == 1:
-        total = 0
-    else:  # counted apart (or past the end of a windowed list)
-        total = await session.scalar(select(func.count()).select_from(ServiceRequest).where(where)) or 0
+    elif windowed:
+        # the window's count, or (a page past the end) a count of its own
+        total = rows[0][-1] if rows else (await _count(session, where) if page > 1 else 0)
+    assert total is not None
     return Page(items=[_row(*r[:5]) for r in rows], total=total, page=page, size=size)
+
+
+BROAD = 1_000
+"""More matches than this and a list's page is found by walking its sort index."""
+
+
+async def _count(session: AsyncSession, where: Any) -> int:
+    return await session.scalar(select(func.count()).select_from(ServiceRequest).where(where)) or 0
 
 
 async def _counted(

@@ -127,3 +127,20 @@ async def test_every_filter_sort_and_page_matches_the_reference(
                 assert result.total == len(expected), (filters, page)
                 got += [item.request_id for item in result.items]
             assert got == expected[:28], filters
+
+
+@pytest.mark.parametrize("sort", ["-created_at", "priority", "request_id"])
+async def test_a_broad_id_prefix_pages_by_walking_the_sort_index_with_the_same_result(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    rows: list[dict[str, Any]],
+    sort: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(service, "BROAD", 2)  # 40 rows stand for the thousands that share a prefix
+    async with sessionmaker() as session:
+        for filters in ({"q": "rc-"}, {"q": "RC-", "status": [RequestStatus.COMPLETED]}):
+            expected = _expected(rows, sort, **filters)
+            assert len(expected) > 2
+            result = await service.list_requests(session=session, sort=sort, page=2, size=5, **filters)
+            assert result.total == len(expected)
+            assert [item.request_id for item in result.items] == expected[5:10]
