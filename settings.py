@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     )
     documents_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
 
+    db_pool_size: int = Field(
+        20, ge=1, description="PostgreSQL connections each process keeps open (SQLite: unused)"
+    )
+    db_max_overflow: int = Field(
+        10, ge=0, description="Extra PostgreSQL connections under a burst, closed again after"
+    )
     seed_consumers: int = Field(1000, ge=0, description="Consumers `make run` seeds into an empty database")
     seed: int = 42
 
@@ -68,6 +74,13 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.var_dir / 'connectdesk.db'}"
+
+    @property
+    def db_pool(self) -> dict[str, int]:
+        """make_engine's pool arguments (PostgreSQL; SQLite opens a connection per session)."""
+        if self.db_url.startswith("sqlite"):
+            return {}
+        return {"pool_size": self.db_pool_size, "max_overflow": self.db_max_overflow}
 
     @property
     def temporal_port(self) -> int:

@@ -43,7 +43,7 @@ def build_activities(settings: Settings, sessionmaker: object) -> RequestActivit
 async def main(settings: Settings | None = None) -> int:
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, **settings.db_pool)
     try:
         client = await Client.connect(
             settings.temporal_address,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.temporal import TemporalGateway
@@ -29,6 +30,27 @@ def get_temporal(request: Request) -> TemporalGateway:
     return request.app.state.temporal  # type: ignore[no-any-return]
 
 
+_MINIMAL = re.compile(r"(?:^|[,;\s])return\s*=\s*minimal(?:$|[,;\s])", re.IGNORECASE)
+
+
+def prefers_minimal(
+    response: Response,
+    prefer: Annotated[
+        str | None,
+        Header(
+            description="RFC 7240. `return=minimal`: answer a write without the request's whole "
+            "detail (GET it when needed); saves the reads that build it."
+        ),
+    ] = None,
+) -> bool:
+    """Whether the client asked for ``Prefer: return=minimal`` (and say that it was applied)."""
+    minimal = bool(prefer and _MINIMAL.search(prefer))
+    if minimal:
+        response.headers["Preference-Applied"] = "return=minimal"
+    return minimal
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 TemporalDep = Annotated[TemporalGateway, Depends(get_temporal)]
+MinimalDep = Annotated[bool, Depends(prefers_minimal)]

@@ -967,7 +967,11 @@ async def _with_temporal(
             serve_api(settings, port, separate, child_env, tmp / "api.log", args.profile_api),
             httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}",
-                headers={"Authorization": f"Bearer {issue_token(user, settings)}"},
+                headers={
+                    "Authorization": f"Bearer {issue_token(user, settings)}",
+                    # as the direct path, which gets the workflow's answer and reads nothing more
+                    **({} if args.full_responses else {"Prefer": "return=minimal"}),
+                },
                 limits=httpx.Limits(
                     max_connections=args.concurrency + 4, max_keepalive_connections=args.concurrency + 4
                 ),
@@ -1061,6 +1065,10 @@ def main() -> int:
     parser.add_argument(
         "--no-race-retry", action="store_true",
         help="direct path: count the first update's FK race as a failure instead of sending it again",
+    )  # fmt: skip
+    parser.add_argument(
+        "--full-responses", action="store_true",
+        help="API writes answer with the request's whole detail (no 'Prefer: return=minimal')",
     )  # fmt: skip
     parser.add_argument(
         "--profile-api", metavar="FILE",

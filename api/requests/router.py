@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from api.auth.deps import CsrUser, SupervisorUser
-from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.deps import MinimalDep, SessionDep, SettingsDep, TemporalDep
 from api.pagination import Page, PageNumber, PageSize
 from api.requests import schemas, service
 from domain.requests.rules import Action
@@ -42,8 +42,9 @@ async def create(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    minimal: MinimalDep,
     idempotency_key: Annotated[str | None, Header(max_length=120)] = None,
-) -> schemas.RequestDetail:
+) -> schemas.RequestDetail | schemas.RequestCreated:
     """The system decides the type (Inactive → Reconnection, otherwise Disconnection), checks
     eligibility, locks the consumer's profile, books the slot (the earliest free one when none is
     given) and starts the request's workflow."""
@@ -59,6 +60,8 @@ async def create(
     if not created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/api/v1/requests/{request_id}"
+    if minimal:
+        return schemas.RequestCreated(request_id=request_id)
     return await service.detail(session=session, settings=settings, user=user, request_id=request_id)
 
 
@@ -126,58 +129,60 @@ async def detail(
     return await service.detail(session=session, settings=settings, user=user, request_id=request_id)
 
 
-async def _act(
-    request_id: str, action: Action, payload: object, user: CsrUser, session: SessionDep,
-    temporal: TemporalDep, settings: SettingsDep,
-) -> schemas.ActionResult:  # fmt: skip
-    message = await service.act(
-        session=session, temporal=temporal, settings=settings, user=user, request_id=request_id, action=action,
-        payload=payload,
-    )  # fmt: skip
-    return schemas.ActionResult(
-        message=message,
-        request=await service.detail(session=session, settings=settings, user=user, request_id=request_id),
-    )
+class ActionCall:
+    """One workflow action on one request, with what every action needs (the path's request ID,
+    the caller, a session, Temporal, settings, the ``Prefer`` header). Each handler below only
+    builds its payload."""
+
+    def __init__(
+        self, request_id: str, user: CsrUser, session: SessionDep, temporal: TemporalDep,
+        settings: SettingsDep, minimal: MinimalDep,
+    ) -> None:  # fmt: skip
+        self.request_id, self.user, self.session = request_id, user, session
+        self.temporal, self.settings, self.minimal = temporal, settings, minimal
+
+    async def __call__(self, action: Action, payload: object) -> schemas.ActionResult:
+        message = await service.act(
+            session=self.session, temporal=self.temporal, settings=self.settings, user=self.user,
+            request_id=self.request_id, action=action, payload=payload,
+        )  # fmt: skip
+        if self.minimal:
+            return schemas.ActionResult(message=message)
+        return schemas.ActionResult(
+            message=message,
+            request=await service.detail(
+                session=self.session, settings=self.settings, user=self.user, request_id=self.request_id
+            ),
+        )
+
+
+Act = Annotated[ActionCall, Depends()]
 
 
 @router.post("/{request_id}/acknowledge", summary="Acknowledge: Pending → In Progress", responses=REFUSALS)
-async def acknowledge(
-    request_id: str, user: CsrUser, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
-) -> schemas.ActionResult:
-    return await _act(
-        request_id, Action.ACKNOWLEDGE, wf.Acknowledge(actor=user.username), user, session, temporal, settings
-    )
+async def acknowledge(act: Act) -> schemas.ActionResult:
+    return await act(Action.ACKNOWLEDGE, wf.Acknowledge(actor=act.user.username))
 
 
 @router.post(
     "/{request_id}/hold", summary="Put on hold with a reason: In Progress → On Hold", responses=REFUSALS
 )
-async def put_on_hold(
-    request_id: str, body: schemas.PutOnHoldBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
-    settings: SettingsDep,
-) -> schemas.ActionResult:  # fmt: skip
-    payload = wf.PutOnHold(actor=user.username, reason=body.reason)
-    return await _act(request_id, Action.PUT_ON_HOLD, payload, user, session, temporal, settings)
+async def put_on_hold(body: schemas.PutOnHoldBody, act: Act) -> schemas.ActionResult:
+    payload = wf.PutOnHold(actor=act.user.username, reason=body.reason)
+    return await act(Action.PUT_ON_HOLD, payload)
 
 
 @router.post("/{request_id}/resume", summary="Resume: On Hold → In Progress", responses=REFUSALS)
-async def resume(
-    request_id: str, user: CsrUser, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
-) -> schemas.ActionResult:
-    return await _act(
-        request_id, Action.RESUME, wf.Resume(actor=user.username), user, session, temporal, settings
-    )
+async def resume(act: Act) -> schemas.ActionResult:
+    return await act(Action.RESUME, wf.Resume(actor=act.user.username))
 
 
 @router.post(
     "/{request_id}/plan", summary="Select and save the billing plan (reconnection)", responses=REFUSALS
 )
-async def select_plan(
-    request_id: str, body: schemas.SelectPlanBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
-    settings: SettingsDep,
-) -> schemas.ActionResult:  # fmt: skip
-    payload = wf.SelectPlan(actor=user.username, plan_id=body.plan_id)
-    return await _act(request_id, Action.SELECT_PLAN, payload, user, session, temporal, settings)
+async def select_plan(body: schemas.SelectPlanBody, act: Act) -> schemas.ActionResult:
+    payload = wf.SelectPlan(actor=act.user.username, plan_id=body.plan_id)
+    return await act(Action.SELECT_PLAN, payload)
 
 
 @router.post(
@@ -185,12 +190,9 @@ async def select_plan(
     summary="Reconnect and activate: assign meters with their readings → Completed",
     responses=REFUSALS,
 )
-async def activate(
-    request_id: str, body: schemas.ActivateBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
-    settings: SettingsDep,
-) -> schemas.ActionResult:  # fmt: skip
-    payload = wf.Activate(actor=user.username, meters=body.meters)
-    return await _act(request_id, Action.ACTIVATE, payload, user, session, temporal, settings)
+async def activate(body: schemas.ActivateBody, act: Act) -> schemas.ActionResult:
+    payload = wf.Activate(actor=act.user.username, meters=body.meters)
+    return await act(Action.ACTIVATE, payload)
 
 
 @router.post(
@@ -198,76 +200,55 @@ async def activate(
     summary="Record final readings and disconnect → Completed",
     responses=REFUSALS,
 )
-async def record_final_readings(
-    request_id: str, body: schemas.FinalReadingsBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
-    settings: SettingsDep,
-) -> schemas.ActionResult:  # fmt: skip
-    payload = wf.RecordFinalReadings(actor=user.username, readings=body.readings)
-    return await _act(request_id, Action.RECORD_FINAL_READINGS, payload, user, session, temporal, settings)
+async def record_final_readings(body: schemas.FinalReadingsBody, act: Act) -> schemas.ActionResult:
+    payload = wf.RecordFinalReadings(actor=act.user.username, readings=body.readings)
+    return await act(Action.RECORD_FINAL_READINGS, payload)
 
 
 @router.post("/{request_id}/close", summary="Close with a reason and notes → Closed", responses=REFUSALS)
-async def close(
-    request_id: str, body: schemas.CloseBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
-    settings: SettingsDep,
-) -> schemas.ActionResult:  # fmt: skip
-    payload = wf.Close(actor=user.username, reason=body.reason, notes=body.notes)
-    return await _act(request_id, Action.CLOSE, payload, user, session, temporal, settings)
+async def close(body: schemas.CloseBody, act: Act) -> schemas.ActionResult:
+    payload = wf.Close(actor=act.user.username, reason=body.reason, notes=body.notes)
+    return await act(Action.CLOSE, payload)
 
 
 @router.post(
     "/{request_id}/notes", summary="Add a note, internal or visible to the consumer", responses=REFUSALS
 )
-async def add_note(
-    request_id: str, body: schemas.NoteBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
-    settings: SettingsDep,
-) -> schemas.ActionResult:  # fmt: skip
-    payload = wf.AddNote(actor=user.username, text=body.text, visibility=body.visibility)
-    return await _act(request_id, Action.ADD_NOTE, payload, user, session, temporal, settings)
+async def add_note(body: schemas.NoteBody, act: Act) -> schemas.ActionResult:
+    payload = wf.AddNote(actor=act.user.username, text=body.text, visibility=body.visibility)
+    return await act(Action.ADD_NOTE, payload)
 
 
 @router.post(
     "/{request_id}/responses", summary="Send a response to the consumer (email, SMS, phone, in person)",
     responses=REFUSALS,
 )  # fmt: skip
-async def send_response(
-    request_id: str, body: schemas.ResponseBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
-    settings: SettingsDep,
-) -> schemas.ActionResult:  # fmt: skip
+async def send_response(body: schemas.ResponseBody, act: Act) -> schemas.ActionResult:
     payload = wf.SendResponse(
-        actor=user.username, channel=body.channel, message=body.message, subject=body.subject
+        actor=act.user.username, channel=body.channel, message=body.message, subject=body.subject
     )
-    return await _act(request_id, Action.SEND_RESPONSE, payload, user, session, temporal, settings)
+    return await act(Action.SEND_RESPONSE, payload)
 
 
 @router.post(
     "/{request_id}/service-orders", summary="Create a service order for field work", responses=REFUSALS
 )
-async def create_service_order(
-    request_id: str, body: schemas.ServiceOrderBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
-    settings: SettingsDep,
-) -> schemas.ActionResult:  # fmt: skip
+async def create_service_order(body: schemas.ServiceOrderBody, act: Act) -> schemas.ActionResult:
     payload = wf.CreateServiceOrder(
-        actor=user.username, service_type=body.service_type, description=body.description,
+        actor=act.user.username, service_type=body.service_type, description=body.description,
         scheduled_date=body.scheduled_date,
     )  # fmt: skip
-    return await _act(request_id, Action.CREATE_SERVICE_ORDER, payload, user, session, temporal, settings)
+    return await act(Action.CREATE_SERVICE_ORDER, payload)
 
 
 @router.post("/{request_id}/priority", summary="Change the priority (supervisor)", responses=REFUSALS)
-async def set_priority(
-    request_id: str, body: schemas.PriorityBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
-    settings: SettingsDep,
-) -> schemas.ActionResult:  # fmt: skip
-    payload = wf.SetPriority(actor=user.username, priority=body.priority)
-    return await _act(request_id, Action.SET_PRIORITY, payload, user, session, temporal, settings)
+async def set_priority(body: schemas.PriorityBody, act: Act) -> schemas.ActionResult:
+    payload = wf.SetPriority(actor=act.user.username, priority=body.priority)
+    return await act(Action.SET_PRIORITY, payload)
 
 
 @router.post("/{request_id}/assign", summary="Assign or reassign to a user (supervisor)", responses=REFUSALS)
-async def assign(
-    request_id: str, body: schemas.AssignBody, user: CsrUser, session: SessionDep, temporal: TemporalDep,
-    settings: SettingsDep,
-) -> schemas.ActionResult:  # fmt: skip
-    assignee = await service.assignee(session=session, user_id=body.user_id)
-    payload = wf.Assign(actor=user.username, user_id=assignee.id, user_name=assignee.username)
-    return await _act(request_id, Action.ASSIGN, payload, user, session, temporal, settings)
+async def assign(body: schemas.AssignBody, act: Act) -> schemas.ActionResult:
+    assignee = await service.assignee(session=act.session, user_id=body.user_id)
+    payload = wf.Assign(actor=act.user.username, user_id=assignee.id, user_name=assignee.username)
+    return await act(Action.ASSIGN, payload)

@@ -218,7 +218,15 @@ class AssignBody(BaseModel):
 
 class ActionResult(BaseModel):
     message: str
-    request: RequestDetail
+    request: RequestDetail | None = Field(
+        default=None, description="The request after the action; null with `Prefer: return=minimal`"
+    )
+
+
+class RequestCreated(BaseModel):
+    """The answer to a create with `Prefer: return=minimal`: the new request's ID (and Location)."""
+
+    request_id: str
 
 
 class CustomerMatch(BaseModel):

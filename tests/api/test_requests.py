@@ -287,3 +287,31 @@ async def test_customer_lookup_gives_autofill_type_and_eligibility(stack: Stack)
     assert (
         await stack.client.get("/api/v1/requests/customer-lookup", params={"q": "x"}, headers=csr)
     ).status_code == 422
+
+
+async def test_prefer_return_minimal_answers_writes_without_the_detail(stack: Stack) -> None:
+    minimal = {**stack.as_("csr"), "Prefer": "handling=lenient, return=minimal"}
+    response = await stack.client.post(
+        "/api/v1/requests",
+        json={"consumer_id": stack.inactive.id, "reason": "Outstanding balance cleared"},
+        headers=minimal,
+    )
+    assert response.status_code == 201, response.text
+    rid = response.json()["request_id"]
+    assert response.json() == {"request_id": rid}
+    assert response.headers["location"] == f"/api/v1/requests/{rid}"
+    assert response.headers["preference-applied"] == "return=minimal"
+
+    acted = await stack.client.post(f"/api/v1/requests/{rid}/acknowledge", headers=minimal)
+    assert acted.status_code == 200, acted.text
+    assert acted.json()["request"] is None and acted.json()["message"]
+    assert acted.headers["preference-applied"] == "return=minimal"
+
+    # The action happened all the same; without the preference the detail comes back.
+    full = await stack.client.post(
+        f"/api/v1/requests/{rid}/hold", json={"reason": "Awaiting payment"}, headers=stack.as_("csr")
+    )
+    assert full.json()["request"]["status"] == "On Hold"
+    assert "preference-applied" not in full.headers
+    detail = (await stack.client.get(f"/api/v1/requests/{rid}", headers=stack.as_("csr"))).json()
+    assert [e["kind"] for e in detail["timeline"]][:2] == ["created", "acknowledged"]
