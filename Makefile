@@ -41,8 +41,8 @@ test: lint typecheck chromium
 bench: install
 	$(BIN)/python bench/seed_bench.py --consumers 100000
 	$(BIN)/python bench/seed_bench.py --consumers 100000 --postgres
-	$(BIN)/python bench/api_bench.py
-	$(BIN)/python bench/api_bench.py --postgres
+	$(BIN)/python bench/api_bench.py --separate-processes
+	$(BIN)/python bench/api_bench.py --postgres --separate-processes
 	$(BIN)/python bench/read_bench.py
 	$(BIN)/python bench/read_bench.py --postgres
 
