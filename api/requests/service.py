@@ -525,8 +525,13 @@ async def list_requests(
     #   to meet the matches early: they are rare and bunched, and it reads 90,000 rows;
     # - filters the running totals cover: the total from them, the page walks its sort index;
     # - anything else (a date range, an assignee, an ID prefix thousands share): counted apart.
-    windowed = bool(q and search.id_prefix(q) is None) or bool(status and set(status) <= set(OPEN_STATUSES))
-    counted = not windowed and not q and not created_from and not created_to and assignee_id is None
+    only_totals = not q and not created_from and not created_to and assignee_id is None
+    open_only = bool(status and set(status) <= set(OPEN_STATUSES))
+    # (open requests oldest or newest first, filtered on the totals' columns alone: the total
+    # from the totals, and the open-requests index already walks in that order)
+    walks_open_index = open_only and only_totals and key == "created_at"
+    windowed = bool(q and search.id_prefix(q) is None) or (open_only and not walks_open_index)
+    counted = not windowed and only_totals
     offset = (page - 1) * size
     if windowed:
         matches = select(ServiceRequest.id, SORTS[key].label("sort_key")).where(where)
