@@ -82,7 +82,7 @@ def consumer_condition(q: str | None, dialect: str) -> ColumnElement[bool] | Non
     return and_(*conditions)
 
 
-def matching_consumer_ids(q: str, dialect: str) -> Select[Any]:
+def _matching_consumer_ids(q: str, dialect: str) -> Select[Any]:
     condition = consumer_condition(q, dialect)
     return select(Consumer.id).where(condition if condition is not None else False)
 
@@ -113,7 +113,7 @@ def request_condition(q: str | None, dialect: str) -> ColumnElement[bool] | None
                 ServiceRequest.request_id < prefix[:-1] + chr(ord(prefix[-1]) + 1),
             )
         return ServiceRequest.request_id.like(f"{prefix}%")  # ix_requests_request_id_pattern
-    consumers = matching_consumer_ids(" ".join(terms), dialect)
+    consumers = _matching_consumer_ids(" ".join(terms), dialect)
     by_consumer = (
         ServiceRequest.consumer_id == any_(func.array(consumers.scalar_subquery()))
         if dialect == "postgresql"

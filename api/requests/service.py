@@ -475,34 +475,20 @@ async def list_requests(
 ) -> Page[schemas.RequestRow]:
     """Search (request ID, consumer name or account number; partial, case-insensitive), filter,
     sort and paginate; ``history`` keeps Completed and Closed requests only."""
-    dialect = session.get_bind().dialect.name
-    conditions = []
-    found = search.request_condition(q, dialect)
-    if found is not None:
-        conditions.append(found)
-    if history:
-        conditions.append(ServiceRequest.status.in_([RequestStatus.COMPLETED, RequestStatus.CLOSED]))
-    if status:
-        conditions.append(
-            open_condition() if set(status) == set(OPEN_STATUSES) else ServiceRequest.status.in_(status)
-        )
-    if request_type:
-        conditions.append(ServiceRequest.request_type == request_type)
-    if priority:
-        conditions.append(ServiceRequest.priority.in_(priority))
-    if sla_status:
-        conditions.append(ServiceRequest.sla_status.in_(sla_status))
+    totals_columns = _totals_filters(ServiceRequest, request_type, status, priority, sla_status, history)
+    others: list[Any] = []  # filters the running totals cannot answer
     if created_from:
-        conditions.append(
-            ServiceRequest.created_at >= datetime.combine(created_from, datetime.min.time(), UTC)
-        )
+        others.append(ServiceRequest.created_at >= datetime.combine(created_from, datetime.min.time(), UTC))
     if created_to:
-        conditions.append(
+        others.append(
             ServiceRequest.created_at
             < datetime.combine(created_to + timedelta(days=1), datetime.min.time(), UTC)
         )
     if assignee_id is not None:
-        conditions.append(ServiceRequest.assigned_to == assignee_id)
+        others.append(ServiceRequest.assigned_to == assignee_id)
+    filters = [*totals_columns, *others]
+    found = search.request_condition(q, session.get_bind().dialect.name)
+    conditions = [found, *filters] if found is not None else filters
     where = and_(*conditions) if conditions else None
 
     key = sort.lstrip("-")
@@ -518,17 +504,15 @@ async def list_requests(
         order.append(ServiceRequest.id.desc() if descending else ServiceRequest.id.asc())
 
     # The page's ids first, sorted and cut on the requests table alone; then its rows with their
-    # consumer and assignee. Joining first would join every match before the sort. Three shapes:
-    # - few matches (a search, or open requests only — 8 % of them, the newest): read them all,
-    #   through the search or the open-requests index, then sort and count that set (a window).
-    #   Materialised, so the planner cannot instead walk a sort index over every request hoping
-    #   to meet the matches early: they are rare and bunched, and it reads 90,000 rows;
-    # - filters the running totals cover: the total from them, the page walks its sort index;
-    # - anything else (a date range, an assignee, an ID prefix thousands share): counted apart.
-    only_totals = not q and not created_from and not created_to and assignee_id is None
+    # consumer and assignee (joining first would join every match before the sort). The total:
+    # - filters on the running totals' columns only: from the totals, and the page walks its sort
+    #   index (for open requests by creation date, the open-requests index, already in order);
+    # - few matches (a search, open requests in another order or with more filters): read them
+    #   all, then sort and count that one set (a window). Materialised, so that no planner walks
+    #   a sort index through 90,000 closed requests hoping to meet the rare, bunched open ones;
+    # - anything else (a date range, an assignee, an ID prefix): counted apart.
+    only_totals = not others and not q
     open_only = bool(status and set(status) <= set(OPEN_STATUSES))
-    # (open requests oldest or newest first, filtered on the totals' columns alone: the total
-    # from the totals, and the open-requests index already walks in that order)
     walks_open_index = open_only and only_totals and key == "created_at"
     windowed = bool(q and search.id_prefix(q) is None) or (open_only and not walks_open_index)
     counted = not windowed and only_totals
@@ -546,9 +530,7 @@ async def list_requests(
         if total is not None and total > BROAD and (prefix := search.id_prefix(q)) is not None:
             # Thousands share this ID prefix: walk the sort index testing it (the page fills at
             # once) rather than gather them all through the ID index and sort them.
-            page_where = and_(
-                *conditions[1:], func.substr(ServiceRequest.request_id, 1, len(prefix)) == prefix
-            )
+            page_where = and_(*filters, func.substr(ServiceRequest.request_id, 1, len(prefix)) == prefix)
         page_ids = select(ServiceRequest.id).order_by(*order)
         if page_where is not None:
             page_ids = page_ids.where(page_where)
@@ -579,6 +561,30 @@ async def _count(session: AsyncSession, where: Any) -> int:
     return await session.scalar(select(func.count()).select_from(ServiceRequest).where(where)) or 0
 
 
+def _totals_filters(
+    table: type[ServiceRequest] | type[RequestCount],
+    request_type: RequestType | None,
+    status: list[RequestStatus] | None,
+    priority: list[Priority] | None,
+    sla_status: list[SlaState] | None,
+    history: bool,
+) -> list[Any]:
+    """The filters on the columns both the requests and their running totals have."""
+    filters: list[Any] = []
+    if history:
+        filters.append(table.status.in_([RequestStatus.COMPLETED, RequestStatus.CLOSED]))
+    if status:
+        open_ = table is ServiceRequest and set(status) == set(OPEN_STATUSES)
+        filters.append(open_condition() if open_ else table.status.in_(status))
+    if request_type:
+        filters.append(table.request_type == request_type)
+    if priority:
+        filters.append(table.priority.in_(priority))
+    if sla_status:
+        filters.append(table.sla_status.in_(sla_status))
+    return filters
+
+
 async def _counted(
     session: AsyncSession,
     request_type: RequestType | None,
@@ -588,18 +594,8 @@ async def _counted(
     history: bool,
 ) -> int:
     """A list's total from the running totals, when it filters on nothing else."""
-    conditions = []
-    if request_type:
-        conditions.append(RequestCount.request_type == request_type)
-    if status:
-        conditions.append(RequestCount.status.in_(status))
-    if history:
-        conditions.append(RequestCount.status.in_([RequestStatus.COMPLETED, RequestStatus.CLOSED]))
-    if priority:
-        conditions.append(RequestCount.priority.in_(priority))
-    if sla_status:
-        conditions.append(RequestCount.sla_status.in_(sla_status))
-    return await session.scalar(select(func.coalesce(func.sum(RequestCount.n), 0)).where(*conditions)) or 0
+    filters = _totals_filters(RequestCount, request_type, status, priority, sla_status, history)
+    return await session.scalar(select(func.coalesce(func.sum(RequestCount.n), 0)).where(*filters)) or 0
 
 
 async def escalation_queue(
