@@ -64,10 +64,12 @@ Base.registry.update_type_annotation_map({datetime: UtcDateTime()})
 # autogenerate can neither declare nor reflect them portably, so it is told to leave them alone.
 EXPRESSION_INDEXES = frozenset(
     {
-        "ix_consumers_lower_first_name",
+        "ix_consumers_lower_first_name",  # SQLite; PostgreSQL searches ix_consumers_search_text
         "ix_consumers_lower_last_name",
         "ix_consumers_lower_account_number",
-        "ix_requests_lower_request_id",
+        "ix_consumers_search_text",
+        "ix_requests_lower_request_id",  # SQLite; PostgreSQL searches ix_requests_search_text
+        "ix_requests_search_text",
         "ix_requests_priority_rank",
         "ix_requests_request_id_pattern",
     }

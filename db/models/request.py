@@ -95,6 +95,9 @@ class ServiceRequest(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    # " first last account request-id", lower-cased: written by database triggers only (migration
+    # d5e1a8c4b7f2), searched through its trigram index (db/search.py); never loaded by the ORM.
+    search_text: Mapped[str | None] = mapped_column(Text, deferred=True)
 
 
 class RequestEvent(Base):

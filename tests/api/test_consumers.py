@@ -297,9 +297,14 @@ async def test_search_filters_by_status_and_pages_with_total(
     first = await _search(client, csr, page=1, size=3)
     second = await _search(client, csr, page=2, size=3)
     beyond = await _search(client, csr, q="wu", page=5, size=3)
+    paged = [await _search(client, csr, q="jo", page=n, size=1) for n in (1, 2, 3)]  # short word
+    long = [await _search(client, csr, q="ohn", page=n, size=1) for n in (1, 2, 3)]  # trigram
 
     assert first["total"] == second["total"] == 4
     assert (beyond["items"], beyond["total"]) == ([], 3)  # past the end, the total still counts
+    for pages in (paged, long):
+        assert [p["total"] for p in pages] == [2, 2, 2]
+        assert [[r["last_name"] for r in p["items"]] for p in pages] == [["Doe"], ["Johnson"], []]
     assert (first["page"], first["size"], len(first["items"]), len(second["items"])) == (1, 3, 3, 1)
     # ordered by last name, first name
     assert [r["last_name"] for r in first["items"] + second["items"]] == [
