@@ -498,10 +498,7 @@ async def list_requests(
             errors=[{"field": "sort", "message": "unknown sort key"}],
         )  # fmt: skip
     descending = sort.startswith("-")
-    # Ties in id order, the same way round, so an index on (key, id) walks the page in order.
-    order = [SORTS[key].desc() if descending else SORTS[key].asc()]
-    if key != "request_id":  # unique already
-        order.append(ServiceRequest.id.desc() if descending else ServiceRequest.id.asc())
+    order = _ordering(SORTS[key], ServiceRequest.id, key, descending)
 
     # The page's ids first, sorted and cut on the requests table alone; then its rows with their
     # consumer and assignee (joining first would join every match before the sort). The total:
@@ -517,28 +514,34 @@ async def list_requests(
     windowed = bool(q and search.id_prefix(q) is None) or (open_only and not walks_open_index)
     counted = not windowed and only_totals
     offset = (page - 1) * size
+    total = None if windowed or counted else await _count(session, where)
+    page_ids: Select[Any] | None = None
+    if total is not None and total > BROAD and (prefix := search.id_prefix(q)) is not None:
+        # Thousands share this ID prefix. Where they are dense early in the sort order (recent
+        # IDs, newest first), a short walk of the sort index fills the page; where not (last
+        # year's IDs, newest first), gather them through the ID index and sort them instead.
+        wanted = min(size, total - offset)
+        page_ids = await _walked(session, filters, prefix, key, descending, offset, size, wanted)
+        windowed = page_ids is None
     if windowed:
-        matches = select(ServiceRequest.id, SORTS[key].label("sort_key")).where(where)
-        matched = matches.cte("matches").prefix_with("MATERIALIZED")
-        tie = [] if key == "request_id" else [matched.c.id.desc() if descending else matched.c.id.asc()]
-        page_ids = select(matched.c.id, func.count().over().label("total")).order_by(
-            matched.c.sort_key.desc() if descending else matched.c.sort_key.asc(), *tie
+        matched = select(ServiceRequest.id, SORTS[key].label("sort_key")).where(where).cte("matches")
+        matched = matched.prefix_with("MATERIALIZED")
+        page_ids = (
+            select(matched.c.id, func.count().over().label("total"))
+            .order_by(*_ordering(matched.c.sort_key, matched.c.id, key, descending))
+            .limit(size)
+            .offset(offset)
         )
-    else:
-        total = None if counted else await _count(session, where)
-        page_where = where
-        if total is not None and total > BROAD and (prefix := search.id_prefix(q)) is not None:
-            # Thousands share this ID prefix: walk the sort index testing it (the page fills at
-            # once) rather than gather them all through the ID index and sort them.
-            page_where = and_(*filters, func.substr(ServiceRequest.request_id, 1, len(prefix)) == prefix)
-        page_ids = select(ServiceRequest.id).order_by(*order)
-        if page_where is not None:
-            page_ids = page_ids.where(page_where)
-    ids = page_ids.limit(size).offset(offset).subquery()
+    elif page_ids is None:
+        page_ids = select(ServiceRequest.id).order_by(*order).limit(size).offset(offset)
+        if where is not None:
+            page_ids = page_ids.where(where)
+    ids = page_ids.subquery()
+    counts = windowed and total is None
     rows = (
         await session.execute(
             _rows_query()
-            .add_columns(*([ids.c.total] if windowed else []))
+            .add_columns(*([ids.c.total] if counts else []))
             .join(ids, ids.c.id == ServiceRequest.id)
             .order_by(*order)
         )
@@ -546,15 +549,60 @@ async def list_requests(
 
     if counted:
         total = await _counted(session, request_type, status, priority, sla_status, history)
-    elif windowed:
+    elif counts:
         # the window's count, or (a page past the end) a count of its own
         total = rows[0][-1] if rows else (await _count(session, where) if page > 1 else 0)
     assert total is not None
     return Page(items=[_row(*r[:5]) for r in rows], total=total, page=page, size=size)
 
 
+def _ordering(sort_key: Any, row_id: Any, key: str, descending: bool) -> list[Any]:
+    """ORDER BY the sort key, ties in id order the same way round (so that an index on (key, id)
+    walks the page in order); request IDs are unique already."""
+    direction = (lambda column: column.desc()) if descending else (lambda column: column.asc())
+    return [direction(sort_key)] + ([] if key == "request_id" else [direction(row_id)])
+
+
 BROAD = 1_000
-"""More matches than this and a list's page is found by walking its sort index."""
+"""More matches than this and a list's page is first looked for by walking its sort index."""
+WALK = 20
+"""How many rows per match wanted a walk reads before it gives up (a sparse stretch)."""
+
+
+async def _walked(
+    session: AsyncSession,
+    filters: list[Any],
+    prefix: str,
+    key: str,
+    descending: bool,
+    offset: int,
+    size: int,
+    wanted: int,
+) -> Select[Any] | None:
+    """The page's IDs, read off the first ``WALK × (offset + size)`` rows of the sort index that
+    pass ``filters``, testing the ID prefix on each; None when those rows hold fewer than the
+    ``wanted`` matches (then the page lies further on, and gathering them all is cheaper).
+
+    Exact: every match before the page lies within the rows walked, in the same order."""
+    head = (
+        select(ServiceRequest.id, ServiceRequest.request_id, SORTS[key].label("sort_key"))
+        .where(*filters)
+        .order_by(*_ordering(SORTS[key], ServiceRequest.id, key, descending))
+        .limit(WALK * (offset + size))
+        .subquery()
+    )
+    found = list(
+        await session.scalars(
+            select(head.c.id)
+            .where(func.substr(head.c.request_id, 1, len(prefix)) == prefix)
+            .order_by(*_ordering(head.c.sort_key, head.c.id, key, descending))
+            .limit(size)
+            .offset(offset)
+        )
+    )
+    if len(found) < wanted:
+        return None
+    return select(ServiceRequest.id).where(ServiceRequest.id.in_(found))
 
 
 async def _count(session: AsyncSession, where: Any) -> int:

@@ -40,9 +40,11 @@ async def rows(sessionmaker: async_sessionmaker[AsyncSession]) -> list[dict[str,
             ):
                 status = RequestStatus.CLOSED  # one open request per consumer
             created = factories.utc(2026, 10, 1 + n % 9, 9 + n % 3)
+            request_type = rng.choice(list(RequestType))
             row = await factories.request_row(
-                session, consumer.id, status=status,
-                request_type=rng.choice(list(RequestType)), priority=rng.choice(list(Priority)),
+                session, consumer.id, status=status, request_type=request_type,
+                request_id=f"{'RC' if request_type is RequestType.RECONNECTION else 'DC'}-2026-{n + 1:06d}",
+                priority=rng.choice(list(Priority)),
                 sla_status=rng.choice(list(SlaState)), created_at=created,
                 resolution_due_at=created + timedelta(hours=rng.randint(1, 72)),
                 assigned_to=rng.choice([None, users[0].id, users[1].id]),
@@ -51,16 +53,24 @@ async def rows(sessionmaker: async_sessionmaker[AsyncSession]) -> list[dict[str,
                 dict(id=row.id, request_id=row.request_id, consumer_id=consumer.id, status=status,
                      request_type=row.request_type, priority=row.priority, sla_status=row.sla_status,
                      created_at=created, resolution_due_at=row.resolution_due_at, assigned_to=row.assigned_to,
-                     names=f"{consumer.first_name} {consumer.last_name} {consumer.account_number}".lower())
+                     text=f" {consumer.first_name} {consumer.last_name} {consumer.account_number} {row.request_id}".lower())
             )  # fmt: skip
         await session.commit()
     return out
 
 
+def _found(q: str, r: dict[str, Any]) -> bool:
+    """db/search.py's rule: every word in the search text; a short word at the start of one of
+    its words; or (an ID prefix such as "rc-") the start of the request ID."""
+    if q.lower().startswith(("rc-", "dc-")):
+        return r["request_id"].lower().startswith(q.lower())
+    return all((w if len(w) >= 3 else f" {w}") in r["text"] for w in q.lower().split())
+
+
 def _expected(rows: list[dict[str, Any]], sort: str, **f: Any) -> list[str]:
     def keep(r: dict[str, Any]) -> bool:
         return (
-            (not f.get("q") or all(w in r["names"] for w in f["q"].lower().split()) or f["q"].lower() in r["request_id"].lower())
+            (not f.get("q") or _found(f["q"], r))
             and (not f.get("status") or r["status"] in f["status"])
             and (not f.get("history") or r["status"] in (RequestStatus.COMPLETED, RequestStatus.CLOSED))
             and (not f.get("request_type") or r["request_type"] == f["request_type"])
@@ -90,10 +100,12 @@ FILTERS: list[dict[str, Any]] = [
     {"q": "anna"},
     {"q": "ann"},  # first names and last names (Annis)
     {"q": "an la"},  # two short words: starts of first and last name
+    {"q": "ar"},  # a short word inside "Larsson" only: no match
     {"q": "okafor", "status": [RequestStatus.COMPLETED]},
     {"q": "rc-"},  # a request-ID prefix: a range of the ID index, counted apart
     {"q": "DC-"},
     {"q": "ID-FRAGMENT"},  # replaced by a fragment of a real ID (its digits) in the test
+    {"q": "NAME-AND-ID"},  # replaced by that request's consumer's first name and the fragment
     {"created_from": date(2026, 10, 3), "created_to": date(2026, 10, 5)},
     {"assignee_id": "agent1"},
 ]
@@ -120,7 +132,16 @@ async def test_every_filter_sort_and_page_matches_the_reference(
                 **filters,
                 **({"assignee_id": agents[filters["assignee_id"]]} if "assignee_id" in filters else {}),
             }
+            fragment = rows[7]["request_id"][-4:]
+            if f.get("q") == "ID-FRAGMENT":
+                f["q"] = fragment
+            elif f.get("q") == "NAME-AND-ID":
+                f["q"] = f"{rows[7]['text'].split()[0].upper()} {fragment}"
             expected = _expected(rows, sort, **f)
+            if filters.get("q") in ("ID-FRAGMENT", "NAME-AND-ID"):
+                assert rows[7]["request_id"] in expected, f
+            if filters.get("q") == "ar":
+                assert not expected
             got: list[str] = []
             for page in range(1, 5):
                 result = await service.list_requests(session=session, sort=sort, page=page, size=7, **f)
@@ -129,14 +150,26 @@ async def test_every_filter_sort_and_page_matches_the_reference(
             assert got == expected[:28], filters
 
 
+@pytest.mark.parametrize("walk", [20, 1])  # 20: the walk fills the page; 1: it gives up and gathers
 @pytest.mark.parametrize("sort", ["-created_at", "priority", "request_id"])
 async def test_a_broad_id_prefix_pages_by_walking_the_sort_index_with_the_same_result(
     sessionmaker: async_sessionmaker[AsyncSession],
     rows: list[dict[str, Any]],
     sort: str,
+    walk: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(service, "BROAD", 2)  # 40 rows stand for the thousands that share a prefix
+    monkeypatch.setattr(service, "WALK", walk)
+    walked = service._walked
+    outcomes: list[bool] = []
+
+    async def spy(*args: Any) -> Any:
+        found = await walked(*args)
+        outcomes.append(found is not None)
+        return found
+
+    monkeypatch.setattr(service, "_walked", spy)
     async with sessionmaker() as session:
         for filters in ({"q": "rc-"}, {"q": "RC-", "status": [RequestStatus.COMPLETED]}):
             expected = _expected(rows, sort, **filters)
@@ -144,3 +177,4 @@ async def test_a_broad_id_prefix_pages_by_walking_the_sort_index_with_the_same_r
             result = await service.list_requests(session=session, sort=sort, page=2, size=5, **filters)
             assert result.total == len(expected)
             assert [item.request_id for item in result.items] == expected[5:10]
+    assert outcomes == [walk == 20] * 2
