@@ -330,12 +330,7 @@ async def build(url: str, shape: Shape, console: Console) -> dict[str, Any]:
                                 f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT MAX(id) FROM {name}))"
                             )
                         )
-            if engine.dialect.name == "postgresql":
-                async with engine.connect() as conn:
-                    await conn.execution_options(isolation_level="AUTOCOMMIT")
-                    await conn.execute(text("VACUUM ANALYZE"))
-            else:  # the requests came after the seeder's ANALYZE: as `connectdesk migrate` would
-                await refresh_statistics(url)
+            await settle(url)  # the requests came after the seeder's ANALYZE
     finally:
         await engine.dispose()
     return {
@@ -369,6 +364,21 @@ async def _pg_exists(admin_url: str, name: str) -> bool:
     try:
         async with engine.connect() as conn:
             return bool(await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}))
+    finally:
+        await engine.dispose()
+
+
+async def settle(url: str) -> None:
+    """Statistics after seeding or migrating, as `connectdesk migrate` gives them (ANALYZE); on
+    PostgreSQL also VACUUM, as autovacuum soon would in service (without it every index-only scan
+    visits the heap, and a table a migration rewrote drags its dead rows)."""
+    if make_url(url).get_backend_name() != "postgresql":
+        await refresh_statistics(url)
+        return
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("VACUUM (ANALYZE)")
     finally:
         await engine.dispose()
 
@@ -414,7 +424,7 @@ async def ensure_database(
         if revision != head:
             console.print(f"[bold]upgrading[/] cached {key} from {revision} to {head} (new migrations)")
             await upgrade(url)
-            await refresh_statistics(url)  # as `connectdesk migrate` does
+            await settle(url)
         console.print(f"[bold]using[/] cached {key} built {meta['built_at']} (--rebuild to build again)")
     return url, meta
 
@@ -433,6 +443,7 @@ class Query:
     explain: bool = False  # print its plan (the partial-match searches)
     samples: dict[str, list[float]] = field(default_factory=dict)
     plans: list[dict[str, Any]] = field(default_factory=list)
+    timed: list[tuple[float, int]] = field(default_factory=list)  # (ms, i) of each whole call
 
     @property
     def total(self) -> str:
@@ -623,7 +634,7 @@ class Capture:
     def _record(
         self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
     ) -> None:
-        if self.on and statement.lstrip().upper().startswith("SELECT"):
+        if self.on and statement.lstrip().upper().startswith(("SELECT", "WITH")):
             self.statements.append((statement, parameters))
 
     @contextlib.contextmanager
@@ -697,6 +708,20 @@ async def run_query(sessionmaker: Any, q: Query, reps: int, warmup: int) -> None
                 q.samples.setdefault(label, []).append(ms)
         if i >= 0:
             q.samples.setdefault("", []).append(total)
+            q.timed.append((total, i))
+
+
+async def slowest(sessionmaker: Any, capture: Capture, q: Query, n: int, console: Console) -> None:
+    """Print the ``n`` slowest calls of ``q`` with the parameters they sent, to tell which inputs
+    make its p99."""
+    console.print(f"[bold]{q.group}: {q.name}[/] — the {n} slowest calls")
+    for ms, i in sorted(q.timed, reverse=True)[:n]:
+        with capture.capturing() as statements:
+            for _, call in q.parts:
+                async with sessionmaker() as session:
+                    await call(session, i)
+        sent = sorted({str(p) for _, parameters in statements for p in (parameters or ())})
+        console.print(f"  {ms:7.1f} ms  i={i:<4} {len(statements)} statements  {', '.join(sent)[:160]}")
 
 
 async def plans_for(engine: AsyncEngine, sessionmaker: Any, capture: Capture, q: Query) -> None:
@@ -833,6 +858,8 @@ async def bench(args: argparse.Namespace, console: Console) -> dict[str, Any]:
                 console.print(f" {perf_counter() - t0:.1f} s")
                 if q.explain or args.explain_all:
                     await plans_for(engine, sessionmaker, capture, q)
+            for q in queries if args.slowest else ():
+                await slowest(sessionmaker, capture, q, args.slowest, console)
             seconds = perf_counter() - began
             load_after = os.getloadavg()
         version = await _scalar(
@@ -883,6 +910,10 @@ def main() -> int:
     )
     parser.add_argument("--rebuild", action="store_true", help="build the cached database again")
     parser.add_argument("--only", help="run only the queries whose 'module: name' contains this")
+    parser.add_argument(
+        "--slowest", type=int, default=0, metavar="N",
+        help="print each query's N slowest calls with the parameters they sent",
+    )  # fmt: skip
     parser.add_argument("--explain-all", action="store_true", help="print (and save) every query's plan")
     parser.add_argument(
         "--no-save", action="store_true", help="print only; leave bench/results/read.json alone"
