@@ -615,8 +615,17 @@ def consumer_queries(p: Params, notes: list[str]) -> list[Query]:
             return call
 
         parts.append((label, part()))
+    if hasattr(cs, "full_profile") and hasattr(cs, "get_consumer"):
+
+        async def whole(s: AsyncSession, i: int) -> Any:
+            consumer = await cs.get_consumer(session=s, key=p.pick(p.accounts, i))
+            return await cs.full_profile(session=s, consumer=consumer)
+
+        queries.append(Query("full profile (one request)", "consumers", [("", whole)]))
+    else:
+        notes.append("api.consumers.service.full_profile is missing: the one-request full profile skipped")
     if parts:
-        queries.append(Query("full profile", "consumers", parts))
+        queries.append(Query("full profile, tab by tab", "consumers", parts))
     return queries
 
 

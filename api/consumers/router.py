@@ -65,6 +65,15 @@ async def consumer_profile(session: SessionDep, consumer: CurrentConsumer) -> sc
     return await service.profile(session=session, consumer=consumer)
 
 
+@router.get("/{id_or_account_number}/full", responses=_problems(404))
+async def consumer_full_profile(
+    session: SessionDep, consumer: CurrentConsumer
+) -> schemas.ConsumerFullProfile:
+    """The header and every tab in one answer (the first page of payments and communications):
+    the standing and meters the tabs share are read once."""
+    return await service.full_profile(session=session, consumer=consumer)
+
+
 @router.patch("/{id_or_account_number}", responses=_problems(404, 422, 423))
 async def update_consumer(
     session: SessionDep, consumer: CurrentConsumer, changes: schemas.ConsumerUpdate

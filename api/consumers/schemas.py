@@ -642,3 +642,15 @@ class DocumentRead(BaseModel):
     verification_status: DocumentStatus
     uploaded_by: str
     uploaded_at: datetime
+
+
+class ConsumerFullProfile(BaseModel):
+    """The header and every tab in one answer; the paginated tabs give their first page."""
+
+    profile: ConsumerProfile
+    overview: ConsumerOverview
+    connections: ConsumerConnections
+    financial: ConsumerFinancial
+    service: ConsumerService
+    communications: Page[CommunicationRead]
+    documents: list[DocumentRead]

@@ -591,6 +591,19 @@ async def profile(
     now = now or datetime.now(UTC)
     today = today or now.date()
     standing = await _standing(session, consumer, today)
+    meters = await _meter_connections(session, consumer.id)
+    return await _header(session, consumer, standing, meters, today, now, vip_rule)
+
+
+async def _header(
+    session: AsyncSession,
+    consumer: Consumer,
+    standing: _Standing,
+    meters: list[schemas.MeterConnection],
+    today: date,
+    now: datetime,
+    vip_rule: VipRule,
+) -> schemas.ConsumerProfile:
     vip = vip_status(
         consumer,
         health=standing.health.score,
@@ -600,7 +613,6 @@ async def profile(
         today=today,
         rule=vip_rule,
     )
-    meters = await _meter_connections(session, consumer.id)
     return schemas.ConsumerProfile(
         id=consumer.id,
         account_number=consumer.account_number,
@@ -618,6 +630,35 @@ async def profile(
     )
 
 
+async def full_profile(
+    *,
+    session: AsyncSession,
+    consumer: Consumer,
+    now: datetime | None = None,
+    vip_rule: VipRule = DEFAULT_VIP_RULE,
+) -> schemas.ConsumerFullProfile:
+    """The header and every tab (the first page of the paginated ones) in one answer, for a first
+    paint or an export: the standing (payments, requests, health) and the meters read once for all."""
+    now = now or datetime.now(UTC)
+    today = now.date()
+    standing = await _standing(session, consumer, today)
+    meters = await _meter_connections(session, consumer.id)
+    return schemas.ConsumerFullProfile(
+        profile=await _header(session, consumer, standing, meters, today, now, vip_rule),
+        overview=_overview(consumer, standing),
+        connections=schemas.ConsumerConnections(meters=meters),
+        financial=await financial(session=session, consumer=consumer, today=today, records=standing.payments),
+        service=await service_history(
+            session=session, consumer=consumer, now=now, requests=standing.requests
+        ),
+        communications=await communications(session=session, consumer=consumer),
+        documents=[
+            schemas.DocumentRead.model_validate(d)
+            for d in await list_documents(session=session, consumer=consumer)
+        ],
+    )
+
+
 # ---- overview tab -------------------------------------------------------------------------------------
 
 
@@ -625,7 +666,10 @@ async def overview(
     *, session: AsyncSession, consumer: Consumer, today: date | None = None
 ) -> schemas.ConsumerOverview:
     """Contact, service address, category, customer since, health score and payment compliance."""
-    standing = await _standing(session, consumer, today or today_utc())
+    return _overview(consumer, await _standing(session, consumer, today or today_utc()))
+
+
+def _overview(consumer: Consumer, standing: _Standing) -> schemas.ConsumerOverview:
     return schemas.ConsumerOverview(
         id=consumer.id,
         account_number=consumer.account_number,
@@ -840,10 +884,18 @@ async def payment_history(
 
 
 async def financial(
-    *, session: AsyncSession, consumer: Consumer, page: int = 1, size: int = 20, today: date | None = None
+    *,
+    session: AsyncSession,
+    consumer: Consumer,
+    page: int = 1,
+    size: int = 20,
+    today: date | None = None,
+    records: list[PaymentRecord] | None = None,
 ) -> schemas.ConsumerFinancial:
-    """The Financial tab: payment history page, payment compliance and the billing overview."""
-    records = await _payment_records(session, consumer.id)
+    """The Financial tab: payment history page, payment compliance and the billing overview
+    (``records``: the consumer's payment records, when the caller has them already)."""
+    if records is None:
+        records = await _payment_records(session, consumer.id)
     return schemas.ConsumerFinancial(
         payment_compliance=payment_compliance(records, today=today or today_utc()),
         billing=await billing_overview(session=session, consumer=consumer),
@@ -855,20 +907,25 @@ async def financial(
 
 
 async def service_history(
-    *, session: AsyncSession, consumer: Consumer, now: datetime | None = None
+    *,
+    session: AsyncSession,
+    consumer: Consumer,
+    now: datetime | None = None,
+    requests: Sequence[ServiceRequest] | None = None,
 ) -> schemas.ConsumerService:
-    """The consumer's service orders and requests, newest first (request SLA status live)."""
+    """The consumer's service orders and requests, newest first (request SLA status live);
+    ``requests``: all of the consumer's requests, when the caller has them already."""
     now = now or datetime.now(UTC)
     orders = await session.scalars(
         select(ServiceOrder)
         .where(ServiceOrder.consumer_id == consumer.id)
         .order_by(ServiceOrder.created_at.desc(), ServiceOrder.id.desc())
     )
-    requests = await session.scalars(
-        select(ServiceRequest)
-        .where(ServiceRequest.consumer_id == consumer.id)
-        .order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
-    )
+    if requests is None:
+        requests = (
+            await session.scalars(select(ServiceRequest).where(ServiceRequest.consumer_id == consumer.id))
+        ).all()
+    requests = sorted(requests, key=lambda r: (r.created_at, r.id), reverse=True)
     return schemas.ConsumerService(
         service_orders=[schemas.ServiceOrderRead.model_validate(o) for o in orders],
         requests=[

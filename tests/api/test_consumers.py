@@ -350,6 +350,39 @@ async def test_search_and_dashboard_agree_with_the_seeded_data(
     assert Decimal(dashboard["total_balance"]) == sum((c.balance for c in consumers), Decimal(0))
 
 
+async def test_the_full_profile_is_the_header_and_every_tab_in_one_answer(
+    api_client_for: ApiFactory, db_url: str, engine: Any, sessionmaker: Maker
+) -> None:
+    await seed(engine, consumers=40)
+    async with sessionmaker() as session:
+        seeded_csr = await session.scalar(select(User).where(User.username == "csr"))
+        busiest = list(  # metered consumers with the most payments: every tab has something to show
+            await session.scalars(
+                select(Payment.consumer_id)
+                .where(Payment.consumer_id.in_(select(MeterAssignment.consumer_id)))
+                .group_by(Payment.consumer_id)
+                .order_by(func.count().desc(), Payment.consumer_id)
+                .limit(3)
+            )
+        )
+    headers = auth(seeded_csr)
+    parts = {
+        "profile": "", "overview": "/overview", "connections": "/connections", "financial": "/financial",
+        "service": "/service", "communications": "/communications", "documents": "/documents",
+    }  # fmt: skip
+    async with api_client_for(database_url=db_url) as client:
+        for consumer_id in busiest:
+            full = await client.get(f"{BASE}/{consumer_id}/full", headers=headers)
+            assert full.status_code == 200, full.text
+            tabs = {
+                name: (await client.get(f"{BASE}/{consumer_id}{path}", headers=headers)).json()
+                for name, path in parts.items()
+            }
+            assert full.json() == tabs
+            assert tabs["financial"]["payments"]["items"] and tabs["connections"]["meters"]
+        assert_problem(await client.get(f"{BASE}/WU-00000000/full", headers=headers), 404)
+
+
 # ---- profile header ----------------------------------------------------------------------------------
 
 
