@@ -40,8 +40,8 @@ from domain.consumers.types import (
     VerificationStatus,
 )
 from domain.dates import add_months
-from domain.requests import rules
-from domain.requests.types import Direction, RequestType
+from domain.service_requests import rules
+from domain.service_requests.types import Direction, RequestType
 from workflows.schemas import (
     CommunicationRecord,
     Completion,

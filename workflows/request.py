@@ -19,10 +19,10 @@ from temporalio.common import RawValue, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.requests import rules, sla
-    from domain.requests.rules import Action as Act
-    from domain.requests.rules import TransitionRefused
-    from domain.requests.types import (
+    from domain.service_requests import rules, sla
+    from domain.service_requests.rules import Action as Act
+    from domain.service_requests.rules import TransitionRefused
+    from domain.service_requests.types import (
         OPEN_STATUSES,
         Channel,
         Direction,

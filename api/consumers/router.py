@@ -19,7 +19,7 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import PROBLEM_JSON, Problem
 from api.pagination import PageNumber, PageSize
 from domain.consumers.types import ConsumerStatus
-from domain.requests.types import Channel
+from domain.service_requests.types import Channel
 
 router = APIRouter(prefix="/api/v1/consumers", tags=["consumers"])
 

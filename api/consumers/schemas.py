@@ -30,7 +30,7 @@ from domain.consumers.types import (
     UtilityType,
     VerificationStatus,
 )
-from domain.requests.types import (
+from domain.service_requests.types import (
     Channel,
     Direction,
     Priority,

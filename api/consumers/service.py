@@ -59,7 +59,7 @@ from domain.consumers.types import (
     UtilityType,
     VerificationStatus,
 )
-from domain.requests.types import (
+from domain.service_requests.types import (
     OPEN_STATUSES,
     Channel,
     Direction,

@@ -18,7 +18,7 @@ from api.pagination import Page
 from api.reference.schemas import DayAvailability, MeterRead, PlanRead, PlanSearchResult, SlotAvailability
 from db.models import Consumer, Meter, Plan, SlotDay, TimeSlot
 from domain.consumers.types import MeterStatus, UtilityType
-from domain.requests.types import RequestType
+from domain.service_requests.types import RequestType
 
 REASONS: dict[RequestType, list[str]] = {
     RequestType.RECONNECTION: [

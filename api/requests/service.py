@@ -38,8 +38,8 @@ from db.models import (
 from db.models.request import PRIORITY_RANK, open_condition
 from db.slots import SlotFull, book_slot, release_slot
 from db.system_settings import load_sla_settings
-from domain.requests import rules
-from domain.requests.types import OPEN_STATUSES, Priority, RequestStatus, RequestType, SlaState
+from domain.service_requests import rules
+from domain.service_requests.types import OPEN_STATUSES, Priority, RequestStatus, RequestType, SlaState
 from domain.users import Role
 from settings import Settings
 from workflows import search_attributes as sa

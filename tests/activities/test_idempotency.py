@@ -46,7 +46,7 @@ from domain.consumers.types import (
     ServiceOrderType,
     UtilityType,
 )
-from domain.requests.types import (
+from domain.service_requests.types import (
     Channel,
     CloseReason,
     Direction,

@@ -44,7 +44,7 @@ from domain.consumers.types import (
     VerificationStatus,
 )
 from domain.dates import add_months
-from domain.requests.types import Channel, Direction, RequestStatus, RequestType, SlaState, Visibility
+from domain.service_requests.types import Channel, Direction, RequestStatus, RequestType, SlaState, Visibility
 from tests import factories
 from tests.api.conftest import ApiFactory, auth
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from db.models import ServiceRequest
-from domain.requests.types import RequestStatus, RequestType
+from domain.service_requests.types import RequestStatus, RequestType
 from tests import factories
 from tests.api.conftest import ApiFactory, auth
 from workflows.request import RequestWorkflow
