@@ -99,3 +99,19 @@ async def test_locked_profile_refuses_contact_edits_in_plain_words(page: Page, s
     await expect(page.locator("#contact-error")).to_contain_text(f"locked by open request {request_id}")
     await expect(page.get_by_label("Phone")).to_have_value("555-0100")
     await snap(page, "consumer-locked")
+
+
+async def test_leaving_the_search_box_does_not_search_again(page: Page, site: Site) -> None:
+    """Leaving the box fires `change`; a search sent then raced the click on a result, and its
+    pushed URL cancelled the navigation (seen in CI). Only the status list searches on change."""
+    consumer = site.disconnectable
+    await sign_in(page)
+    await page.goto("/consumers")
+    await page.get_by_label("Search consumers").fill(consumer.last_name.lower())
+    await expect(page).to_have_url(re.compile(r"q="))
+    searches: list[str] = []
+    page.on("request", lambda r: searches.append(r.url) if "/consumers?" in r.url else None)
+    await page.get_by_label("Search consumers").blur()
+    async with page.expect_response(lambda r: "status=Active" in r.url):
+        await page.get_by_label("Status").select_option("Active")
+    assert len(searches) == 1 and "status=Active" in searches[0], searches
