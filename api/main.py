@@ -11,6 +11,7 @@ from api import errors
 from api.admin.router import router as admin_router
 from api.auth.router import router as auth_router
 from api.consumers.router import router as consumers_router
+from api.csrf import CrossSiteWriteGuard
 from api.health.router import router as health_router
 from api.reference.router import router as reference_router
 from api.requests.router import router as requests_router
@@ -54,4 +55,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     install_ui(app)  # the web UI at / and its static files at /static
+    app.add_middleware(CrossSiteWriteGuard, public_url=settings.public)
     return app
