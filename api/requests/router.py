@@ -249,6 +249,5 @@ async def set_priority(body: schemas.PriorityBody, act: Act) -> schemas.ActionRe
 
 @router.post("/{request_id}/assign", summary="Assign or reassign to a user (supervisor)", responses=REFUSALS)
 async def assign(body: schemas.AssignBody, act: Act) -> schemas.ActionResult:
-    assignee = await service.assignee(session=act.session, user_id=body.user_id)
-    payload = wf.Assign(actor=act.user.username, user_id=assignee.id, user_name=assignee.username)
+    payload = await service.assign_payload(session=act.session, actor=act.user, user_id=body.user_id)
     return await act(Action.ASSIGN, payload)

@@ -44,7 +44,7 @@ from domain.users import Role
 from settings import Settings
 from workflows import search_attributes as sa
 from workflows.request import RequestWorkflow
-from workflows.schemas import ID_PREFIX, StartRequest, summary_for
+from workflows.schemas import ID_PREFIX, Assign, StartRequest, summary_for
 
 SUPERVISOR_ACTIONS = {rules.Action.SET_PRIORITY, rules.Action.ASSIGN}
 
@@ -792,12 +792,22 @@ def _live_state(stored: SlaState, due: datetime, met: datetime | None, now: date
     return stored
 
 
-async def assignee(*, session: AsyncSession, user_id: int) -> User:
-    """The active user a request may be assigned to; 422 otherwise."""
+async def assign_payload(*, session: AsyncSession, actor: User, user_id: int) -> Assign:
+    """The Assign message for the active user ``user_id`` (their name from the users table); 422 otherwise."""
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
         raise Problem(
             422, f"No active user with ID {user_id} to assign to.", type_="/problems/validation",
             errors=[{"field": "user_id", "message": "unknown or inactive user"}],
         )  # fmt: skip
-    return user
+    return Assign(actor=actor.username, user_id=user.id, user_name=user.username)
+
+
+async def assignable_users(*, session: AsyncSession) -> list[User]:
+    """Who a supervisor may hand a request to: the active CSRs and supervisors, by name."""
+    query = (
+        select(User)
+        .where(User.is_active, User.role.in_((Role.CSR, Role.SUPERVISOR)))
+        .order_by(User.full_name, User.id)
+    )
+    return list((await session.scalars(query)).all())

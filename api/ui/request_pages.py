@@ -431,6 +431,8 @@ async def _detail_page(
         consumer = await consumers_service.get_consumer(session=session, key=str(detail.consumer.id))
         history = await consumers_service.service_history(session=session, consumer=consumer)
         context["orders"] = [o for o in history.service_orders if o.request_id == detail.request_id]
+    if tab == "overview" and Action.ASSIGN.value in context["allowed"]:
+        context["assignees"] = await service.assignable_users(session=session)
     if request.query_params.get("dialog") in ("close", "hold"):
         context["open_dialog"] = request.query_params["dialog"]
     return render(
@@ -528,6 +530,8 @@ ACTIONS: dict[str, UiAction] = {
     "note": UiAction(Action.ADD_NOTE, "communication", _note),
     "response": UiAction(Action.SEND_RESPONSE, "communication", _response),
     "service-order": UiAction(Action.CREATE_SERVICE_ORDER, "service", _service_order),
+    # the form names a user ID; request_action turns it into wf.Assign with the name from the database
+    "assign": UiAction(Action.ASSIGN, "overview", lambda v, f, u: schemas.AssignBody.model_validate(v)),
     "priority": UiAction(
         Action.SET_PRIORITY,
         "overview",
@@ -558,6 +562,8 @@ async def request_action(
     tab = values.pop("tab", "") or chosen.tab
     try:
         payload = chosen.build(values, form, user)
+        if isinstance(payload, schemas.AssignBody):
+            payload = await service.assign_payload(session=session, actor=user, user_id=payload.user_id)
         message = await service.act(
             session=session, temporal=temporal, settings=settings, user=user, request_id=request_id,
             action=chosen.action, payload=payload,

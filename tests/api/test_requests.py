@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from db.models import Consumer, ServiceRequest, SlotBooking, SlotDay
+from db.models import Consumer, ServiceRequest, SlotBooking, SlotDay, User
+from domain.users import Role
 from tests.api.conftest import Stack
 
 TODAY = lambda: datetime.now(UTC).date()  # noqa: E731
@@ -82,6 +83,44 @@ async def test_whole_disconnection_over_http(stack: Stack) -> None:
     async with stack.sessionmaker() as session:
         consumer = await session.get(Consumer, stack.active.id)
     assert consumer is not None and consumer.status.value == "Inactive"
+
+
+async def test_supervisor_assigns_reassigns_and_reprioritises(stack: Stack) -> None:
+    rid = (await _create(stack, stack.active, "Moving out"))["request_id"]
+    supervisor = stack.as_("supervisor")
+    csr_id, supervisor_id = stack.staff["csr"].id, stack.staff["supervisor"].id
+
+    async def post(path: str, body: object) -> tuple[int, dict[str, object]]:
+        response = await stack.client.post(f"/api/v1/requests/{rid}/{path}", json=body, headers=supervisor)
+        return response.status_code, response.json()
+
+    status, body = await post("assign", {"user_id": csr_id})
+    assert status == 200, body
+    assert body["message"] == "Assigned to csr" and body["request"]["assignee"] == "csr"  # type: ignore[index]
+    listed = await stack.client.get("/api/v1/requests", params={"assignee_id": csr_id}, headers=supervisor)
+    assert [r["request_id"] for r in listed.json()["items"]] == [rid]
+
+    status, body = await post("assign", {"user_id": supervisor_id})
+    assert status == 200 and body["request"]["assignee"] == "supervisor"  # type: ignore[index]
+    status, body = await post("priority", {"priority": "Critical"})
+    assert status == 200 and body["request"]["priority"] == "Critical"  # type: ignore[index]
+    timeline = [(e["kind"], e["actor"], e["detail"]) for e in body["request"]["timeline"]]  # type: ignore[index]
+    assert [t for t in timeline if t[0] == "assigned"] == [
+        ("assigned", "supervisor", "Assigned to csr."), ("assigned", "supervisor", "Assigned to supervisor."),
+    ]  # fmt: skip
+
+    async with stack.sessionmaker() as session:
+        gone = User(username="gone", full_name="Gone", email="gone@utility.example", role=Role.CSR,
+                    password_hash="x", is_active=False)  # fmt: skip
+        session.add(gone)
+        await session.commit()
+    for user_id in (gone.id, 999_999):
+        status, body = await post("assign", {"user_id": user_id})
+        assert status == 422, body
+        assert body["errors"] == [{"field": "user_id", "message": "unknown or inactive user"}]
+    async with stack.sessionmaker() as session:
+        row = await session.scalar(select(ServiceRequest).where(ServiceRequest.request_id == rid))
+    assert row is not None and row.assigned_to == supervisor_id  # the refusals changed nothing
 
 
 async def test_invalid_transition_is_409_with_the_workflows_reason(stack: Stack) -> None:

@@ -290,3 +290,36 @@ async def test_supervisor_escalation_queue_links_each_workflow(page: Page, site:
     await expect(page.locator("#temporal-link")).to_have_count(0)
     await page.goto("/escalations")
     await expect(page.get_by_role("alert")).to_contain_text("needs the supervisor or admin role")
+
+
+async def test_supervisor_reassigns_and_reprioritises_from_the_overview(page: Page, site: Site) -> None:
+    request_id = await site.create_request(site.spare[6], "Moving out")
+    await sign_in(page, "csr")
+    await page.goto(f"/requests/{request_id}")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(request_id)
+    await expect(page.get_by_label("Assign to")).to_have_count(0)  # a CSR sees neither form
+    await expect(page.get_by_label("Change priority")).to_have_count(0)
+    await page.get_by_role("button", name="Sign out").click()
+
+    await sign_in(page, "supervisor")
+    await page.goto(f"/requests/{request_id}")
+    facts = page.locator("dl.facts").first
+    await expect(facts).to_contain_text("Unassigned")
+    await page.get_by_label("Assign to").select_option(label="Casey Rivera (csr)")
+    await page.get_by_role("button", name="Save assignment").click()
+    await expect(page.get_by_role("status")).to_contain_text("Assigned to csr")
+    await expect(facts.locator("div", has_text="Assigned to")).to_contain_text("csr")
+    await expect(page.get_by_label("Reassign to")).to_have_value(str(site.users["csr"].id))
+
+    await page.get_by_label("Reassign to").select_option(label="Sam Okafor (supervisor)")
+    await page.get_by_role("button", name="Save assignment").click()
+    await expect(facts.locator("div", has_text="Assigned to")).to_contain_text("supervisor")
+    await page.get_by_label("Change priority").select_option("Critical")
+    await page.get_by_role("button", name="Save priority").click()
+    await expect(facts.locator("div", has_text="Priority")).to_contain_text("Critical")
+    await snap(page, "request-reassigned")
+
+    await page.get_by_role("navigation", name="Request sections").get_by_role("link", name="Timeline").click()
+    timeline = page.locator("main")
+    await expect(timeline).to_contain_text("Assigned to csr.")
+    await expect(timeline).to_contain_text("Assigned to supervisor.")
