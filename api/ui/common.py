@@ -164,6 +164,7 @@ def nav_for(user: User | None) -> list[tuple[str, str, str]]:
     if is_supervisor(user):
         items.append(("escalations", "Escalations", "/escalations"))
     if user.role is Role.ADMIN:
+        items.append(("admin", "Administration", "/admin"))
         items.append(("api", "API docs", "/docs"))
     return items
 
@@ -248,8 +249,11 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 def _message(error: Mapping[str, Any]) -> str:
     kind, ctx = error["type"], error.get("ctx") or {}
-    if kind in ("missing", "string_too_short", "too_short"):
+    if kind == "missing" or (kind in ("string_too_short", "too_short") and ctx.get("min_length", 1) <= 1):
         return "is required"
+    if kind in ("string_too_short", "too_short"):  # too_short: a SecretStr, or a list
+        unit = "characters" if isinstance(error.get("input"), str) else "entries"
+        return f"must be at least {ctx['min_length']} {unit}"
     if kind in ("greater_than_equal", "greater_than"):
         return f"must be {ctx.get('ge', ctx.get('gt'))} or more"
     if kind == "string_too_long":

@@ -17,13 +17,16 @@ import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy import select
 
-from api.auth.service import issue_token
+from api.auth.service import SESSION_COOKIE, issue_token
 from api.main import create_app
 from db.models import Consumer, Meter, MeterAssignment, Plan, User
 from db.seed import DEMO_USERS, seed
 from db.session import make_engine
 from domain.consumers.types import ConsumerStatus
+from domain.passwords import hash_password
+from domain.users import Role
 from settings import Settings
+from tests import factories
 from worker import build_activities, build_worker
 
 CHROMIUM = "/usr/bin/chromium"
@@ -201,3 +204,36 @@ async def snap(page: Page, name: str) -> None:
         scroll_width = await page.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= width, f"{name} is {scroll_width} px wide at {width} px: it scrolls sideways"
     await page.set_viewport_size({"width": WIDTHS[0][0], "height": WIDTHS[0][1]})
+
+
+# ---- plain HTTP (no browser, no Temporal): the app over ASGI with one user per role -------------------
+
+
+@pytest.fixture
+async def users(sessionmaker: Any) -> dict[str, User]:
+    password_hash = hash_password("pass-word")
+    made = {}
+    async with sessionmaker() as session:
+        for role in Role:
+            made[role.value] = User(
+                username=role.value, full_name=f"{role.value.title()} User", email=f"{role.value}@x.example",
+                role=role, password_hash=password_hash,
+            )  # fmt: skip
+            session.add(made[role.value])
+        await factories.utilities(session)
+        await factories.consumer(session, first_name="Ada", last_name="Lovelace")
+        await session.commit()
+    return made
+
+
+@pytest.fixture
+async def client(db_url: str, users: dict[str, User]) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(database_url=db_url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+def signed_in(user: User) -> dict[str, str]:
+    return {"Cookie": f"{SESSION_COOKIE}={issue_token(user, Settings())}"}

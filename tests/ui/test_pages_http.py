@@ -2,49 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
 import httpx
-import pytest
 
-from api.auth.service import SESSION_COOKIE, issue_token
-from api.main import create_app
+from api.auth.service import SESSION_COOKIE
 from db.models import User
-from domain.passwords import hash_password
-from domain.users import Role
-from settings import Settings
-from tests import factories
-
-
-@pytest.fixture
-async def users(sessionmaker: Any) -> dict[str, User]:
-    password_hash = hash_password("pass-word")
-    made = {}
-    async with sessionmaker() as session:
-        for role in Role:
-            made[role.value] = User(
-                username=role.value, full_name=f"{role.value.title()} User", email=f"{role.value}@x.example",
-                role=role, password_hash=password_hash,
-            )  # fmt: skip
-            session.add(made[role.value])
-        await factories.utilities(session)
-        await factories.consumer(session, first_name="Ada", last_name="Lovelace")
-        await session.commit()
-    return made
-
-
-@pytest.fixture
-async def client(db_url: str, users: dict[str, User]) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url=db_url))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
-
-
-def signed_in(user: User) -> dict[str, str]:
-    return {"Cookie": f"{SESSION_COOKIE}={issue_token(user, Settings())}"}
+from tests.ui.conftest import signed_in
 
 
 async def test_pages_redirect_to_sign_in_and_back(client: httpx.AsyncClient) -> None:
@@ -94,9 +56,10 @@ async def test_navigation_fits_the_role(client: httpx.AsyncClient, users: dict[s
     csr = (await client.get("/", headers=signed_in(users["csr"]))).text
     supervisor = (await client.get("/", headers=signed_in(users["supervisor"]))).text
     admin = (await client.get("/", headers=signed_in(users["admin"]))).text
-    assert 'href="/escalations"' not in csr and 'href="/docs"' not in csr
+    assert 'href="/escalations"' not in csr and 'href="/docs"' not in csr and 'href="/admin"' not in csr
     assert 'href="/escalations"' in supervisor and 'href="/docs"' not in supervisor
-    assert 'href="/escalations"' in admin and 'href="/docs"' in admin
+    assert 'href="/admin"' not in supervisor
+    assert 'href="/escalations"' in admin and 'href="/docs"' in admin and 'href="/admin"' in admin
 
 
 async def test_htmx_gets_fragments_and_history_restores_get_pages(
