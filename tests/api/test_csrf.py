@@ -5,7 +5,7 @@ Over the real app and a real database: the refused writes leave no row behind.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -54,18 +54,27 @@ FORGED = {
 }
 
 
+NotePoster = Callable[[str, dict[str, str]], Awaitable[httpx.Response]]
+
+
+@pytest.fixture
+async def post_note(client: httpx.AsyncClient, staff: dict[str, Any], consumer_id: int) -> NotePoster:
+    """Sign in with the UI's cookie, then post a note to the consumer with the given headers."""
+    await _sign_in(client, staff)
+
+    async def post(text: str, headers: dict[str, str]) -> httpx.Response:
+        return await client.post(
+            f"/api/v1/consumers/{consumer_id}/notes", json={"text": text}, headers=headers
+        )
+
+    return post
+
+
 @pytest.mark.parametrize("headers", FORGED.values(), ids=FORGED.keys())
 async def test_a_cookie_write_from_another_site_is_refused_and_writes_nothing(
-    client: httpx.AsyncClient,
-    staff: dict[str, Any],
-    consumer_id: int,
-    sessionmaker: Maker,
-    headers: dict[str, str],
+    post_note: NotePoster, consumer_id: int, sessionmaker: Maker, headers: dict[str, str]
 ) -> None:
-    await _sign_in(client, staff)
-    response = await client.post(
-        f"/api/v1/consumers/{consumer_id}/notes", json={"text": "forged"}, headers=headers
-    )
+    response = await post_note("forged", headers)
 
     assert response.status_code == 403, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -87,16 +96,9 @@ TRUSTED = {
 
 @pytest.mark.parametrize("headers", TRUSTED.values(), ids=TRUSTED.keys())
 async def test_a_cookie_write_from_this_site_goes_through(
-    client: httpx.AsyncClient,
-    staff: dict[str, Any],
-    consumer_id: int,
-    sessionmaker: Maker,
-    headers: dict[str, str],
+    post_note: NotePoster, sessionmaker: Maker, headers: dict[str, str]
 ) -> None:
-    await _sign_in(client, staff)
-    response = await client.post(
-        f"/api/v1/consumers/{consumer_id}/notes", json={"text": "ours"}, headers=headers
-    )
+    response = await post_note("ours", headers)
 
     assert response.status_code == 201, response.text
     assert await _notes(sessionmaker) == ["ours"]

@@ -194,6 +194,20 @@ async def sign_in(page: Page, username: str = "csr") -> None:
     await page.wait_for_url(lambda url: "/login" not in url)
 
 
+async def assert_leaving_search_sends_nothing(
+    page: Page, box: str, filter_label: str, option: str, path: str, param: str
+) -> None:
+    """Leaving the search box fires `change`; a search sent then raced a click on a result, and its
+    pushed URL cancelled the click's navigation (seen in CI). Only the filter lists search on change:
+    after leaving the box, choosing ``option`` in ``filter_label`` sends exactly one search."""
+    searches: list[str] = []
+    page.on("request", lambda r: searches.append(r.url) if f"{path}?" in r.url else None)
+    await page.get_by_label(box).blur()
+    async with page.expect_response(lambda r: param in r.url):
+        await page.get_by_label(filter_label).select_option(option)
+    assert len(searches) == 1 and param in searches[0], searches
+
+
 async def snap(page: Page, name: str) -> None:
     """Screenshot the page at 1280 px and at 390 px wide, for a person to look at."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -25,20 +25,18 @@ async def test_admin_changes_sla_and_time_slots(page: Page, site: Site) -> None:
     tabs = page.get_by_role("navigation", name="Administration sections")
     await tabs.get_by_role("link", name="Time slots").click()
     form = page.get_by_role("form", name="Add a time slot")
-    await form.get_by_label("Label").fill("Evening")
-    await form.get_by_label("From").fill("18:00")
-    await form.get_by_label("To").fill("20:00")
-    await form.get_by_label("Visits per day").fill("2")
-    await form.get_by_role("button", name="Add time slot").click()
+
+    async def add_slot(label: str, start: str, end: str, visits: str) -> None:
+        for field, value in (("Label", label), ("From", start), ("To", end), ("Visits per day", visits)):
+            await form.get_by_label(field).fill(value)
+        await form.get_by_role("button", name="Add time slot").click()
+
+    await add_slot("Evening", "18:00", "20:00", "2")
     await expect(page.get_by_role("status")).to_contain_text("Time slot Evening added.")
     await expect(page.get_by_label("Label of Evening")).to_have_value("Evening")
 
     # the same window again: refused on the add form, what was typed kept
-    await form.get_by_label("Label").fill("Evening again")
-    await form.get_by_label("From").fill("18:30")
-    await form.get_by_label("To").fill("19:30")
-    await form.get_by_label("Visits per day").fill("1")
-    await form.get_by_role("button", name="Add time slot").click()
+    await add_slot("Evening again", "18:30", "19:30", "1")
     await expect(page.locator("#slot-new-error")).to_contain_text("overlaps")
     await expect(form.get_by_label("Label")).to_have_value("Evening again")
     await snap(page, "admin-slots")
