@@ -18,6 +18,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.mail import Mailer
+from db import claims
 from db.models import (
     BillingAccount,
     Communication,
@@ -119,12 +120,26 @@ class RequestActivities:
 
     @activity.defn
     async def record_created(self, start: StartRequest) -> None:
-        """Write the request row (when the API has not), lock the profile, and log 'created'."""
+        """Write the request row (when the API has not), lock the profile, and log 'created'.
+
+        When the API wrote the row, logging 'created' claims it (``db.claims``); if the row is gone,
+        the API undid this create after a start it could not confirm: CreateAbandoned, nothing written.
+        """
         key = f"{start.request_id}:created"
         async with self._schema_refusals(key), self.sessionmaker() as session, session.begin():
-            exists = await session.scalar(
-                select(ServiceRequest.id).where(ServiceRequest.request_id == start.request_id)
-            )
+            if start.row_written:
+                if not await claims.lock_row(session, start.request_id, start.consumer_id, start.created_at):
+                    raise ApplicationError(
+                        f"Request {start.request_id} was withdrawn before its workflow began: the API "
+                        "could not confirm the start and undid the create. Nothing was written.",
+                        type="CreateAbandoned",
+                        non_retryable=True,
+                    )
+                exists: int | None = 1
+            else:
+                exists = await session.scalar(
+                    select(ServiceRequest.id).where(ServiceRequest.request_id == start.request_id)
+                )
             if exists is None:
                 sla = start.sla
                 session.add(

@@ -13,6 +13,7 @@ NON_RETRYABLE = [
     "MeterUnavailable",
     "ActivationRefused",
     "IntegrityViolation",
+    "CreateAbandoned",
 ]
 
 # Database writes: back off up to 30 s between tries and keep trying through an outage.

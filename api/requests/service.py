@@ -21,7 +21,7 @@ from api.errors import DependencyUnavailable, Problem
 from api.pagination import Page
 from api.requests import schemas
 from api.temporal import UNAVAILABLE, TemporalGateway
-from db import search
+from db import claims, search
 from db.models import (
     Communication,
     Consumer,
@@ -234,7 +234,8 @@ async def create_request(
     try:
         await _start_workflow(temporal, settings, start)
     except DependencyUnavailable:
-        await _undo_create(sessionmaker, request_id, consumer_id)
+        if not await _undo_create(sessionmaker, request_id, consumer_id, now):
+            return request_id, True  # the start did go through: the workflow has claimed the row
         raise
     return request_id, True
 
@@ -247,7 +248,9 @@ async def _start_workflow(temporal: TemporalGateway, settings: Settings, start: 
             start,
             id=settings.workflow_id(start.request_id),
             task_queue=settings.temporal_task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            # Only an abandoned start (db.claims: its workflow failed with CreateAbandoned) may share
+            # an ID, which happens when SQLite hands the deleted row's number out again.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             static_summary=summary_for(start),
             search_attributes=TypedSearchAttributes(
                 [
@@ -262,9 +265,9 @@ async def _start_workflow(temporal: TemporalGateway, settings: Settings, start: 
             rpc_timeout=temporal.rpc_timeout,
         )
     except RPCError as exc:
-        if exc.status is RPCStatusCode.ALREADY_EXISTS:
-            raise Problem(
-                409, f"Request {start.request_id} already has a workflow.", type_="/problems/conflict"
+        if exc.status is RPCStatusCode.ALREADY_EXISTS:  # an abandoned start of this number, winding down
+            raise DependencyUnavailable(
+                "temporal", f"An earlier workflow for {start.request_id} is still closing; try again shortly."
             ) from exc
         raise DependencyUnavailable(
             "temporal", f"Could not start the request workflow: {exc.message}"
@@ -272,10 +275,15 @@ async def _start_workflow(temporal: TemporalGateway, settings: Settings, start: 
 
 
 async def _undo_create(
-    sessionmaker: async_sessionmaker[AsyncSession], request_id: str, consumer_id: int
-) -> None:
-    """The workflow did not start: remove the row, the lock and the booking written for it."""
+    sessionmaker: async_sessionmaker[AsyncSession], request_id: str, consumer_id: int, created_at: datetime
+) -> bool:
+    """The start failed or was not confirmed: remove the row, the lock and the booking written for it,
+    unless the workflow did start and has claimed the row (``db.claims``). True when undone."""
     async with sessionmaker() as session, session.begin():
+        if await claims.lock_row(session, request_id, consumer_id, created_at) and await claims.is_claimed(
+            session, request_id
+        ):
+            return False
         await release_slot(session, request_id=request_id)
         await session.execute(
             update(Consumer)
@@ -284,6 +292,7 @@ async def _undo_create(
         )
         await session.execute(delete(RequestEvent).where(RequestEvent.request_id == request_id))
         await session.execute(delete(ServiceRequest).where(ServiceRequest.request_id == request_id))
+    return True
 
 
 async def lookup_customers(
