@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from http import HTTPStatus
 from typing import Any
 
@@ -13,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
+logger = logging.getLogger("connectdesk.api")
 
 
 class Problem(Exception):
@@ -104,6 +107,24 @@ def install(app: FastAPI) -> None:
         return problem_response(
             DependencyUnavailable(
                 "database", f"A dependency is unreachable ({exc.__class__.__name__}); try again shortly."
+            ),
+            request,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not the caller's doing: still problem+json, with a reference to find it in the log.
+        reference = uuid.uuid4().hex[:12]
+        logger.error(
+            "unexpected error %s on %s %s", reference, request.method, request.url.path, exc_info=exc
+        )
+        return problem_response(
+            Problem(
+                500,
+                f"Something went wrong on our side (reference {reference}). Try again; if it keeps "
+                "happening, give the reference to your administrator.",
+                type_="/problems/internal",
+                reference=reference,
             ),
             request,
         )

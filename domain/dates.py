@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import date, datetime, time
 
 
 def add_months(day: date, months: int) -> date:
@@ -11,3 +11,9 @@ def add_months(day: date, months: int) -> date:
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def window_open(day: date, start: time, now: datetime) -> bool:
+    """Whether a visit window starting at ``start`` on ``day`` can still be booked at ``now``:
+    any later day, or today before the window begins (a window under way is too late to book)."""
+    return day > now.date() or (day == now.date() and start > now.time().replace(tzinfo=None))

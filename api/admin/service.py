@@ -7,7 +7,7 @@ the router commits once, after the whole operation succeeded.
 from __future__ import annotations
 
 import asyncio
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import case, delete, func, or_, select, update
@@ -195,7 +195,7 @@ async def update_time_slot(
         capacity = values["capacity_per_day"]
         await session.execute(
             update(SlotDay)
-            .where(SlotDay.slot_id == slot.id, SlotDay.day >= (today or date.today()))
+            .where(SlotDay.slot_id == slot.id, SlotDay.day >= (today or datetime.now(UTC).date()))
             .values(capacity=case((SlotDay.booked > capacity, SlotDay.booked), else_=capacity))
         )
     await _flush(session, f"A time slot already covers {_window(start, end)}.")

@@ -219,17 +219,23 @@ async def search_consumers(
     )
 
 
+async def by_account_number(session: AsyncSession, account_number: str) -> Consumer | None:
+    """The consumer with this account number in any case (the exact spelling first: it is indexed)."""
+    account_number = account_number.strip()
+    consumer = await session.scalar(select(Consumer).where(Consumer.account_number == account_number))
+    if consumer is None:
+        consumer = await session.scalar(
+            select(Consumer).where(func.lower(Consumer.account_number) == account_number.lower())
+        )
+    return consumer
+
+
 async def get_consumer(*, session: AsyncSession, key: str) -> Consumer:
     """The consumer with id ``key`` (all digits) or account number ``key`` (any case); 404 otherwise."""
     key = key.strip()
-    if key.isdigit():
-        consumer = await session.get(Consumer, int(key))
-    else:
-        consumer = await session.scalar(select(Consumer).where(Consumer.account_number == key))
-        if consumer is None:
-            consumer = await session.scalar(
-                select(Consumer).where(func.lower(Consumer.account_number) == key.lower())
-            )
+    consumer = (
+        await session.get(Consumer, int(key)) if key.isdigit() else await by_account_number(session, key)
+    )
     if consumer is None:
         raise _not_found(f"No consumer with ID or account number '{key}'.")
     return consumer

@@ -156,8 +156,9 @@ class SlotAvailability(BaseModel):
     end_time: dt.time
     capacity: int = Field(description="Seats on this day")
     booked: int = Field(description="Seats already taken")
-    remaining: int
-    available: bool = Field(description="True while at least one seat is left")
+    remaining: int = Field(description="Seats that can still be booked (none once the window has begun)")
+    available: bool = Field(description="True while at least one seat can be booked")
+    begun: bool = Field(False, description="Today's window is already under way: too late to book")
 
 
 class DayAvailability(BaseModel):

@@ -7,7 +7,7 @@ Read-only: nothing here writes or commits. The requests module calls :data:`REAS
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -18,6 +18,7 @@ from api.pagination import Page
 from api.reference.schemas import DayAvailability, MeterRead, PlanRead, PlanSearchResult, SlotAvailability
 from db.models import Consumer, Meter, Plan, SlotDay, TimeSlot
 from domain.consumers.types import MeterStatus, UtilityType
+from domain.dates import window_open
 from domain.service_requests.types import RequestType
 
 REASONS: dict[RequestType, list[str]] = {
@@ -166,16 +167,24 @@ def refuse_past(day: date, *, today: date, field: str = "query.date") -> None:
         )
 
 
+def utc_now() -> datetime:
+    """The clock slots are read on: time slots are UTC wall-clock windows, like every date here."""
+    return datetime.now(UTC)
+
+
 async def slot_availability(
-    *, session: AsyncSession, day: date, today: date | None = None
+    *, session: AsyncSession, day: date, now: datetime | None = None
 ) -> DayAvailability:
-    """Every active slot's capacity, seats booked and seats left on ``day``; refuses a past day (422)."""
-    refuse_past(day, today=today or date.today())
+    """Every active slot's capacity, seats booked and seats left on ``day``; refuses a past day (422).
+    Today's windows that have begun are shown with no seats left."""
+    now = now or utc_now()
+    refuse_past(day, today=now.date())
     seats = await _slot_days(session, day, day)
     slots = []
     for slot in await _active_slots(session):
         capacity, booked = _seats(slot, seats.get((slot.id, day)))
-        remaining = max(capacity - booked, 0)
+        begun = not window_open(day, slot.start_time, now)
+        remaining = 0 if begun else max(capacity - booked, 0)
         slots.append(
             SlotAvailability(
                 slot_id=slot.id,
@@ -186,18 +195,22 @@ async def slot_availability(
                 booked=booked,
                 remaining=remaining,
                 available=remaining > 0,
+                begun=begun,
             )
         )
     return DayAvailability(date=day, slots=slots)
 
 
-async def earliest_available_slot(*, session: AsyncSession, from_date: date) -> tuple[int, date] | None:
+async def earliest_available_slot(
+    *, session: AsyncSession, from_date: date, now: datetime | None = None
+) -> tuple[int, date] | None:
     """The first (slot_id, day) with a free seat, from ``from_date`` up to 60 days ahead.
 
     Days in order, and within a day active slots by start time; None when every seat is taken
     (or no slot is active). Reads only: the caller books the seat with ``db.slots.book_slot``,
     which refuses if another request took it in between.
     """
+    now = now or utc_now()
     slots = await _active_slots(session)
     if not slots:
         return None
@@ -207,15 +220,18 @@ async def earliest_available_slot(*, session: AsyncSession, from_date: date) -> 
         day = from_date + timedelta(days=offset)
         for slot in slots:
             capacity, booked = _seats(slot, seats.get((slot.id, day)))
-            if booked < capacity:
+            if booked < capacity and window_open(day, slot.start_time, now):
                 return slot.id, day
     return None
 
 
-async def slot_has_capacity(*, session: AsyncSession, slot_id: int, day: date) -> bool:
-    """True when ``slot_id`` is an active slot with a seat left on ``day``; False for unknown or inactive slots."""
+async def slot_has_capacity(
+    *, session: AsyncSession, slot_id: int, day: date, now: datetime | None = None
+) -> bool:
+    """True when ``slot_id`` is an active slot with a seat left on ``day`` that has not begun;
+    False for unknown or inactive slots."""
     slot = await session.get(TimeSlot, slot_id)
-    if slot is None or not slot.active:
+    if slot is None or not slot.active or not window_open(day, slot.start_time, now or utc_now()):
         return False
     row = await session.get(SlotDay, (slot_id, day), populate_existing=True)
     capacity, booked = _seats(slot, row)

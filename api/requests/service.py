@@ -17,6 +17,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.consumers import service as consumers_service
 from api.errors import DependencyUnavailable, Problem
 from api.pagination import Page
 from api.requests import schemas
@@ -38,6 +39,7 @@ from db.models import (
 from db.models.request import PRIORITY_RANK, open_condition
 from db.slots import SlotFull, book_slot, release_slot
 from db.system_settings import load_sla_settings
+from domain.dates import window_open
 from domain.service_requests import rules
 from domain.service_requests.types import OPEN_STATUSES, Priority, RequestStatus, RequestType, SlaState
 from domain.users import Role
@@ -53,12 +55,10 @@ SUPERVISOR_ACTIONS = {rules.Action.SET_PRIORITY, rules.Action.ASSIGN}
 
 
 async def _consumer(session: AsyncSession, data: schemas.RequestCreate) -> Consumer:
-    stmt = select(Consumer).where(
-        Consumer.id == data.consumer_id
-        if data.consumer_id is not None
-        else Consumer.account_number == data.account_number
-    )
-    consumer = await session.scalar(stmt)
+    if data.consumer_id is not None:
+        consumer = await session.get(Consumer, data.consumer_id)
+    else:
+        consumer = await consumers_service.by_account_number(session, data.account_number or "")
     if consumer is None:
         which = f"ID {data.consumer_id}" if data.consumer_id is not None else f"account {data.account_number}"
         raise Problem(404, f"No consumer with {which}.", type_="/problems/not-found")
@@ -91,22 +91,27 @@ async def _open_request_of(session: AsyncSession, consumer_id: int) -> str | Non
 
 
 async def _choose_slot(
-    session: AsyncSession, data: schemas.RequestCreate, today: date
+    session: AsyncSession, data: schemas.RequestCreate, now: datetime
 ) -> tuple[int, date] | None:
     from api.reference.service import earliest_available_slot, slot_has_capacity
 
-    day = data.preferred_date or today
+    day = data.preferred_date or now.date()
     if data.slot_id is not None:
         slot = await session.get(TimeSlot, data.slot_id)
         if slot is None or not slot.active:
             raise Problem(422, f"Time slot {data.slot_id} does not exist.", type_="/problems/validation")
-        if not await slot_has_capacity(session=session, slot_id=data.slot_id, day=day):
+        if not window_open(day, slot.start_time, now):
+            raise Problem(
+                422, f"Time slot {slot.label} on {day.isoformat()} has already begun; choose a later one.",
+                type_="/problems/validation", errors=[{"field": "slot_id", "message": "already begun"}],
+            )  # fmt: skip
+        if not await slot_has_capacity(session=session, slot_id=data.slot_id, day=day, now=now):
             raise Problem(
                 409, f"Time slot {slot.label} on {day.isoformat()} is fully booked; choose another.",
                 type_="/problems/slot-full",
             )  # fmt: skip
         return data.slot_id, day
-    return await earliest_available_slot(session=session, from_date=day)
+    return await earliest_available_slot(session=session, from_date=day, now=now)
 
 
 async def create_request(
@@ -127,7 +132,8 @@ async def create_request(
     """
     from api.reference.service import REASONS
 
-    today = datetime.now(UTC).date()
+    started = datetime.now(UTC)
+    today = started.date()
     async with sessionmaker() as session:
         if idempotency_key:
             existing = await session.scalar(
@@ -155,7 +161,7 @@ async def create_request(
                 422, "The preferred date must be today or later.", type_="/problems/validation",
                 errors=[{"field": "preferred_date", "message": "in the past"}],
             )  # fmt: skip
-        slot = await _choose_slot(session, data, today)
+        slot = await _choose_slot(session, data, started)
         sla = await load_sla_settings(session)
         now = datetime.now(UTC)
         row = ServiceRequest(

@@ -5,10 +5,14 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+import httpx
+import pytest
 from sqlalchemy import select
 
+from api.main import create_app
 from db.models import ServiceRequest
 from domain.service_requests.types import RequestStatus, RequestType
+from settings import Settings
 from tests import factories
 from tests.api.conftest import ApiFactory, auth
 from workflows.request import RequestWorkflow
@@ -21,10 +25,20 @@ def _dead_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_database_down_is_503(api_client_for: ApiFactory, staff: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/v1/requests", None),
+        ("POST", "/api/v1/requests", {"consumer_id": 1, "reason": "Other"}),
+        ("PATCH", "/api/v1/consumers/1", {"phone": "555-0100"}),
+    ],
+)
+async def test_database_down_is_503(
+    api_client_for: ApiFactory, staff: dict[str, Any], method: str, path: str, body: Any
+) -> None:
     dead_db = f"postgresql+asyncpg://nobody@127.0.0.1:{_dead_port()}/none"
     async with api_client_for(database_url=dead_db) as client:
-        response = await client.get("/api/v1/requests", headers=auth(staff["csr"]))
+        response = await client.request(method, path, json=body, headers=auth(staff["csr"]))
 
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
@@ -104,3 +118,25 @@ async def test_action_the_workflow_does_not_answer_in_time_is_503(
     async with sessionmaker() as session:
         status = await session.scalar(select(ServiceRequest.status).where(ServiceRequest.id == row.id))
     assert status is RequestStatus.PENDING
+
+
+async def test_an_unexpected_error_is_a_500_problem_with_a_logged_reference(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = create_app(Settings())
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/boom")
+
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == "/problems/internal" and body["instance"] == "/boom"
+    assert body["reference"] in body["detail"] and "a bug" not in body["detail"]  # no internals leak
+    logged = [r for r in caplog.records if r.name == "connectdesk.api"]
+    assert logged and body["reference"] in logged[0].getMessage() and logged[0].exc_info is not None

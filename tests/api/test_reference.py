@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -69,7 +69,7 @@ def plan(
         "/api/v1/reasons?type=Reconnection",
         "/api/v1/plans",
         "/api/v1/meters/available?utility=water",
-        f"/api/v1/time-slots/availability?date={date.today().isoformat()}",
+        f"/api/v1/time-slots/availability?date={datetime.now(UTC).date().isoformat()}",
     ],
 )
 async def test_every_reference_endpoint_needs_a_signed_in_user(client: httpx.AsyncClient, path: str) -> None:
@@ -289,7 +289,7 @@ async def slots(sessionmaker: Sessionmaker) -> list[TimeSlot]:
 async def test_availability_counts_seats_taken_by_bookings(
     client: httpx.AsyncClient, csr: dict[str, str], sessionmaker: Sessionmaker, slots: list[TimeSlot]
 ) -> None:
-    day = date.today() + timedelta(days=3)
+    day = datetime.now(UTC).date() + timedelta(days=3)
     async with sessionmaker() as session:
         await book_slot(session, request_id="RC-A1", slot_id=slots[0].id, day=day)
         await book_slot(session, request_id="RC-A2", slot_id=slots[1].id, day=day)
@@ -304,9 +304,9 @@ async def test_availability_counts_seats_taken_by_bookings(
     assert body["date"] == day.isoformat()
     assert body["slots"] == [  # active slots only, earliest first
         {"slot_id": slots[1].id, "label": "08:00–10:00", "start_time": "08:00:00", "end_time": "10:00:00",
-         "capacity": 1, "booked": 1, "remaining": 0, "available": False},
+         "capacity": 1, "booked": 1, "remaining": 0, "available": False, "begun": False},
         {"slot_id": slots[0].id, "label": "10:00–12:00", "start_time": "10:00:00", "end_time": "12:00:00",
-         "capacity": 2, "booked": 1, "remaining": 1, "available": True},
+         "capacity": 2, "booked": 1, "remaining": 1, "available": True, "begun": False},
     ]  # fmt: skip
 
     untouched = await client.get(
@@ -315,7 +315,7 @@ async def test_availability_counts_seats_taken_by_bookings(
     assert [(s["booked"], s["remaining"]) for s in untouched.json()["slots"]] == [(0, 1), (0, 2)]
 
     today = await client.get(
-        "/api/v1/time-slots/availability", params={"date": date.today().isoformat()}, headers=csr
+        "/api/v1/time-slots/availability", params={"date": datetime.now(UTC).date().isoformat()}, headers=csr
     )
     assert today.status_code == 200
 
@@ -323,7 +323,7 @@ async def test_availability_counts_seats_taken_by_bookings(
 async def test_availability_refuses_a_past_or_malformed_date(
     client: httpx.AsyncClient, csr: dict[str, str], slots: list[TimeSlot]
 ) -> None:
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
     body = problem(
         await client.get("/api/v1/time-slots/availability", params={"date": yesterday}, headers=csr),
         422,
@@ -343,7 +343,7 @@ async def test_earliest_available_slot_skips_a_full_slot(
     sessionmaker: Sessionmaker, slots: list[TimeSlot]
 ) -> None:
     early, late = slots[1], slots[0]  # 08:00 with 1 seat, 10:00 with 2 seats
-    day = date.today() + timedelta(days=5)
+    day = datetime.now(UTC).date() + timedelta(days=5)
     async with sessionmaker() as session:
         assert await service.earliest_available_slot(session=session, from_date=day) == (early.id, day)
         await book_slot(session, request_id="RC-E1", slot_id=early.id, day=day)
@@ -365,8 +365,34 @@ async def test_earliest_available_slot_skips_a_full_slot(
         assert await service.slot_has_capacity(session=session, slot_id=999999, day=day) is False
 
 
+async def test_todays_windows_that_have_begun_are_neither_offered_nor_accepted(
+    sessionmaker: Sessionmaker, slots: list[TimeSlot]
+) -> None:
+    early, late = slots[1], slots[0]  # 08:00 with 1 seat, 10:00 with 2 seats
+    today = date(2030, 6, 3)
+    at_nine, at_noon = (datetime(2030, 6, 3, hour, tzinfo=UTC) for hour in (9, 12))
+    async with sessionmaker() as session:
+        assert await service.earliest_available_slot(session=session, from_date=today, now=at_nine) == (
+            late.id, today,
+        )  # fmt: skip
+        offered = {
+            s.slot_id: (s.remaining, s.available, s.begun)
+            for s in (await service.slot_availability(session=session, day=today, now=at_nine)).slots
+        }
+        assert offered[early.id] == (0, False, True) and offered[late.id] == (2, True, False)
+        assert not await service.slot_has_capacity(session=session, slot_id=early.id, day=today, now=at_nine)
+        assert await service.slot_has_capacity(session=session, slot_id=late.id, day=today, now=at_nine)
+        # at noon both have begun: the first window tomorrow
+        tomorrow = today + timedelta(days=1)
+        assert await service.earliest_available_slot(session=session, from_date=today, now=at_noon) == (
+            early.id, tomorrow,
+        )  # fmt: skip
+
+
 async def test_earliest_available_slot_is_none_when_nothing_is_free(sessionmaker: Sessionmaker) -> None:
-    day = date.today()
+    day = datetime.now(UTC).date() + timedelta(
+        days=1
+    )  # whatever the hour: no window of the first day has begun
     async with sessionmaker() as session:
         assert await service.earliest_available_slot(session=session, from_date=day) is None
         only = TimeSlot(label="Only", start_time=time(9), end_time=time(11), capacity_per_day=1)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from db.models import Consumer, ServiceRequest, SlotBooking, SlotDay, User
+from db.models import Consumer, ServiceRequest, SlotBooking, SlotDay, TimeSlot, User
 from domain.users import Role
 from tests.api.conftest import Stack
 
@@ -152,9 +152,9 @@ async def test_second_open_request_is_409_naming_the_open_one(stack: Stack) -> N
 
     response = await stack.client.post(
         "/api/v1/requests",
-        json={"account_number": stack.inactive.account_number, "reason": "Other"},
+        json={"account_number": f" {stack.inactive.account_number.lower()} ", "reason": "Other"},
         headers=stack.as_("csr"),
-    )
+    )  # the consumer named by account number, in any case
 
     assert response.status_code == 409
     assert first["request_id"] in response.json()["detail"]
@@ -180,6 +180,10 @@ async def test_reconnection_refused_while_the_balance_is_over_the_limit(stack: S
 
 async def test_create_input_errors(stack: Stack) -> None:
     csr = stack.as_("csr")
+    async with stack.sessionmaker() as session:  # a window at midnight has always begun by now
+        midnight = TimeSlot(label="00:00–00:30", start_time=time(0), end_time=time(0, 30), capacity_per_day=5)
+        session.add(midnight)
+        await session.commit()
     cases = [
         ({"consumer_id": 999999, "reason": "Other"}, 404, "No consumer"),
         ({"consumer_id": stack.inactive.id, "reason": "Moving out"}, 422, "not a reconnection reason"),
@@ -187,6 +191,8 @@ async def test_create_input_errors(stack: Stack) -> None:
           "preferred_date": (TODAY() - timedelta(days=1)).isoformat()}, 422, "today or later"),
         ({"reason": "Other"}, 422, "exactly one of consumer_id or account_number"),
         ({"consumer_id": stack.inactive.id, "reason": "Other", "slot_id": 424242}, 422, "does not exist"),
+        ({"consumer_id": stack.inactive.id, "reason": "Other", "slot_id": midnight.id,
+          "preferred_date": TODAY().isoformat()}, 422, "has already begun; choose a later one"),
     ]  # fmt: skip
     for body, code, text in cases:
         response = await stack.client.post("/api/v1/requests", json=body, headers=csr)
