@@ -43,7 +43,15 @@ async def create(
     temporal: TemporalDep,
     settings: SettingsDep,
     minimal: MinimalDep,
-    idempotency_key: Annotated[str | None, Header(max_length=120)] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=120,
+            description="Any unique string (a UUID): a retry with the same key and body answers 200 with "
+            "the request created the first time. The key is yours: reused by another user or with a "
+            "different body, it is refused with 422.",
+        ),
+    ] = None,
 ) -> schemas.RequestDetail | schemas.RequestCreated:
     """The system decides the type (Inactive → Reconnection, otherwise Disconnection), checks
     eligibility, locks the consumer's profile, books the slot (the earliest free one when none is

@@ -114,6 +114,45 @@ async def _choose_slot(
     return await earliest_available_slot(session=session, from_date=day, now=now)
 
 
+async def _replayed(session: AsyncSession, key: str, user: User, data: schemas.RequestCreate) -> str | None:
+    """The request this caller created earlier with ``key``, or None when the key is new.
+
+    A key is the caller's own: reused by another user, or for a request that differs in anything
+    the caller sent, it is refused (422) rather than answered with the wrong request.
+    """
+    row = await session.scalar(select(ServiceRequest).where(ServiceRequest.idempotency_key == key))
+    if row is None:
+        return None
+    if row.created_by != user.id:
+        raise Problem(
+            422, "This Idempotency-Key was already used by another user; send a new key.",
+            type_="/problems/idempotency-key-reused",
+        )  # fmt: skip
+    account = await session.scalar(select(Consumer.account_number).where(Consumer.id == row.consumer_id))
+    sent = {
+        "consumer": data.consumer_id if data.consumer_id is not None else (data.account_number or "").strip().lower(),
+        "reason": data.reason, "priority": data.priority, "notes": data.notes,
+    }  # fmt: skip
+    stored = {
+        "consumer": row.consumer_id if data.consumer_id is not None else (account or "").lower(),
+        "reason": row.reason, "priority": row.priority, "notes": row.notes,
+    }  # fmt: skip
+    if data.preferred_date is not None:
+        sent["preferred_date"], stored["preferred_date"] = data.preferred_date, row.preferred_date
+    if data.slot_id is not None:
+        sent["slot_id"], stored["slot_id"] = data.slot_id, row.slot_id
+    changed = sorted(name for name in sent if sent[name] != stored[name])
+    if changed:
+        raise Problem(
+            422,
+            f"This Idempotency-Key already created {row.request_id} with a different {', '.join(changed)}; "
+            "send a new key for a new request.",
+            type_="/problems/idempotency-key-reused",
+            request_id=row.request_id,
+        )
+    return row.request_id
+
+
 async def create_request(
     *,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -135,12 +174,8 @@ async def create_request(
     started = datetime.now(UTC)
     today = started.date()
     async with sessionmaker() as session:
-        if idempotency_key:
-            existing = await session.scalar(
-                select(ServiceRequest.request_id).where(ServiceRequest.idempotency_key == idempotency_key)
-            )
-            if existing:
-                return existing, False
+        if idempotency_key and (existing := await _replayed(session, idempotency_key, user, data)):
+            return existing, False
         consumer = await _consumer(session, data)
         consumer_id, account_number = consumer.id, consumer.account_number  # still readable after a rollback
         request_type, refusal = eligibility(consumer, settings)
@@ -201,12 +236,8 @@ async def create_request(
             await session.commit()
         except IntegrityError:
             await session.rollback()
-            if idempotency_key:
-                again = await session.scalar(
-                    select(ServiceRequest.request_id).where(ServiceRequest.idempotency_key == idempotency_key)
-                )
-                if again:
-                    return again, False
+            if idempotency_key and (again := await _replayed(session, idempotency_key, user, data)):
+                return again, False
             open_id = await _open_request_of(session, consumer_id)
             raise Problem(
                 409,

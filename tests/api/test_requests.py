@@ -211,6 +211,18 @@ async def test_idempotency_key_returns_the_same_request(stack: Stack) -> None:
 
     assert first.status_code == 201 and again.status_code == 200
     assert first.json()["request_id"] == again.json()["request_id"]
+
+    # the key is the caller's own, for that request only
+    other_body = await stack.client.post(
+        "/api/v1/requests", json=body | {"reason": "Seasonal return"}, headers=headers
+    )
+    assert other_body.status_code == 422 and other_body.json()["type"] == "/problems/idempotency-key-reused"
+    assert "different reason" in other_body.json()["detail"]
+    other_user = await stack.client.post(
+        "/api/v1/requests", json=body, headers={**stack.as_("supervisor"), "Idempotency-Key": "create-7f3a"}
+    )
+    assert other_user.status_code == 422 and "another user" in other_user.json()["detail"]
+    assert first.json()["request_id"] not in other_user.text  # nothing about someone else's request
     async with stack.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(ServiceRequest)) == 1
 
