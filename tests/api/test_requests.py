@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from db.models import Consumer, ServiceRequest, SlotBooking, SlotDay, TimeSlot, User
+from domain.service_requests.types import SlaState
 from domain.users import Role
 from tests.api.conftest import Stack
 
@@ -313,6 +314,83 @@ async def test_list_search_filters_and_dashboard(stack: Stack) -> None:
         "pending_connection": 1, "completed_connection": 0, "pending_disconnection": 1,
         "completed_disconnection": 0, "sla_at_risk": 0, "sla_breached": 0,
     }  # fmt: skip
+
+
+async def test_roles_close_rule_counters_and_escalation_queue(stack: Stack) -> None:
+    csr, supervisor = stack.as_("csr"), stack.as_("supervisor")
+    made = await stack.client.post(
+        "/api/v1/requests",
+        json={"consumer_id": stack.inactive.id, "reason": "Seasonal return"},
+        headers=supervisor,
+    )
+    recon = made.json()["request_id"]  # created by the supervisor, so not the CSR's own
+    disc = (await _create(stack, stack.active, "Moving out"))["request_id"]
+
+    async def allowed(rid: str, headers: dict[str, str]) -> set[str]:
+        return set(
+            (await stack.client.get(f"/api/v1/requests/{rid}", headers=headers)).json()["allowed_actions"]
+        )
+
+    # the detail offers each role what it may do now
+    assert {"acknowledge", "close", "add_note"} <= await allowed(recon, csr)
+    assert not {"set_priority", "assign"} & await allowed(recon, csr)
+    assert {"set_priority", "assign", "close"} <= await allowed(recon, supervisor)
+
+    # a CSR may close only requests they created or that are theirs or nobody's; a supervisor any
+    assert "close" in await allowed(recon, csr)  # unassigned
+    await stack.client.post(f"/api/v1/requests/{recon}/assign", json={"user_id": stack.staff["supervisor"].id},
+                            headers=supervisor)  # fmt: skip
+    refused = await stack.client.post(
+        f"/api/v1/requests/{recon}/close", json={"reason": "Cancelled by consumer"}, headers=csr
+    )
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    assert "close" not in await allowed(recon, csr)
+    closed = await stack.client.post(
+        f"/api/v1/requests/{recon}/close", json={"reason": "Cancelled by consumer"}, headers=supervisor
+    )
+    assert closed.status_code == 200, closed.text
+
+    # counters: closed is not completed; an SLA state the workflow's timer would write shows up
+    async with stack.sessionmaker() as session:
+        await session.execute(
+            update(ServiceRequest)
+            .where(ServiceRequest.request_id == disc)
+            .values(sla_status=SlaState.BREACHED)
+        )
+        await session.commit()
+    board = (await stack.client.get("/api/v1/requests/dashboard", headers=csr)).json()
+    assert board == {
+        "pending_connection": 0, "completed_connection": 0, "pending_disconnection": 1,
+        "completed_disconnection": 0, "sla_at_risk": 0, "sla_breached": 1,
+    }  # fmt: skip
+
+    queue = await stack.client.get("/api/v1/requests/escalations", headers=supervisor)
+    assert queue.status_code == 200
+    assert [(r["request_id"], r["sla_status"]) for r in queue.json()["items"]] == [(disc, "Breached")]
+    assert (await stack.client.get("/api/v1/requests/escalations", headers=csr)).status_code == 403
+
+    done = await stack.client.post(
+        f"/api/v1/requests/{disc}/final-readings",
+        json={"readings": [{"meter_number": stack.meters["in_service"].meter_number, "reading": "700",
+                            "reading_date": TODAY().isoformat()}]},
+        headers=csr,
+    )  # fmt: skip
+    assert done.status_code == 409 and "acknowledge" in done.json()["detail"].lower()
+    await stack.client.post(f"/api/v1/requests/{disc}/acknowledge", headers=csr)
+    done = await stack.client.post(
+        f"/api/v1/requests/{disc}/final-readings",
+        json={"readings": [{"meter_number": stack.meters["in_service"].meter_number, "reading": "700",
+                            "reading_date": TODAY().isoformat()}]},
+        headers=csr,
+    )  # fmt: skip
+    assert done.status_code == 200, done.text
+    board = (await stack.client.get("/api/v1/requests/dashboard", headers=csr)).json()
+    assert (board["pending_disconnection"], board["completed_disconnection"], board["sla_breached"]) == (
+        0,
+        1,
+        0,
+    )
+    assert (await stack.client.get("/api/v1/requests/escalations", headers=supervisor)).json()["items"] == []
 
 
 async def test_unknown_request_is_404(stack: Stack) -> None:
