@@ -39,6 +39,7 @@ from db.models import (
 from db.models.request import PRIORITY_RANK, open_condition
 from db.slots import SlotFull, book_slot, release_slot
 from db.system_settings import load_sla_settings
+from domain.consumers.types import UtilityType
 from domain.dates import window_open
 from domain.service_requests import rules
 from domain.service_requests.types import OPEN_STATUSES, Priority, RequestStatus, RequestType, SlaState
@@ -726,6 +727,36 @@ async def dashboard(*, session: AsyncSession) -> schemas.Dashboard:
     )
 
 
+async def _service_info(session: AsyncSession, consumer: Consumer) -> list[schemas.ServiceInfo]:
+    """Per utility, the meter serving the consumer now, or else the last one that did: a
+    reconnection shows the meter and reading the service was disconnected with."""
+    assignments = await session.execute(
+        select(Meter, MeterAssignment)
+        .join(MeterAssignment, MeterAssignment.meter_id == Meter.id)
+        .where(MeterAssignment.consumer_id == consumer.id)
+        .order_by(
+            Meter.utility, MeterAssignment.unassigned_on.is_(None).desc(),
+            MeterAssignment.unassigned_on.desc(), MeterAssignment.id.desc(),
+        )
+    )  # fmt: skip
+    services: dict[UtilityType, schemas.ServiceInfo] = {}
+    for meter, held in assignments:
+        if meter.utility in services:
+            continue
+        current = held.unassigned_on is None
+        services[meter.utility] = schemas.ServiceInfo(
+            utility=meter.utility, meter_number=meter.meter_number, device_number=meter.device_number,
+            meter_type=meter.meter_type, model=meter.model,
+            current_reading=meter.last_reading if current else held.final_reading,
+            reading_date=meter.last_reading_date if current else held.unassigned_on,
+            service_status=(
+                ("Active" if consumer.status.value == "Active" else consumer.status.value) if current
+                else f"Disconnected on {held.unassigned_on.isoformat()}"  # type: ignore[union-attr]
+            ),
+        )  # fmt: skip
+    return list(services.values())
+
+
 async def detail(
     *, session: AsyncSession, settings: Settings, user: User, request_id: str
 ) -> schemas.RequestDetail:
@@ -739,22 +770,7 @@ async def detail(
     assert consumer is not None
     now = datetime.now(UTC)
 
-    meters = (
-        await session.execute(
-            select(Meter)
-            .join(MeterAssignment, MeterAssignment.meter_id == Meter.id)
-            .where(MeterAssignment.consumer_id == consumer.id, MeterAssignment.unassigned_on.is_(None))
-            .order_by(Meter.utility)
-        )
-    ).scalars()
-    services = [
-        schemas.ServiceInfo(
-            utility=m.utility, meter_number=m.meter_number, device_number=m.device_number, meter_type=m.meter_type,
-            model=m.model, current_reading=m.last_reading, reading_date=m.last_reading_date,
-            service_status="Active" if consumer.status.value == "Active" else consumer.status.value,
-        )
-        for m in meters
-    ]  # fmt: skip
+    services = await _service_info(session, consumer)
     clocks = [
         (rules_target, due, state, met)
         for rules_target, due, state, met in (

@@ -85,6 +85,21 @@ async def test_whole_disconnection_over_http(stack: Stack) -> None:
         consumer = await session.get(Consumer, stack.active.id)
     assert consumer is not None and consumer.status.value == "Inactive"
 
+    # coming back: the reconnection shows the meter and the reading the service was cut with
+    back = await _create(stack, stack.active, "Seasonal return")
+    assert back["request_type"] == "Reconnection"
+    meter = stack.meters["in_service"]
+    assert [
+        (s["utility"], s["meter_number"], s["device_number"], s["meter_type"], s["current_reading"],
+         s["reading_date"], s["service_status"])
+        for s in back["services"]
+    ] == [
+        ("electricity", meter.meter_number, meter.device_number, meter.meter_type, "612.00",
+         TODAY().isoformat(), f"Disconnected on {TODAY().isoformat()}"),
+    ]  # fmt: skip
+    clocks = {c["target"]: c for c in back["sla"]}
+    assert 0 < clocks["acknowledgement"]["seconds_remaining"] <= 120 * 60  # the default 2-hour target
+
 
 async def test_supervisor_assigns_reassigns_and_reprioritises(stack: Stack) -> None:
     rid = (await _create(stack, stack.active, "Moving out"))["request_id"]
