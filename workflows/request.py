@@ -302,7 +302,10 @@ class RequestWorkflow:
     @activate.validator
     def _validate_activate(self, a: Activate) -> None:
         self._check(Act.ACTIVATE)
-        self._check_activation_data(a, facts=None)
+        try:
+            self._check_activation_data(a, facts=None)
+        except TransitionRefused as exc:
+            raise _data_refused(exc) from None
 
     @workflow.update
     async def record_final_readings(self, a: RecordFinalReadings) -> Outcome:
@@ -311,7 +314,10 @@ class RequestWorkflow:
     @record_final_readings.validator
     def _validate_record_final_readings(self, a: RecordFinalReadings) -> None:
         self._check(Act.RECORD_FINAL_READINGS)
-        self._check_final_data(a, facts=None)
+        try:
+            self._check_final_data(a, facts=None)
+        except TransitionRefused as exc:
+            raise _data_refused(exc) from None
 
     @workflow.update
     async def close(self, a: Close) -> Outcome:
@@ -863,6 +869,17 @@ class RequestWorkflow:
         if self.assignee:
             lines.append(f"Assignee: {self.assignee}")
         workflow.set_current_details("\n".join(lines))
+
+
+def _data_refused(exc: TransitionRefused) -> ApplicationError:
+    """Refused data, with each problem's field, so the API can answer 422 with field errors.
+
+    Raised from update validators only: a rejected update leaves no trace in the history.
+    """
+    problems = [{"field": p.field, "message": p.message, "code": p.code} for p in exc.problems]
+    return ApplicationError(
+        exc.message, {"code": exc.code, "problems": problems}, type="TransitionRefused", non_retryable=True
+    )
 
 
 def _reason(exc: BaseException) -> str:

@@ -3,6 +3,7 @@ for the JSON router and the UI pages alike."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -436,6 +437,8 @@ async def act(
         cause = exc.cause
         kind = cause.type if isinstance(cause, ApplicationError) and cause.type else "TransitionRefused"
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        if errors := _field_errors(action, cause):
+            raise Problem(422, message, type_="/problems/validation", reason=kind, errors=errors) from None
         raise Problem(409, message, type_="/problems/action-refused", reason=kind) from None
     except WorkflowUpdateRPCTimeoutOrCancelledError:
         # Temporal took the update but no worker ran it in time: whether it will run later is
@@ -455,6 +458,30 @@ async def act(
             ) from None
         raise
     return outcome.message
+
+
+# The workflow names a row of submitted data after the domain's list; the API body after its own.
+BODY_LISTS = {
+    rules.Action.ACTIVATE: ("assignments", "meters"),
+    rules.Action.RECORD_FINAL_READINGS: ("readings", "readings"),
+}
+
+
+def _field_errors(action: rules.Action, cause: BaseException | None) -> list[dict[str, str]]:
+    """A data refusal's problems as the API's field errors ('meters.0.reading', like FastAPI's own
+    422s), or [] when the refusal is about the request's state rather than the data sent."""
+    details = cause.details if isinstance(cause, ApplicationError) else ()
+    problems = details[0].get("problems", []) if details and isinstance(details[0], dict) else []
+    domain_name, body_name = BODY_LISTS.get(action, ("", ""))
+    errors = []
+    for problem in problems:
+        field = problem.get("field")
+        if not field:
+            continue
+        if domain_name and field.startswith(domain_name):
+            field = body_name + field[len(domain_name) :]
+        errors.append({"field": re.sub(r"\[(\d+)\]", r".\1", field), "message": problem["message"]})
+    return errors
 
 
 # ---- reads ----------------------------------------------------------------------------------------------

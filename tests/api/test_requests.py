@@ -162,6 +162,25 @@ async def test_bad_fields_are_422_with_field_errors(stack: Stack) -> None:
     fields = {e["field"] for e in response.json()["errors"]}
     assert {"reason", "notes"} <= fields
 
+    # data the workflow refuses (a reading dated tomorrow, a blank meter) is 422 with its fields too
+    disc = (await _create(stack, stack.active, "Moving out"))["request_id"]
+    await stack.client.post(f"/api/v1/requests/{disc}/acknowledge", headers=stack.as_("csr"))
+    tomorrow = (TODAY() + timedelta(days=1)).isoformat()
+    meter = stack.meters["in_service"].meter_number
+    refused = await stack.client.post(
+        f"/api/v1/requests/{disc}/final-readings",
+        json={"readings": [{"meter_number": meter, "reading": "700", "reading_date": tomorrow},
+                           {"meter_number": " ", "reading": "1", "reading_date": TODAY().isoformat()}]},
+        headers=stack.as_("csr"),
+    )  # fmt: skip
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert body["type"] == "/problems/validation" and body["reason"] == "TransitionRefused"
+    assert [e["field"] for e in body["errors"]] == ["readings.0.reading_date", "readings.1.meter_number"]
+    assert all(e["message"] and e["message"] in body["detail"] for e in body["errors"])
+    detail = (await stack.client.get(f"/api/v1/requests/{disc}", headers=stack.as_("csr"))).json()
+    assert detail["status"] == "In Progress"  # nothing recorded
+
 
 async def test_second_open_request_is_409_naming_the_open_one(stack: Stack) -> None:
     first = await _create(stack, stack.inactive, "Seasonal return")
