@@ -5,11 +5,15 @@ Every value has a working default for the embedded dev stack; the README lists t
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.consumers.health import VipRule
+from domain.consumers.types import Category
 
 ROOT = Path(__file__).resolve().parent
 
@@ -47,6 +51,18 @@ class Settings(BaseSettings):
     reconnection_max_balance: float = Field(
         500.0, ge=0, description="Reconnection is refused while the outstanding balance exceeds this"
     )
+    # The VIP rule (domain.consumers.health.VipRule): high value OR loyal and healthy.
+    vip_categories: str = Field(
+        "Commercial,Industrial,Institutional", description="Comma-separated categories that can be high value"
+    )
+    vip_min_average_monthly_bill: Decimal | None = Field(
+        Decimal(500), ge=0, description="High value from this average monthly bill; empty switches it off"
+    )
+    vip_min_health_score: int | None = Field(
+        90, ge=0, le=100, description="Loyal and healthy from this health score; empty switches it off"
+    )
+    vip_min_years: float = Field(10, ge=0, description="...and this many years as a customer")
+
     documents_dir: Path = Field(
         ROOT / "var" / "documents", description="Where uploaded consumer documents are stored"
     )
@@ -93,6 +109,30 @@ class Settings(BaseSettings):
     def workflow_id(self, request_id: str) -> str:
         """The workflow ID of a request: its human ID (plus the deployment's prefix, if any)."""
         return f"{self.workflow_id_prefix}{request_id}"
+
+    @field_validator("vip_categories")
+    @classmethod
+    def _known_categories(cls, value: str) -> str:
+        known = {c.value for c in Category}
+        unknown = [n.strip() for n in value.split(",") if n.strip() and n.strip() not in known]
+        if unknown:
+            raise ValueError(f"unknown categories {unknown}; use some of: {', '.join(sorted(known))}")
+        return value
+
+    @field_validator("vip_min_average_monthly_bill", "vip_min_health_score", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def vip_rule(self) -> VipRule:
+        names = [name.strip() for name in self.vip_categories.split(",") if name.strip()]
+        return VipRule(
+            categories=frozenset(Category(name) for name in names),
+            min_average_monthly_bill=self.vip_min_average_monthly_bill,
+            min_health_score=self.vip_min_health_score,
+            min_years=self.vip_min_years,
+        )
 
     @property
     def public(self) -> str:

@@ -60,18 +60,20 @@ async def search_consumers(
 
 
 @router.get("/{id_or_account_number}", responses=_problems(404))
-async def consumer_profile(session: SessionDep, consumer: CurrentConsumer) -> schemas.ConsumerProfile:
+async def consumer_profile(
+    session: SessionDep, settings: SettingsDep, consumer: CurrentConsumer
+) -> schemas.ConsumerProfile:
     """The profile header: account, status, VIP crown, balance, last billing date, lock and alerts."""
-    return await service.profile(session=session, consumer=consumer)
+    return await service.profile(session=session, consumer=consumer, vip_rule=settings.vip_rule)
 
 
 @router.get("/{id_or_account_number}/full", responses=_problems(404))
 async def consumer_full_profile(
-    session: SessionDep, consumer: CurrentConsumer
+    session: SessionDep, settings: SettingsDep, consumer: CurrentConsumer
 ) -> schemas.ConsumerFullProfile:
     """The header and every tab in one answer (the first page of payments and communications):
     the standing and meters the tabs share are read once."""
-    return await service.full_profile(session=session, consumer=consumer)
+    return await service.full_profile(session=session, consumer=consumer, vip_rule=settings.vip_rule)
 
 
 @router.patch("/{id_or_account_number}", responses=_problems(404, 422, 423))

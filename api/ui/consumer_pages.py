@@ -162,7 +162,9 @@ async def _profile_page(
     tab = tab if tab in dict(TABS) else "overview"
     params = request.query_params
     context: dict[str, Any] = {
-        "c": await service.profile(session=session, consumer=consumer),
+        "c": await service.profile(
+            session=session, consumer=consumer, vip_rule=request.app.state.settings.vip_rule
+        ),
         "consumer": consumer,
         "tab": tab,
         "tabs": TABS,

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -45,6 +46,7 @@ from domain.consumers.types import (
 )
 from domain.dates import add_months
 from domain.service_requests.types import Channel, Direction, RequestStatus, RequestType, SlaState, Visibility
+from settings import Settings
 from tests import factories
 from tests.api.conftest import ApiFactory, auth
 
@@ -660,6 +662,29 @@ async def test_service_applies_a_custom_vip_rule(sessionmaker: Maker) -> None:
 
     assert (default.is_vip, custom.is_vip) == (False, True)
     assert custom.vip_reason is schemas.VipReason.LOYAL_AND_HEALTHY
+
+
+async def test_the_vip_rule_is_configured_in_settings(
+    api_client_for: ApiFactory, db_url: str, csr: dict[str, str], sessionmaker: Maker
+) -> None:
+    consumer = await add_consumer(sessionmaker, customer_since=add_months(today(), -24))
+    for key in (str(consumer.id), f"{consumer.id}/full"):
+        async with api_client_for(database_url=db_url) as default:
+            body = (await default.get(f"{BASE}/{key}", headers=csr)).json()
+        assert body.get("profile", body)["is_vip"] is False
+        # CONNECTDESK_VIP_MIN_YEARS=1 and CONNECTDESK_VIP_MIN_HEALTH_SCORE=50
+        async with api_client_for(database_url=db_url, vip_min_years=1, vip_min_health_score=50) as loose:
+            body = (await loose.get(f"{BASE}/{key}", headers=csr)).json()
+        assert (body.get("profile", body)["is_vip"], body.get("profile", body)["vip_reason"]) == (
+            True, "loyal_and_healthy",
+        )  # fmt: skip
+
+
+def test_vip_settings_switch_criteria_off_and_refuse_unknown_categories() -> None:
+    rule = Settings(vip_min_average_monthly_bill="", vip_categories="Industrial").vip_rule  # type: ignore[arg-type]
+    assert rule.min_average_monthly_bill is None and rule.categories == frozenset({Category.INDUSTRIAL})
+    with pytest.raises(ValidationError, match="unknown categories"):
+        Settings(vip_categories="Commercial,Gold")
 
 
 # ---- overview: health score and compliance -----------------------------------------------------------
