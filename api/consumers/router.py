@@ -78,10 +78,13 @@ async def consumer_full_profile(
 
 @router.patch("/{id_or_account_number}", responses=_problems(404, 422, 423))
 async def update_consumer(
-    session: SessionDep, consumer: CurrentConsumer, changes: schemas.ConsumerUpdate
+    session: SessionDep, user: CsrUser, consumer: CurrentConsumer, changes: schemas.ConsumerUpdate
 ) -> schemas.ConsumerRead:
-    """Edit contact fields (names, phone, e-mail, service address). 423 while a request locks the profile."""
-    updated = await service.update_contact(session=session, consumer=consumer, changes=changes)
+    """Edit contact fields (names, phone, e-mail, service address). 423 while a request locks the profile.
+    The change (old → new, and by whom) is recorded in the consumer's communications."""
+    updated = await service.update_contact(
+        session=session, consumer=consumer, changes=changes, actor=user.username
+    )
     await session.commit()
     return schemas.ConsumerRead.model_validate(updated)
 
@@ -118,10 +121,16 @@ async def consumer_service(session: SessionDep, consumer: CurrentConsumer) -> sc
 
 @router.post("/{id_or_account_number}/service-orders", status_code=201, responses=_problems(404, 422))
 async def create_service_order(
-    session: SessionDep, consumer: CurrentConsumer, order: schemas.ServiceOrderCreate, response: Response
+    session: SessionDep,
+    user: CsrUser,
+    consumer: CurrentConsumer,
+    order: schemas.ServiceOrderCreate,
+    response: Response,
 ) -> schemas.ServiceOrderRead:
     """Raise a service order (Scheduled); returns it with its SO number."""
-    row = await service.create_service_order(session=session, consumer=consumer, order=order)
+    row = await service.create_service_order(
+        session=session, consumer=consumer, order=order, actor=user.username
+    )
     await session.commit()
     response.headers["Location"] = f"{router.prefix}/{consumer.id}/service"
     return schemas.ServiceOrderRead.model_validate(row)
@@ -130,13 +139,14 @@ async def create_service_order(
 @router.patch("/{id_or_account_number}/service-orders/{order_number}", responses=_problems(404, 409, 422))
 async def update_service_order(
     session: SessionDep,
+    user: CsrUser,
     consumer: CurrentConsumer,
     order_number: Annotated[str, Path(max_length=20, examples=["SO-100042"])],
     changes: schemas.ServiceOrderUpdate,
 ) -> schemas.ServiceOrderRead:
     """Move the order forward (Scheduled → In Progress → Completed) or change its technician."""
     row = await service.update_service_order(
-        session=session, consumer=consumer, order_number=order_number, changes=changes
+        session=session, consumer=consumer, order_number=order_number, changes=changes, actor=user.username
     )
     await session.commit()
     return schemas.ServiceOrderRead.model_validate(row)

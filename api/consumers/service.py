@@ -66,6 +66,7 @@ from domain.service_requests.types import (
     RequestStatus,
     RequestType,
     SlaState,
+    Visibility,
 )
 
 DEFAULT_VIP_RULE = VipRule()
@@ -256,9 +257,10 @@ def profile_locked(consumer: Consumer, request_id: str) -> Problem:
 
 
 async def update_contact(
-    *, session: AsyncSession, consumer: Consumer, changes: schemas.ConsumerUpdate
+    *, session: AsyncSession, consumer: Consumer, changes: schemas.ConsumerUpdate, actor: str
 ) -> Consumer:
-    """Apply the given contact fields (names, phone, e-mail, service address).
+    """Apply the given contact fields (names, phone, e-mail, service address), recording who changed
+    what (old → new) in the consumer's communications.
 
     Refuses (423, naming the request) while an open request holds the profile lock. The write is
     a guarded UPDATE (``WHERE locked_by_request IS NULL``), so a lock taken a moment earlier by a
@@ -267,6 +269,8 @@ async def update_contact(
     if consumer.locked_by_request:
         raise profile_locked(consumer, consumer.locked_by_request)
     values = changes.model_dump(exclude_unset=True)
+    before = {name: getattr(consumer, name) for name in values}
+    values = {name: value for name, value in values.items() if value != before[name]}
     if not values:
         return consumer
     result = await session.execute(
@@ -278,7 +282,22 @@ async def update_contact(
     await session.refresh(consumer)
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise profile_locked(consumer, consumer.locked_by_request or "(unknown)")
+    changed = "; ".join(
+        f"{name.replace('_', ' ')}: {before[name] or '—'} → {value or '—'}" for name, value in values.items()
+    )
+    _record_change(session, consumer, actor, "Contact details changed", changed)
     return consumer
+
+
+def _record_change(session: AsyncSession, consumer: Consumer, actor: str, subject: str, body: str) -> None:
+    """An internal system entry in the consumer's communications: who changed what on the account."""
+    session.add(
+        Communication(
+            consumer_id=consumer.id, channel=Channel.SYSTEM, direction=Direction.INTERNAL,
+            visibility=Visibility.INTERNAL, subject=subject, body=body, author=actor,
+            created_at=datetime.now(UTC),
+        )
+    )  # fmt: skip
 
 
 # ---- health score, compliance, VIP ------------------------------------------------------------------
@@ -954,9 +973,11 @@ async def create_service_order(
     session: AsyncSession,
     consumer: Consumer,
     order: schemas.ServiceOrderCreate,
+    actor: str,
     now: datetime | None = None,
 ) -> ServiceOrder:
-    """Raise a Scheduled service order numbered ``SO-{id + 100000}`` (as the request workflow does)."""
+    """Raise a Scheduled service order numbered ``SO-{id + 100000}`` (as the request workflow does),
+    recording who raised it in the consumer's communications."""
     row = ServiceOrder(
         order_number=f"~{uuid.uuid4().hex[:18]}",  # replaced below, once the id is known
         consumer_id=consumer.id,
@@ -971,6 +992,10 @@ async def create_service_order(
     await session.flush()
     # Numbered from the row's own id: unique without a counter table or a race.
     row.order_number = f"SO-{row.id + 100000}"
+    _record_change(
+        session, consumer, actor, f"Service order {row.order_number} created",
+        f"{order.service_type.value}: {order.description}",
+    )  # fmt: skip
     await session.flush()
     return row
 
@@ -981,10 +1006,11 @@ async def update_service_order(
     consumer: Consumer,
     order_number: str,
     changes: schemas.ServiceOrderUpdate,
+    actor: str,
     now: datetime | None = None,
 ) -> ServiceOrder:
     """Move an order forward (Scheduled → In Progress → Completed; completion date set on
-    completion) and/or set its technician.
+    completion) and/or set its technician, recording who did in the consumer's communications.
 
     Refuses with 404 an order of another consumer, and with 409 a step backwards or any change to a
     completed order.
@@ -1016,8 +1042,15 @@ async def update_service_order(
         )
     if target == ServiceOrderStatus.COMPLETED and row.status != ServiceOrderStatus.COMPLETED:
         row.completed_at = now or datetime.now(UTC)
+    moves = [f"{row.status.value} → {target.value}"] if target != row.status else []
+    if technician != row.technician:
+        moves.append(f"technician: {row.technician or '—'} → {technician or '—'}")
     row.status = target
     row.technician = technician
+    if moves:
+        _record_change(
+            session, consumer, actor, f"Service order {row.order_number} updated", "; ".join(moves)
+        )
     await session.flush()
     return row
 

@@ -254,7 +254,7 @@ async def update_contact(request: Request, key: str, user: PageUser, session: Se
         changes = schemas.ConsumerUpdate.model_validate(
             blank_to_none({k: values[k] for k in fields if k in values}, "email")
         )
-        await service.update_contact(session=session, consumer=consumer, changes=changes)
+        await service.update_contact(session=session, consumer=consumer, changes=changes, actor=user.username)
         await session.commit()
     except (ValidationError, Problem) as exc:
         return await _refused(request, user, session, consumer, "overview", "contact", values, exc)
@@ -282,7 +282,9 @@ async def create_service_order(request: Request, key: str, user: PageUser, sessi
         order = schemas.ServiceOrderCreate.model_validate(
             blank_to_none(values, "technician", "scheduled_date")
         )
-        row = await service.create_service_order(session=session, consumer=consumer, order=order)
+        row = await service.create_service_order(
+            session=session, consumer=consumer, order=order, actor=user.username
+        )
         number = row.order_number
         await session.commit()
     except (ValidationError, Problem) as exc:
@@ -300,7 +302,11 @@ async def update_service_order(
     try:
         changes = schemas.ServiceOrderUpdate.model_validate({"status": values.get("status")})
         row = await service.update_service_order(
-            session=session, consumer=consumer, order_number=order_number, changes=changes
+            session=session,
+            consumer=consumer,
+            order_number=order_number,
+            changes=changes,
+            actor=user.username,
         )
         message = f"{row.order_number} is now {row.status.value}."
         await session.commit()

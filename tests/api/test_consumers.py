@@ -1203,6 +1203,18 @@ async def test_service_order_moves_forward_and_never_back(
     assert "cannot change" in assert_problem(touched, 409)["detail"]
     assert same.status_code == 200 and same.json()["completed_at"] == done.json()["completed_at"]
 
+    # every change is on the account, by whom; the refused ones and the no-op left nothing
+    log = (
+        await client.get(f"{BASE}/{consumer.id}/communications", params={"channel": "system"}, headers=csr)
+    ).json()
+    number = created["order_number"]
+    assert [(c["author"], c["subject"], c["body"], c["direction"]) for c in reversed(log["items"])] == [
+        ("csr", f"Service order {number} created", "Repairs: Leaking coupling", "internal"),
+        ("csr", f"Service order {number} updated", "Scheduled → In Progress; technician: — → Luis Ortega", "internal"),
+        ("csr", f"Service order {number} updated", "technician: Luis Ortega → Dana Whitfield", "internal"),
+        ("csr", f"Service order {number} updated", "In Progress → Completed", "internal"),
+    ]  # fmt: skip
+
 
 async def test_service_order_may_be_completed_straight_from_scheduled(
     client: httpx.AsyncClient, csr: dict[str, str], sessionmaker: Maker
@@ -1363,6 +1375,15 @@ async def test_edit_contact_fields(
     async with sessionmaker() as session:
         stored = await session.get(Consumer, consumer.id)
     assert stored is not None and (stored.first_name, stored.email) == ("John", None)
+    log = (
+        await client.get(f"{BASE}/{consumer.id}/communications", params={"channel": "system"}, headers=csr)
+    ).json()
+    assert [(c["author"], c["subject"], c["body"]) for c in reversed(log["items"])] == [
+        ("csr", "Contact details changed",
+         f"first name: Jon → John; last name: {consumer.last_name} → Doe; phone: {consumer.phone} → (217) 555-0199; "
+         f"service address: {consumer.service_address} → 12 Maple Street, Springfield"),
+        ("csr", "Contact details changed", "email: old@example.com → —"),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -1423,7 +1444,7 @@ async def test_a_lock_taken_after_the_profile_was_read_still_refuses_the_edit(se
 
         with pytest.raises(Problem) as refused:
             await service.update_contact(
-                session=editing, consumer=stale, changes=schemas.ConsumerUpdate(phone="555-0199")
+                session=editing, consumer=stale, changes=schemas.ConsumerUpdate(phone="555-0199"), actor="csr"
             )
 
     assert refused.value.status == 423
