@@ -21,10 +21,10 @@ from domain.consumers.types import (
     Category,
     ConsumerStatus,
     DocumentStatus,
-    MeterStatus,
     PaymentMethod,
     PaymentMode,
     PaymentStatus,
+    ReadingStatus,
     ServiceOrderStatus,
     ServiceOrderType,
     UtilityType,
@@ -465,7 +465,9 @@ class MeterConnection(BaseModel):
     installation_date: date
     assigned_on: date
     unassigned_on: date | None = Field(description="Null while the meter still serves the consumer")
-    reading_status: MeterStatus
+    reading_status: ReadingStatus = Field(
+        description="Active while the meter serves the consumer, Inactive after, Maintenance while out for it"
+    )
     last_reading: Decimal | None
     last_reading_date: date | None
     average_monthly_usage: Decimal | None

@@ -40,6 +40,20 @@ class MeterStatus(StrEnum):
     MAINTENANCE = "maintenance"
 
 
+class ReadingStatus(StrEnum):
+    """Whether a consumer's meter is being read (the Connections tab's *Reading status*)."""
+
+    ACTIVE = "Active"  # serving the consumer: read every cycle
+    INACTIVE = "Inactive"  # no longer serving the consumer (disconnected or replaced)
+    MAINTENANCE = "Maintenance"  # out for maintenance: not read until it is back
+
+    @classmethod
+    def of(cls, meter_status: MeterStatus, still_assigned: bool) -> ReadingStatus:
+        if meter_status is MeterStatus.MAINTENANCE:
+            return cls.MAINTENANCE
+        return cls.ACTIVE if still_assigned else cls.INACTIVE
+
+
 class VerificationStatus(StrEnum):
     VERIFIED = "verified"
     PENDING = "pending"

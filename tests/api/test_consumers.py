@@ -1035,7 +1035,7 @@ async def test_connections_meters_readings_and_anomalies(
         None,
         "2024-01-01",
     )
-    assert meter["reading_status"] == "assigned"
+    assert (meter["reading_status"], meters[1]["reading_status"]) == ("Active", "Inactive")
     assert (meter["last_reading"], meter["last_reading_date"]) == ("2300.00", "2026-06-05")
     assert (
         meter["average_monthly_usage"] == "337.50"

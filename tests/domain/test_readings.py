@@ -15,7 +15,7 @@ from domain.consumers.readings import (
     find_anomalies,
     monthly_consumption,
 )
-from domain.consumers.types import VerificationStatus
+from domain.consumers.types import MeterStatus, ReadingStatus, VerificationStatus
 
 D = Decimal
 VERIFIED = VerificationStatus.VERIFIED
@@ -301,3 +301,19 @@ def test_average_monthly_usage_without_a_period_is_none() -> None:
     assert average_monthly_usage([r("2026-01-01", 100)]) is None
     # a lone regression is no consumption either
     assert average_monthly_usage([r("2026-01-01", 100), r("2026-02-01", 50)]) is None
+
+
+@pytest.mark.parametrize(
+    ("meter_status", "still_assigned", "expected"),
+    [
+        (MeterStatus.ASSIGNED, True, ReadingStatus.ACTIVE),
+        (MeterStatus.AVAILABLE, False, ReadingStatus.INACTIVE),  # back in stock after a disconnection
+        (MeterStatus.ASSIGNED, False, ReadingStatus.INACTIVE),  # now serving someone else
+        (MeterStatus.MAINTENANCE, True, ReadingStatus.MAINTENANCE),
+        (MeterStatus.MAINTENANCE, False, ReadingStatus.MAINTENANCE),
+    ],
+)
+def test_reading_status_of_a_consumers_meter(
+    meter_status: MeterStatus, still_assigned: bool, expected: ReadingStatus
+) -> None:
+    assert ReadingStatus.of(meter_status, still_assigned) is expected
