@@ -12,7 +12,7 @@ import anyio
 from fastapi import APIRouter, Form, Path, Query, Response, UploadFile
 from fastapi.responses import FileResponse
 
-from api.auth.deps import CsrUser
+from api.auth.deps import CsrUser, SupervisorUser
 from api.consumers import documents, schemas, service
 from api.consumers.deps import CurrentConsumer
 from api.deps import SessionDep, SettingsDep
@@ -210,6 +210,23 @@ router.add_api_route(
     responses=_problems(404, 413, 415, 422),
     route_class_override=documents.UploadLimitRoute,
 )
+
+
+@router.patch("/{id_or_account_number}/documents/{document_id}", responses=_problems(404, 409, 422))
+async def review_document(
+    session: SessionDep,
+    user: SupervisorUser,
+    consumer: CurrentConsumer,
+    document_id: int,
+    review: schemas.DocumentReview,
+) -> schemas.DocumentRead:
+    """Approve a document one step (Processing → Verified → Published) — supervisors and admins.
+    Recorded, with who did it, in the consumer's communications; 409 for a step back."""
+    row = await service.review_document(
+        session=session, consumer=consumer, document_id=document_id, status=review.status, actor=user.username
+    )
+    await session.commit()
+    return schemas.DocumentRead.model_validate(row)
 
 
 @router.get(

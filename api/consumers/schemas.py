@@ -617,6 +617,14 @@ class NoteCreate(BaseModel):
 # ---------------------------------------------------------------------------------------------
 
 
+class DocumentReview(BaseModel):
+    """A document's next approval step."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "Verified"}]})
+
+    status: Literal[DocumentStatus.VERIFIED, DocumentStatus.PUBLISHED]
+
+
 class DocumentRead(BaseModel):
     model_config = ConfigDict(
         from_attributes=True,

@@ -1156,3 +1156,34 @@ async def get_document(*, session: AsyncSession, consumer: Consumer, document_id
     if row is None:
         raise _not_found(f"Consumer {consumer.account_number} has no document {document_id}.")
     return row
+
+
+_DOCUMENT_STEPS = {DocumentStatus.PROCESSING: 0, DocumentStatus.VERIFIED: 1, DocumentStatus.PUBLISHED: 2}
+
+
+async def review_document(
+    *, session: AsyncSession, consumer: Consumer, document_id: int, status: DocumentStatus, actor: str
+) -> Document:
+    """Move a document along its approval (Processing → Verified → Published; Verified may be
+    skipped), recording who did in the consumer's communications. 409 for a step back."""
+    row = await get_document(session=session, consumer=consumer, document_id=document_id)
+    current = DocumentStatus(row.verification_status)
+    if _DOCUMENT_STEPS[status] < _DOCUMENT_STEPS[current]:
+        raise Problem(
+            409,
+            f"Document {row.id} is {current.value}; approval only moves forward "
+            "(Processing → Verified → Published).",
+            type_="/problems/invalid-transition",
+            status_now=current.value,
+        )
+    if status is not current:
+        row.verification_status = status
+        _record_change(
+            session,
+            consumer,
+            actor,
+            f"Document “{row.title}” {status.value.lower()}",
+            f"{current.value} → {status.value}",
+        )
+        await session.flush()
+    return row

@@ -17,6 +17,7 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import Problem
 from api.ui.common import (
     PageUser,
+    SupervisorPageUser,
     UiRoute,
     blank_to_none,
     form_dict,
@@ -356,3 +357,26 @@ async def _store(
             session=session, consumer=consumer, title=title, stored=stored, uploaded_by=user.username
         )
         await session.commit()
+
+
+@router.post("/consumers/{key}/documents/{document_id}/review")
+async def review_document(
+    request: Request, key: str, document_id: int, user: SupervisorPageUser, session: SessionDep
+) -> Response:
+    """Approve a document one step (supervisors): the JSON API's review, its refusal on the tab."""
+    consumer = await service.get_consumer(session=session, key=key)
+    values = form_dict(await request.form())
+    try:
+        review = schemas.DocumentReview.model_validate({"status": values.get("status")})
+        row = await service.review_document(
+            session=session,
+            consumer=consumer,
+            document_id=document_id,
+            status=review.status,
+            actor=user.username,
+        )
+        message = f"Document “{row.title}” is now {row.verification_status.value}."
+        await session.commit()
+    except (ValidationError, Problem) as exc:
+        return await _refused(request, user, session, consumer, "documents", "review", values, exc)
+    return redirect(f"/consumers/{consumer.id}?tab=documents", flash=message)

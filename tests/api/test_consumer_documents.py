@@ -270,3 +270,34 @@ async def test_documents_need_a_signed_in_user(
     assert_problem(await client.get(f"{BASE}/{consumer.id}/documents"), 401)
     assert_problem(await client.get(f"{BASE}/{consumer.id}/documents/1/download"), 401)
     assert _files(documents_dir) == []
+
+
+async def test_supervisors_approve_documents_forward_only_and_it_is_recorded(
+    client: httpx.AsyncClient, csr: dict[str, str], staff: dict[str, Any], consumer: Consumer
+) -> None:
+    document = (await upload(client, csr, "agreement.pdf")).json()
+    url = f"{BASE}/{consumer.id}/documents/{document['id']}"
+    supervisor = auth(staff["supervisor"])
+
+    refused = await client.patch(url, json={"status": "Verified"}, headers=csr)
+    assert "needs the supervisor or admin role" in assert_problem(refused, 403)["detail"]
+    verified = await client.patch(url, json={"status": "Verified"}, headers=supervisor)
+    assert verified.status_code == 200 and verified.json()["verification_status"] == "Verified"
+    again = await client.patch(url, json={"status": "Verified"}, headers=supervisor)  # no-op, not recorded
+    assert again.status_code == 200
+    published = await client.patch(url, json={"status": "Published"}, headers=auth(staff["admin"]))
+    assert published.json()["verification_status"] == "Published"
+    back = await client.patch(url, json={"status": "Verified"}, headers=supervisor)
+    assert assert_problem(back, 409)["status_now"] == "Published"
+    assert_problem(await client.patch(url, json={"status": "Processing"}, headers=supervisor), 422)
+    assert_problem(await client.patch(f"{BASE}/{consumer.id}/documents/999", json={"status": "Verified"},
+                                      headers=supervisor), 404)  # fmt: skip
+
+    listed = (await client.get(f"{BASE}/{consumer.id}/documents", headers=csr)).json()
+    assert [d["verification_status"] for d in listed] == ["Published"]
+    log = (
+        await client.get(f"{BASE}/{consumer.id}/communications", params={"channel": "system"}, headers=csr)
+    ).json()
+    assert [(c["author"], c["body"]) for c in reversed(log["items"])] == [
+        ("supervisor", "Processing → Verified"), ("admin", "Verified → Published"),
+    ]  # fmt: skip

@@ -134,6 +134,7 @@ ENDPOINTS = [
     ("GET", f"{BASE}/1/documents"),
     ("POST", f"{BASE}/1/documents"),
     ("GET", f"{BASE}/1/documents/1/download"),
+    ("PATCH", f"{BASE}/1/documents/1"),
 ]
 
 
@@ -149,7 +150,7 @@ async def test_every_endpoint_refuses_an_anonymous_caller(
 
 @pytest.mark.parametrize(("method", "path"), [e for e in ENDPOINTS if "/1" in e[1]])
 async def test_unknown_consumer_is_404_problem(
-    client: httpx.AsyncClient, csr: dict[str, str], method: str, path: str
+    client: httpx.AsyncClient, csr: dict[str, str], staff: dict[str, Any], method: str, path: str
 ) -> None:
     path = path.replace(f"{BASE}/1", f"{BASE}/WU-00000")
     kwargs: dict[str, Any] = {"json": {}} if method == "PATCH" else {}
@@ -159,8 +160,11 @@ async def test_unknown_consumer_is_404_problem(
         kwargs = {"json": {"text": "hello"}}
     if path.endswith("/documents") and method == "POST":
         kwargs = {"data": {"title": "t"}, "files": {"file": ("a.txt", b"hi", "text/plain")}}
+    headers = csr
+    if path.endswith("/documents/1") and method == "PATCH":  # approving is for supervisors
+        kwargs, headers = {"json": {"status": "Verified"}}, auth(staff["supervisor"])
 
-    response = await client.request(method, path, headers=csr, **kwargs)
+    response = await client.request(method, path, headers=headers, **kwargs)
 
     body = assert_problem(response, 404)
     assert "WU-00000" in body["detail"]

@@ -22,6 +22,7 @@ SUPERVISOR_ONLY = {
     ("GET", "/api/v1/requests/escalations"),
     ("POST", "/api/v1/requests/{request_id}/priority"),
     ("POST", "/api/v1/requests/{request_id}/assign"),
+    ("PATCH", "/api/v1/consumers/{id_or_account_number}/documents/{document_id}"),
 }
 ROLES = ("csr", "supervisor", "admin")
 

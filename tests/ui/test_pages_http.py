@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import httpx
+from sqlalchemy import select
 
 from api.auth.service import SESSION_COOKIE
-from db.models import User
+from db.models import Consumer, Document, User
+from domain.consumers.types import DocumentStatus
 from tests.ui.conftest import signed_in
 
 
@@ -82,3 +87,37 @@ async def test_assets_are_vendored_and_ui_routes_stay_out_of_the_api_schema(
         assert response.status_code == 200, asset
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert all(path.startswith(("/api/", "/healthz", "/readyz", "/livez")) for path in paths), list(paths)
+
+
+async def test_supervisors_approve_documents_from_the_documents_tab(
+    client: httpx.AsyncClient, users: dict[str, User], sessionmaker: Any
+) -> None:
+    async with sessionmaker() as session:
+        consumer = await session.scalar(select(Consumer).where(Consumer.last_name == "Lovelace"))
+        assert consumer is not None
+        document = Document(
+            consumer_id=consumer.id, title="Service agreement", filename="a.pdf", stored_name="0" * 32 + ".pdf",
+            content_type="application/pdf", size_bytes=10, verification_status=DocumentStatus.PROCESSING,
+            uploaded_by="csr", uploaded_at=datetime.now(UTC),
+        )  # fmt: skip
+        session.add(document)
+        await session.commit()
+    tab = f"/consumers/{consumer.id}?tab=documents"
+    review = f"/consumers/{consumer.id}/documents/{document.id}/review"
+
+    assert "Verify" not in (await client.get(tab, headers=signed_in(users["csr"]))).text
+    refused = await client.post(review, data={"status": "Verified"}, headers=signed_in(users["csr"]))
+    assert refused.status_code == 403 and "needs the supervisor or admin role" in refused.text
+
+    page = (await client.get(tab, headers=signed_in(users["supervisor"]))).text
+    assert f'action="{review}"' in page and 'value="Verified"' in page
+    verified = await client.post(review, data={"status": "Verified"}, headers=signed_in(users["supervisor"]))
+    assert verified.status_code == 303 and verified.headers["location"] == tab
+    assert 'value="Published"' in (await client.get(tab, headers=signed_in(users["supervisor"]))).text
+    again = await client.post(review, data={"status": "Verified"}, headers=signed_in(users["supervisor"]))
+    assert again.status_code == 303  # Verified again: nothing to do, nothing refused
+    bad = await client.post(review, data={"status": "Processing"}, headers=signed_in(users["supervisor"]))
+    assert bad.status_code == 422 and 'id="review-error"' in bad.text
+    async with sessionmaker() as session:
+        stored = await session.get(Document, document.id)
+        assert stored is not None and stored.verification_status is DocumentStatus.VERIFIED
