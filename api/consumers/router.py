@@ -6,6 +6,7 @@ commits once when it writes.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 import anyio
@@ -111,6 +112,33 @@ async def consumer_connections(
 ) -> schemas.ConsumerConnections:
     """Meters with their details and monthly readings, anomalies flagged with the reason."""
     return await service.connections(session=session, consumer=consumer, readings_per_meter=readings)
+
+
+@router.patch(
+    "/{id_or_account_number}/meters/{meter_number}/readings/{reading_date}", responses=_problems(404, 422)
+)
+async def verify_reading(
+    session: SessionDep,
+    user: CsrUser,
+    consumer: CurrentConsumer,
+    meter_number: Annotated[str, Path(max_length=20)],
+    reading_date: date,
+    body: schemas.ReadingVerification,
+) -> schemas.ReadingVerified:
+    """Mark a pending reading verified (checked with the meter or the customer); recorded, with who
+    did it, in the consumer's communications. The anomaly 'pending verification' then clears."""
+    row = await service.verify_reading(
+        session=session,
+        consumer=consumer,
+        meter_number=meter_number,
+        reading_date=reading_date,
+        actor=user.username,
+    )
+    await session.commit()
+    return schemas.ReadingVerified(
+        meter_number=meter_number.strip().upper(), reading_date=row.reading_date, value=row.value,
+        verification_status=row.verification_status,
+    )  # fmt: skip
 
 
 @router.get("/{id_or_account_number}/service", responses=_problems(404))

@@ -453,6 +453,23 @@ class ReadingRead(BaseModel):
     anomalies: list[AnomalyRead]
 
 
+class ReadingVerification(BaseModel):
+    """Mark a reading checked."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"verification_status": "verified"}]}
+    )
+
+    verification_status: Literal[VerificationStatus.VERIFIED]
+
+
+class ReadingVerified(BaseModel):
+    meter_number: str
+    reading_date: date
+    value: Decimal
+    verification_status: VerificationStatus
+
+
 class MeterConnection(BaseModel):
     """A meter that serves (or served) the consumer, with its readings in date order."""
 

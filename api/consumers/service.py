@@ -1057,6 +1057,34 @@ async def update_service_order(
     return row
 
 
+async def verify_reading(
+    *, session: AsyncSession, consumer: Consumer, meter_number: str, reading_date: date, actor: str
+) -> MeterReading:
+    """Mark one of the consumer's readings verified (checked against the meter or the customer),
+    recording who did in the consumer's communications. 404 for a reading not on this account."""
+    row = await session.scalar(
+        select(MeterReading)
+        .join(Meter, Meter.id == MeterReading.meter_id)
+        .where(
+            Meter.meter_number == meter_number.strip().upper(),
+            MeterReading.reading_date == reading_date,
+            MeterReading.consumer_id == consumer.id,
+        )
+    )
+    if row is None:
+        raise _not_found(
+            f"Consumer {consumer.account_number} has no reading of meter {meter_number} on {reading_date}."
+        )
+    if row.verification_status != VerificationStatus.VERIFIED:
+        row.verification_status = VerificationStatus.VERIFIED
+        _record_change(
+            session, consumer, actor, f"Reading of meter {meter_number.strip().upper()} verified",
+            f"{reading_date.isoformat()}: {row.value}",
+        )  # fmt: skip
+        await session.flush()
+    return row
+
+
 # ---- communications tab -------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ through ``api.consumers.service``, as the JSON API's does."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -380,3 +381,23 @@ async def review_document(
     except (ValidationError, Problem) as exc:
         return await _refused(request, user, session, consumer, "documents", "review", values, exc)
     return redirect(f"/consumers/{consumer.id}?tab=documents", flash=message)
+
+
+@router.post("/consumers/{key}/meters/{meter_number}/readings/{reading_date}/verify")
+async def verify_reading(
+    request: Request, key: str, meter_number: str, reading_date: date, user: PageUser, session: SessionDep
+) -> Response:
+    """Mark a pending reading verified, from the Connections tab."""
+    consumer = await service.get_consumer(session=session, key=key)
+    await service.verify_reading(
+        session=session,
+        consumer=consumer,
+        meter_number=meter_number,
+        reading_date=reading_date,
+        actor=user.username,
+    )
+    await session.commit()
+    return redirect(
+        f"/consumers/{consumer.id}?tab=connections",
+        flash=f"The {reading_date.isoformat()} reading of {meter_number} is verified.",
+    )

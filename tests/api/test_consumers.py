@@ -135,6 +135,7 @@ ENDPOINTS = [
     ("POST", f"{BASE}/1/documents"),
     ("GET", f"{BASE}/1/documents/1/download"),
     ("PATCH", f"{BASE}/1/documents/1"),
+    ("PATCH", f"{BASE}/1/meters/M-1/readings/2026-01-05"),
 ]
 
 
@@ -161,6 +162,8 @@ async def test_unknown_consumer_is_404_problem(
     if path.endswith("/documents") and method == "POST":
         kwargs = {"data": {"title": "t"}, "files": {"file": ("a.txt", b"hi", "text/plain")}}
     headers = csr
+    if "/readings/" in path:
+        kwargs = {"json": {"verification_status": "verified"}}
     if path.endswith("/documents/1") and method == "PATCH":  # approving is for supervisors
         kwargs, headers = {"json": {"status": "Verified"}}, auth(staff["supervisor"])
 
@@ -569,6 +572,35 @@ async def test_profile_alerts_unverified_readings_and_meter_anomalies(
     assert anomaly["meter_number"] == number and anomaly["count"] == 1
     assert anomaly["message"].startswith(f"Meter {number}: spike on 2026-05-05.")
     assert "exceeds 2.5× the median 100" in anomaly["message"]
+
+
+async def test_verifying_a_reading_clears_its_alert_and_is_recorded(
+    client: httpx.AsyncClient, csr: dict[str, str], sessionmaker: Maker
+) -> None:
+    consumer = await add_consumer(sessionmaker)
+    number = await _metered(sessionmaker, consumer, ["1000", "1100", "1200"], pending=(2,))
+    url = f"{BASE}/{consumer.id}/meters/{number.lower()}/readings/2026-03-05"  # the meter number in any case
+
+    verified = await client.patch(url, json={"verification_status": "verified"}, headers=csr)
+
+    assert verified.status_code == 200, verified.text
+    assert verified.json() == {
+        "meter_number": number, "reading_date": "2026-03-05", "value": "1200.00", "verification_status": "verified",
+    }  # fmt: skip
+    alerts = (await client.get(f"{BASE}/{consumer.id}", headers=csr)).json()["alerts"]
+    assert "unverified_readings" not in {a["kind"] for a in alerts}
+    again = await client.patch(url, json={"verification_status": "verified"}, headers=csr)
+    assert again.status_code == 200  # already verified: nothing more recorded
+    log = (
+        await client.get(f"{BASE}/{consumer.id}/communications", params={"channel": "system"}, headers=csr)
+    ).json()
+    assert [(c["author"], c["subject"], c["body"]) for c in log["items"]] == [
+        ("csr", f"Reading of meter {number} verified", "2026-03-05: 1200.00"),
+    ]
+    assert_problem(await client.patch(url, json={"verification_status": "pending"}, headers=csr), 422)
+    other = await add_consumer(sessionmaker)
+    elsewhere = f"{BASE}/{other.id}/meters/{number}/readings/2026-03-05"  # not this account's reading
+    assert_problem(await client.patch(elsewhere, json={"verification_status": "verified"}, headers=csr), 404)
 
 
 async def test_profile_vip_from_the_stored_flag(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
 from api.auth.service import SESSION_COOKIE
-from db.models import Consumer, Document, User
-from domain.consumers.types import DocumentStatus
+from db.models import Consumer, Document, MeterAssignment, MeterReading, User
+from domain.consumers.types import DocumentStatus, MeterStatus, UtilityType, VerificationStatus
+from tests import factories
 from tests.ui.conftest import signed_in
 
 
@@ -121,3 +123,26 @@ async def test_supervisors_approve_documents_from_the_documents_tab(
     async with sessionmaker() as session:
         stored = await session.get(Document, document.id)
         assert stored is not None and stored.verification_status is DocumentStatus.VERIFIED
+
+
+async def test_a_pending_reading_is_verified_from_the_connections_tab(
+    client: httpx.AsyncClient, users: dict[str, User], sessionmaker: Any
+) -> None:
+    async with sessionmaker() as session:
+        consumer = await session.scalar(select(Consumer).where(Consumer.last_name == "Lovelace"))
+        assert consumer is not None
+        meter = await factories.meter(session, UtilityType.WATER, status=MeterStatus.ASSIGNED)
+        session.add(MeterAssignment(meter_id=meter.id, consumer_id=consumer.id, assigned_on=date(2026, 1, 1)))
+        session.add(MeterReading(meter_id=meter.id, consumer_id=consumer.id, reading_date=date(2026, 2, 1),
+                                 value=Decimal("42"), verification_status=VerificationStatus.PENDING))  # fmt: skip
+        await session.commit()
+    tab = f"/consumers/{consumer.id}?tab=connections"
+    action = f"/consumers/{consumer.id}/meters/{meter.meter_number}/readings/2026-02-01/verify"
+    assert f'action="{action}"' in (await client.get(tab, headers=signed_in(users["csr"]))).text
+
+    verified = await client.post(action, headers=signed_in(users["csr"]))
+
+    assert verified.status_code == 303 and verified.headers["location"] == tab
+    assert f'action="{action}"' not in (await client.get(tab, headers=signed_in(users["csr"]))).text
+    missing = await client.post(action.replace("2026-02-01", "2026-02-02"), headers=signed_in(users["csr"]))
+    assert missing.status_code == 404 and "has no reading" in missing.text
