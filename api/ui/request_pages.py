@@ -123,6 +123,16 @@ async def dashboard_counters(request: Request, user: PageUser, session: SessionD
 # ---- list and history -----------------------------------------------------------------------------
 
 
+LIST_SORTS = [
+    ("-created_at", "Newest first"),
+    ("created_at", "Oldest first"),
+    ("-priority", "Priority, highest first"),
+    ("resolution_due_at", "Resolution due, soonest first"),
+    ("request_id", "Request ID"),
+    ("status", "Status"),
+]
+
+
 async def _list(request: Request, user: User, session: SessionDep, *, history: bool) -> Response:
     params = request.query_params
     open_only = params.get("status") == "open" and not history
@@ -141,6 +151,9 @@ async def _list(request: Request, user: User, session: SessionDep, *, history: b
             problems.append(f"'{params[key]}' is not a date; use YYYY-MM-DD.")
     if filters["created_from"] and filters["created_to"] and filters["created_from"] > filters["created_to"]:
         problems.append("The 'from' date is after the 'to' date, so nothing can match.")
+    assignee = params.get("assignee", "")
+    assignee_id = user.id if assignee == "me" else (int(assignee) if assignee.isdigit() else None)
+    sort = params.get("sort") if params.get("sort") in dict(LIST_SORTS) else "-created_at"
     page = _page(params.get("page"))
     results = await service.list_requests(
         session=session,
@@ -151,8 +164,9 @@ async def _list(request: Request, user: User, session: SessionDep, *, history: b
         sla_status=[filters["sla"]] if filters["sla"] else None,
         created_from=filters["created_from"],
         created_to=filters["created_to"],
+        assignee_id=assignee_id,
         history=history,
-        sort="-created_at",
+        sort=sort or "-created_at",
         page=page,
         size=PAGE_SIZE,
     )
@@ -168,6 +182,8 @@ async def _list(request: Request, user: User, session: SessionDep, *, history: b
         "next_url": url_with(request, page=page + 1) if page < pages else None,
         "statuses": list(FINISHED) if history else list(RequestStatus),
         "fraction": await _at_risk_fraction(session),
+        "assignees": await service.assignable_users(session=session),
+        "sorts": LIST_SORTS,
     }
     template = "requests/_results.html" if is_fragment(request) else "requests/list.html"
     return render(request, template, context, user=user, active="history" if history else "requests")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from api.auth.service import SESSION_COOKIE
 from db.models import Consumer, Document, MeterAssignment, MeterReading, User
 from domain.consumers.types import DocumentStatus, MeterStatus, UtilityType, VerificationStatus
+from domain.service_requests.types import Priority, RequestStatus
 from tests import factories
 from tests.ui.conftest import signed_in
 
@@ -146,3 +148,36 @@ async def test_a_pending_reading_is_verified_from_the_connections_tab(
     assert f'action="{action}"' not in (await client.get(tab, headers=signed_in(users["csr"]))).text
     missing = await client.post(action.replace("2026-02-01", "2026-02-02"), headers=signed_in(users["csr"]))
     assert missing.status_code == 404 and "has no reading" in missing.text
+
+
+async def test_request_list_filters_by_assignee_and_sorts(
+    client: httpx.AsyncClient, users: dict[str, User], sessionmaker: Any
+) -> None:
+    async with sessionmaker() as session:
+        first, second = [await factories.consumer(session) for _ in range(2)]  # one open request each
+        rows = [
+            await factories.request_row(session, first.id, priority=Priority.LOW, assigned_to=users["csr"].id),
+            await factories.request_row(
+                session, first.id, status=RequestStatus.COMPLETED, priority=Priority.CRITICAL,
+                assigned_to=users["supervisor"].id,
+            ),
+            await factories.request_row(session, second.id, priority=Priority.HIGH, assigned_to=users["csr"].id),
+        ]  # fmt: skip
+        ids = [r.request_id for r in rows]
+        await session.commit()
+    csr = signed_in(users["csr"])
+
+    def listed(page: str) -> list[str]:
+        return [i for i in re.findall(r'href="/requests/([A-Z]{2}-T\d+)"', page) if i in ids]
+
+    mine = (await client.get("/requests", params={"assignee": "me", "sort": "-priority"}, headers=csr)).text
+    assert listed(mine) == [ids[2], ids[0]]  # High before Low; the supervisor's is not mine
+    theirs = await client.get("/requests", params={"assignee": users["supervisor"].id}, headers=csr)
+    assert listed(theirs.text) == [ids[1]]
+    assert f'<option value="{users["supervisor"].id}" selected>' in theirs.text
+    by_id = (await client.get("/requests", params={"sort": "request_id"}, headers=csr)).text
+    assert listed(by_id) == sorted(ids)
+    fallback = await client.get(
+        "/requests", params={"sort": "password"}, headers=csr
+    )  # unknown: newest first
+    assert fallback.status_code == 200 and set(listed(fallback.text)) == set(ids)
