@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, time, timedelta
 
+import httpx
 from sqlalchemy import func, select, update
 
 from db.models import Consumer, ServiceRequest, SlotBooking, SlotDay, TimeSlot, User
@@ -23,6 +24,16 @@ async def _create(stack: Stack, consumer: object, reason: str, **extra: object) 
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def _final_reading(stack: Stack, rid: object, reading: str) -> httpx.Response:
+    """Record the in-service meter's final reading, dated today, as the CSR."""
+    return await stack.client.post(
+        f"/api/v1/requests/{rid}/final-readings",
+        json={"readings": [{"meter_number": stack.meters["in_service"].meter_number, "reading": reading,
+                            "reading_date": TODAY().isoformat()}]},
+        headers=stack.as_("csr"),
+    )  # fmt: skip
 
 
 async def test_whole_reconnection_over_http(stack: Stack) -> None:
@@ -72,12 +83,7 @@ async def test_whole_disconnection_over_http(stack: Stack) -> None:
     csr = stack.as_("csr")
     await stack.client.post(f"/api/v1/requests/{rid}/acknowledge", headers=csr)
 
-    response = await stack.client.post(
-        f"/api/v1/requests/{rid}/final-readings",
-        json={"readings": [{"meter_number": stack.meters["in_service"].meter_number, "reading": "612",
-                            "reading_date": TODAY().isoformat()}]},
-        headers=csr,
-    )  # fmt: skip
+    response = await _final_reading(stack, rid, "612")
 
     assert response.status_code == 200, response.text
     assert response.json()["request"]["status"] == "Completed"
@@ -403,20 +409,10 @@ async def test_roles_close_rule_counters_and_escalation_queue(stack: Stack) -> N
     assert [(r["request_id"], r["sla_status"]) for r in queue.json()["items"]] == [(disc, "Breached")]
     assert (await stack.client.get("/api/v1/requests/escalations", headers=csr)).status_code == 403
 
-    done = await stack.client.post(
-        f"/api/v1/requests/{disc}/final-readings",
-        json={"readings": [{"meter_number": stack.meters["in_service"].meter_number, "reading": "700",
-                            "reading_date": TODAY().isoformat()}]},
-        headers=csr,
-    )  # fmt: skip
+    done = await _final_reading(stack, disc, "700")
     assert done.status_code == 409 and "acknowledge" in done.json()["detail"].lower()
     await stack.client.post(f"/api/v1/requests/{disc}/acknowledge", headers=csr)
-    done = await stack.client.post(
-        f"/api/v1/requests/{disc}/final-readings",
-        json={"readings": [{"meter_number": stack.meters["in_service"].meter_number, "reading": "700",
-                            "reading_date": TODAY().isoformat()}]},
-        headers=csr,
-    )  # fmt: skip
+    done = await _final_reading(stack, disc, "700")
     assert done.status_code == 200, done.text
     board = (await stack.client.get("/api/v1/requests/dashboard", headers=csr)).json()
     assert (board["pending_disconnection"], board["completed_disconnection"], board["sla_breached"]) == (
