@@ -41,8 +41,8 @@ from domain.consumers.types import (
     VerificationStatus,
 )
 from domain.dates import add_months
-from domain.service_requests import rules
-from domain.service_requests.types import Direction, RequestType
+from domain.request import rules
+from domain.request.types import Direction, RequestType
 from workflows.schemas import (
     CommunicationRecord,
     Completion,

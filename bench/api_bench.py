@@ -71,8 +71,8 @@ from db.models import Consumer, Meter, Plan, RequestEvent, TimeSlot, User
 from db.seed import seed
 from db.session import make_engine, make_sessionmaker
 from domain.consumers.types import ConsumerStatus, MeterStatus, UtilityType
-from domain.service_requests import rules
-from domain.service_requests.types import CloseReason, Priority, RequestStatus, RequestType, SlaState
+from domain.request import rules
+from domain.request.types import CloseReason, Priority, RequestStatus, RequestType, SlaState
 from settings import Settings
 from worker import build_worker
 from workflows import search_attributes as sa

@@ -59,8 +59,8 @@ from db.models import Communication, Consumer, Plan, RequestEvent, ServiceReques
 from db.seed import seed
 from db.session import make_engine, make_sessionmaker
 from domain.consumers.types import ConsumerStatus
-from domain.service_requests.sla import overall_state
-from domain.service_requests.types import (
+from domain.request.sla import overall_state
+from domain.request.types import (
     OPEN_STATUSES,
     Channel,
     CloseReason,

@@ -56,7 +56,7 @@ from domain.consumers.types import (
     VerificationStatus,
 )
 from domain.passwords import hash_password
-from domain.service_requests.types import Channel, Direction, Visibility
+from domain.request.types import Channel, Direction, Visibility
 from domain.users import Role
 
 SEED_TODAY = date(2026, 11, 1)

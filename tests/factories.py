@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Consumer, Meter, ServiceRequest, TimeSlot, User, UtilityService
 from domain.consumers.types import Category, ConsumerStatus, MeterStatus, UtilityType
-from domain.service_requests.types import Priority, RequestStatus, RequestType, SlaState
+from domain.request.types import Priority, RequestStatus, RequestType, SlaState
 from domain.users import Role
 
 _seq = itertools.count(1)

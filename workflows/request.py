@@ -19,10 +19,10 @@ from temporalio.common import RawValue, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.service_requests import rules, sla
-    from domain.service_requests.rules import Action as Act
-    from domain.service_requests.rules import TransitionRefused
-    from domain.service_requests.types import (
+    from domain.request import rules, sla
+    from domain.request.rules import Action as Act
+    from domain.request.rules import TransitionRefused
+    from domain.request.types import (
         OPEN_STATUSES,
         Channel,
         Direction,

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.consumers.types import Category, ServiceOrderType, UtilityType
-from domain.service_requests.types import (
+from domain.request.types import (
     Channel,
     CloseReason,
     Direction,

@@ -20,7 +20,7 @@ from api.deps import SessionDep, SettingsDep
 from api.errors import PROBLEM_JSON, Problem
 from api.pagination import PageNumber, PageSize
 from domain.consumers.types import ConsumerStatus
-from domain.service_requests.types import Channel
+from domain.request.types import Channel
 
 router = APIRouter(prefix="/api/v1/consumers", tags=["consumers"])
 

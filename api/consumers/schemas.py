@@ -30,7 +30,7 @@ from domain.consumers.types import (
     UtilityType,
     VerificationStatus,
 )
-from domain.service_requests.types import (
+from domain.request.types import (
     Channel,
     Direction,
     Priority,

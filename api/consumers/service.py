@@ -61,7 +61,7 @@ from domain.consumers.types import (
     UtilityType,
     VerificationStatus,
 )
-from domain.service_requests.types import (
+from domain.request.types import (
     OPEN_STATUSES,
     Channel,
     Direction,

@@ -13,7 +13,7 @@ from api.pagination import Page, PageNumber, PageSize
 from api.reference import service
 from api.reference.schemas import DayAvailability, MeterRead, PlanSearchResult, ReasonList
 from domain.consumers.types import UtilityType
-from domain.service_requests.types import RequestType
+from domain.request.types import RequestType
 
 router = APIRouter(prefix="/api/v1", tags=["reference"])
 

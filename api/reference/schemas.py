@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.consumers.types import Category, MeterStatus, UtilityType
-from domain.service_requests.types import RequestType
+from domain.request.types import RequestType
 
 CENT = Decimal("0.01")
 # Money always shows 2 places ("95.00"), whether it came from the database or a request body.

@@ -19,7 +19,7 @@ from api.reference.schemas import DayAvailability, MeterRead, PlanRead, PlanSear
 from db.models import Consumer, Meter, Plan, SlotDay, TimeSlot
 from domain.consumers.types import MeterStatus, UtilityType
 from domain.dates import window_open
-from domain.service_requests.types import RequestType
+from domain.request.types import RequestType
 
 REASONS: dict[RequestType, list[str]] = {
     RequestType.RECONNECTION: [

@@ -11,8 +11,8 @@ from api.auth.deps import CsrUser, SupervisorUser
 from api.deps import MinimalDep, SessionDep, SettingsDep, TemporalDep
 from api.pagination import Page, PageNumber, PageSize
 from api.requests import schemas, service
-from domain.service_requests.rules import Action
-from domain.service_requests.types import Priority, RequestStatus, RequestType, SlaState
+from domain.request.rules import Action
+from domain.request.types import Priority, RequestStatus, RequestType, SlaState
 from workflows import schemas as wf
 
 router = APIRouter(prefix="/api/v1/requests", tags=["requests"])

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.consumers.types import ServiceOrderType, UtilityType
-from domain.service_requests.types import (
+from domain.request.types import (
     Channel,
     CloseReason,
     Priority,

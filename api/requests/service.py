@@ -42,8 +42,8 @@ from db.slots import SlotFull, book_slot, release_slot
 from db.system_settings import load_sla_settings
 from domain.consumers.types import UtilityType
 from domain.dates import window_open
-from domain.service_requests import rules
-from domain.service_requests.types import OPEN_STATUSES, Priority, RequestStatus, RequestType, SlaState
+from domain.request import rules
+from domain.request.types import OPEN_STATUSES, Priority, RequestStatus, RequestType, SlaState
 from domain.users import Role
 from settings import Settings
 from workflows import search_attributes as sa

@@ -30,7 +30,7 @@ from api.ui.common import (
 )
 from db.models import Consumer, User
 from domain.consumers.types import ConsumerStatus, ServiceOrderStatus, ServiceOrderType
-from domain.service_requests.types import Channel, Visibility
+from domain.request.types import Channel, Visibility
 from settings import Settings
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)

@@ -36,8 +36,8 @@ from api.ui.common import (
 from db.models import User
 from db.system_settings import load_sla_settings
 from domain.consumers.types import ServiceOrderType
-from domain.service_requests.rules import Action
-from domain.service_requests.types import (
+from domain.request.rules import Action
+from domain.request.types import (
     OPEN_STATUSES,
     Channel,
     CloseReason,

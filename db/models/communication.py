@@ -6,7 +6,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, str_enum
-from domain.service_requests.types import Channel, Direction, Visibility
+from domain.request.types import Channel, Direction, Visibility
 
 
 class Communication(Base):

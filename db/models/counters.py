@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, str_enum
 from domain.consumers.types import ConsumerStatus
-from domain.service_requests.types import Priority, RequestStatus, RequestType, SlaState
+from domain.request.types import Priority, RequestStatus, RequestType, SlaState
 
 
 class RequestCount(Base):

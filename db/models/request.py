@@ -6,7 +6,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, TextClause, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, str_enum
-from domain.service_requests.types import (
+from domain.request.types import (
     OPEN_STATUSES,
     CloseReason,
     Priority,

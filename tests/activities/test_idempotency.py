@@ -46,7 +46,7 @@ from domain.consumers.types import (
     ServiceOrderType,
     UtilityType,
 )
-from domain.service_requests.types import (
+from domain.request.types import (
     Channel,
     CloseReason,
     Direction,

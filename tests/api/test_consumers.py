@@ -45,7 +45,7 @@ from domain.consumers.types import (
     VerificationStatus,
 )
 from domain.dates import add_months
-from domain.service_requests.types import Channel, Direction, RequestStatus, RequestType, SlaState, Visibility
+from domain.request.types import Channel, Direction, RequestStatus, RequestType, SlaState, Visibility
 from settings import Settings
 from tests import factories
 from tests.api.conftest import ApiFactory, auth

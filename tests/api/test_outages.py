@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from api.main import create_app
 from db.models import ServiceRequest
-from domain.service_requests.types import RequestStatus, RequestType
+from domain.request.types import RequestStatus, RequestType
 from settings import Settings
 from tests import factories
 from tests.api.conftest import ApiFactory, auth

@@ -15,7 +15,7 @@ from api.reference import service
 from db.models import Plan, PlanService, TimeSlot
 from db.slots import book_slot
 from domain.consumers.types import Category, ConsumerStatus, MeterStatus, UtilityType
-from domain.service_requests.types import RequestType
+from domain.request.types import RequestType
 from tests import factories
 from tests.api.conftest import ApiFactory, auth
 

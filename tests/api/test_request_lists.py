@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.requests import service
-from domain.service_requests.types import OPEN_STATUSES, Priority, RequestStatus, RequestType, SlaState
+from domain.request.types import OPEN_STATUSES, Priority, RequestStatus, RequestType, SlaState
 from tests import factories
 
 RANK = {p: rank for rank, p in enumerate(Priority)}

@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import func, select, update
 
 from db.models import Consumer, ServiceRequest, SlotBooking, SlotDay, TimeSlot, User
-from domain.service_requests.types import SlaState
+from domain.request.types import SlaState
 from domain.users import Role
 from tests.api.conftest import Stack
 

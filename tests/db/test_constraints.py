@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import SlotBooking, SlotDay
 from db.slots import SlotFull, book_slot
-from domain.service_requests.types import RequestStatus
+from domain.request.types import RequestStatus
 from tests import factories
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import Consumer, ConsumerTotal, RequestCount, ServiceRequest
 from domain.consumers.types import ConsumerStatus
-from domain.service_requests.types import RequestStatus, RequestType, SlaState
+from domain.request.types import RequestStatus, RequestType, SlaState
 from tests import factories
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.consumers import service as consumers
 from api.requests import service as requests
 from db.models import Consumer, ServiceRequest
-from domain.service_requests.types import RequestStatus
+from domain.request.types import RequestStatus
 from tests import factories
 
 

@@ -1,4 +1,4 @@
-"""domain.service_requests.rules: transitions, refusals and activation / final-reading data checks.
+"""domain.request.rules: transitions, refusals and activation / final-reading data checks.
 
 The expected tables below are written out by hand from DESIGN.md ("Request lifecycle") and the
 FAQ, not derived from the code under test.
@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from domain.consumers.types import Category, ConsumerStatus, UtilityType
-from domain.service_requests.rules import (
+from domain.request.rules import (
     Action,
     FinalReading,
     MeterChoice,
@@ -29,7 +29,7 @@ from domain.service_requests.rules import (
     raise_priority,
     request_type_for,
 )
-from domain.service_requests.types import Priority, RequestStatus, RequestType
+from domain.request.types import Priority, RequestStatus, RequestType
 
 S = RequestStatus
 T = RequestType

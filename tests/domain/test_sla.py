@@ -1,4 +1,4 @@
-"""domain.service_requests.sla: SLA clocks, states at their exact boundaries, holds, and deadlines."""
+"""domain.request.sla: SLA clocks, states at their exact boundaries, holds, and deadlines."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from domain.service_requests.sla import (
+from domain.request.sla import (
     Deadline,
     SlaClock,
     SlaPolicy,
@@ -16,7 +16,7 @@ from domain.service_requests.sla import (
     overall_state,
     re_escalation_at,
 )
-from domain.service_requests.types import SlaState, SlaTarget
+from domain.request.types import SlaState, SlaTarget
 
 ACK = SlaTarget.ACKNOWLEDGEMENT
 RESP = SlaTarget.RESPONSE

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from api.auth.service import SESSION_COOKIE
 from db.models import Consumer, Document, MeterAssignment, MeterReading, User
 from domain.consumers.types import DocumentStatus, MeterStatus, UtilityType, VerificationStatus
-from domain.service_requests.types import Priority, RequestStatus
+from domain.request.types import Priority, RequestStatus
 from tests import factories
 from tests.ui.conftest import signed_in
 

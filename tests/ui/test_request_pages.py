@@ -11,7 +11,7 @@ from playwright.async_api import Page, expect
 from sqlalchemy import update
 
 from db.models import ServiceRequest
-from domain.service_requests.types import SlaState
+from domain.request.types import SlaState
 from tests.ui.conftest import Site, assert_leaving_search_sends_nothing, sign_in, snap
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]

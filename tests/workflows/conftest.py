@@ -26,7 +26,7 @@ from activities.mail import Mailer
 from activities.request import RequestActivities
 from db.models import Consumer, Meter, MeterAssignment, Plan, PlanService, RequestEvent, ServiceRequest
 from domain.consumers.types import Category, ConsumerStatus, MeterStatus, UtilityType
-from domain.service_requests.rules import request_type_for
+from domain.request.rules import request_type_for
 from settings import Settings
 from tests import factories
 from worker import build_worker

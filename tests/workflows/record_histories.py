@@ -26,7 +26,7 @@ from cli.binaries import temporal_cli, temporal_test_server
 from db.migrate import upgrade
 from db.session import make_engine, make_sessionmaker
 from domain.consumers.types import ServiceOrderType, UtilityType
-from domain.service_requests.types import Channel, CloseReason, Visibility
+from domain.request.types import Channel, CloseReason, Visibility
 from settings import Settings
 from tests.workflows.conftest import World, make_world
 from worker import build_worker

@@ -13,7 +13,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from db.models import Communication, Consumer, Meter, MeterAssignment, Plan, ServiceOrder
 from domain.consumers.types import ConsumerStatus, MeterStatus, ServiceOrderType, UtilityType
-from domain.service_requests.types import Priority, RequestStatus, RequestType, Visibility
+from domain.request.types import Priority, RequestStatus, RequestType, Visibility
 from tests import factories
 from tests.workflows.conftest import World
 from workflows.request import RequestWorkflow

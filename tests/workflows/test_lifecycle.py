@@ -18,7 +18,7 @@ from db.models import (
     ServiceRequest,
 )
 from domain.consumers.types import ConsumerStatus, MeterStatus, UtilityType
-from domain.service_requests.types import CloseReason, RequestStatus, SlaState
+from domain.request.types import CloseReason, RequestStatus, SlaState
 from tests.workflows.conftest import World
 from workflows.request import RequestWorkflow
 from workflows.schemas import (

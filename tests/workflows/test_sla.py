@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from db.models import Communication
-from domain.service_requests.types import Channel, CloseReason, Priority, RequestStatus, SlaState, SlaTarget
+from domain.request.types import Channel, CloseReason, Priority, RequestStatus, SlaState, SlaTarget
 from tests.workflows.conftest import World
 from workflows.request import RequestWorkflow
 from workflows.schemas import Acknowledge, Close, PutOnHold, Resume, SendResponse, SlaSettings

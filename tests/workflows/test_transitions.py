@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
-from domain.service_requests.types import CloseReason, RequestStatus
+from domain.request.types import CloseReason, RequestStatus
 from tests.workflows.conftest import World
 from workflows.request import RequestWorkflow
 from workflows.schemas import Acknowledge, Close, PutOnHold, Resume, SelectPlan

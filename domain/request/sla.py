@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
 
-from domain.service_requests.types import SlaState, SlaTarget
+from domain.request.types import SlaState, SlaTarget
 
 __all__ = [
     "Deadline",

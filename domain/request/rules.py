@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from domain.consumers.types import ConsumerStatus, UtilityType
-from domain.service_requests.types import OPEN_STATUSES, Priority, RequestStatus, RequestType
+from domain.request.types import OPEN_STATUSES, Priority, RequestStatus, RequestType
 
 __all__ = [
     "Action",
