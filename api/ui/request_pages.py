@@ -153,7 +153,9 @@ async def _list(request: Request, user: User, session: SessionDep, *, history: b
         problems.append("The 'from' date is after the 'to' date, so nothing can match.")
     assignee = params.get("assignee", "")
     assignee_id = user.id if assignee == "me" else (int(assignee) if assignee.isdigit() else None)
-    sort = params.get("sort") if params.get("sort") in dict(LIST_SORTS) else "-created_at"
+    sort = params.get("sort", "")
+    if sort not in dict(LIST_SORTS):
+        sort = "-created_at"  # unknown or none: newest first
     page = _page(params.get("page"))
     results = await service.list_requests(
         session=session,
@@ -166,7 +168,7 @@ async def _list(request: Request, user: User, session: SessionDep, *, history: b
         created_to=filters["created_to"],
         assignee_id=assignee_id,
         history=history,
-        sort=sort or "-created_at",
+        sort=sort,
         page=page,
         size=PAGE_SIZE,
     )
