@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck install bench clean chromium
+.PHONY: run test lint typecheck install bench clean chromium prove fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,20 @@ chromium:
 test: lint typecheck chromium
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+## make prove: the fault suite at full scale (tests/reliability: 150 requests per scenario, the worker
+## SIGKILLed every few seconds, dev server restarts, a database outage), on SQLite or TEST_DATABASE_URL;
+## prints the table of figures. `make test` runs a light pass of it.
+prove: install
+	$(BIN)/python -m cli.dependency_audit
+	RELIABILITY=full $(BIN)/python -m pytest tests/reliability -v $(PYTEST_ARGS)
+
+## make fuzz: schemathesis over every operation of the real app (tests/fuzz), every phase (examples,
+## coverage, fuzzing, stateful), at least 2,000 cases; prints the count. `make test` runs a sample.
+FUZZ_MAX_EXAMPLES ?= 30
+fuzz: install
+	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_PHASES=examples,coverage,fuzzing,stateful FUZZ_MIN_CASES=2000 \
+	  $(BIN)/python -m pytest tests/fuzz -q -s $(PYTEST_ARGS)
 
 ## make bench: every benchmark on SQLite and PostgreSQL; tables printed, JSON under bench/results/
 bench: install

@@ -1,25 +1,110 @@
 """Runtime configuration, read from environment variables prefixed ``CONNECTDESK_``.
 
-Every value has a working default for the embedded dev stack; the README lists them all.
+Every value has a working default for the embedded dev stack except the signing secret, which
+has no default anywhere: ``connectdesk dev`` makes one under ``var/``, every other start refuses
+to run without one (``Settings.jwt_keyring`` raises ``MissingSecret``). The README lists them all.
+Docker secrets work too: a file ``/run/secrets/connectdesk_jwt_secret`` sets ``jwt_secret``.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.consumers.health import VipRule
 from domain.consumers.types import Category
+from domain.passwords import PasswordPolicy
+from domain.signin import SigninPolicy
 
 ROOT = Path(__file__).resolve().parent
+DOCKER_SECRETS = Path("/run/secrets")
+
+MIN_SECRET_LENGTH = 32
+DEFAULT_KID = "default"  # the key id of CONNECTDESK_JWT_SECRET
+# Values once published in this repository (or typical placeholders): never accepted as a key.
+PUBLISHED_SECRETS = frozenset(
+    {
+        "dev-only-change-me-in-production-0123456789",
+        "change-me-in-production-0123456789abcdef",
+    }
+)
+_KID = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+SECRET_HINT = (
+    "use 32 or more random characters, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+)
+
+
+class MissingSecret(ValueError):
+    """No JWT signing key is configured: every start but ``connectdesk dev`` refuses to run."""
+
+    setting = "CONNECTDESK_JWT_SECRET"
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"Missing setting {self.setting}: the API signs sign-ins with it and has no default; "
+            f"{SECRET_HINT} (or list rotating keys in CONNECTDESK_JWT_KEYS as kid:secret,...). "
+            "`connectdesk dev` makes one under var/ for the dev stack."
+        )
+
+
+@dataclass(frozen=True)
+class JwtKey:
+    """A signing key and the id (``kid`` header) tokens signed with it carry."""
+
+    kid: str
+    secret: str
+
+    def __repr__(self) -> str:  # never the secret, even in a traceback
+        return f"JwtKey(kid={self.kid!r})"
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why ``secret`` is too weak to sign tokens with, or None when it will do."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"is too short ({len(secret)} characters); {SECRET_HINT}"
+    lowered = secret.lower()
+    if secret in PUBLISHED_SECRETS or "change-me" in lowered or "changeme" in lowered:
+        return f"is a published placeholder, not a secret; {SECRET_HINT}"
+    if len(set(secret)) < 10:
+        return f"repeats too few characters to be random; {SECRET_HINT}"
+    return None
+
+
+def parse_jwt_keys(value: str) -> list[JwtKey]:
+    """``kid1:secret1,kid2:secret2`` as keys, in order; ValueError naming the first bad entry."""
+    keys: list[JwtKey] = []
+    for position, entry in enumerate((e.strip() for e in value.split(",")), start=1):
+        if not entry:
+            continue
+        kid, sep, secret = entry.partition(":")
+        kid = kid.strip()
+        if not sep or not _KID.match(kid):
+            raise ValueError(
+                f"entry {position} is not kid:secret (a kid is 1-40 letters, digits, '.', '_' or '-')"
+            )
+        weakness = secret_weakness(secret)
+        if weakness:
+            raise ValueError(f"the secret of key {kid!r} {weakness}")
+        if any(key.kid == kid for key in keys):
+            raise ValueError(f"key id {kid!r} appears twice")
+        keys.append(JwtKey(kid, secret))
+    return keys
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CONNECTDESK_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CONNECTDESK_",
+        env_file=".env",
+        extra="ignore",
+        secrets_dir=DOCKER_SECRETS if DOCKER_SECRETS.is_dir() else None,
+    )
 
     var_dir: Path = Field(ROOT / "var", description="Where the dev stack keeps its SQLite files and logs")
     database_url: str = Field("", description="SQLAlchemy async URL; default: SQLite file under var_dir")
@@ -40,8 +125,31 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535)
     public_url: str = Field("", description="URL users open; default http://<api host>:<api port>")
 
-    jwt_secret: str = Field("dev-only-change-me-in-production-0123456789", min_length=32)
+    jwt_secret: SecretStr = Field(
+        SecretStr(""),
+        description="The signing key (kid 'default'); no default: required outside `connectdesk dev`",
+    )
+    jwt_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Rotating keys 'kid:secret,...'; the first signs, every one listed verifies",
+    )
     jwt_ttl_minutes: int = Field(480, gt=0)
+    session_idle_minutes: float = Field(
+        30, gt=0, description="A UI session unused this long ends; each use slides it forward"
+    )
+
+    signin_max_failures: int = Field(
+        5, ge=1, description="Failed sign-ins in a row that lock an account for signin_lockout_minutes"
+    )
+    signin_lockout_minutes: float = Field(15, gt=0, description="How long a lockout lasts")
+    signin_free_failures: int = Field(2, ge=0, description="Failures before the exponential back-off starts")
+    signin_backoff_seconds: float = Field(
+        1, gt=0, description="The first back-off wait; it doubles with each further failure, up to a minute"
+    )
+    signin_address_max_failures: int = Field(
+        20, ge=1, description="Failed sign-ins from one client address (any accounts) that lock it out"
+    )
+    password_min_length: int = Field(12, ge=8, le=128, description="For new and changed passwords")
 
     smtp_host: str = ""
     smtp_port: int = Field(25, ge=1, le=65535)
@@ -86,6 +194,79 @@ class Settings(BaseSettings):
                 "'sqlite+aiosqlite:///path.db' or 'postgresql+asyncpg://user@host/db'"
             )
         return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if secret and (weakness := secret_weakness(secret)):
+            raise ValueError(weakness)
+        return value
+
+    @field_validator("jwt_keys")
+    @classmethod
+    def _key_list(cls, value: SecretStr) -> SecretStr:
+        parse_jwt_keys(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _one_default_key(self) -> Settings:
+        listed = parse_jwt_keys(self.jwt_keys.get_secret_value())
+        secret = self.jwt_secret.get_secret_value()
+        clash = next((k for k in listed if k.kid == DEFAULT_KID and k.secret != secret), None)
+        if secret and clash:
+            raise ValueError(
+                f"CONNECTDESK_JWT_KEYS lists kid '{DEFAULT_KID}', which is CONNECTDESK_JWT_SECRET's; "
+                "give it another kid or leave CONNECTDESK_JWT_SECRET out"
+            )
+        return self
+
+    @property
+    def jwt_keyring(self) -> tuple[JwtKey, ...]:
+        """Accepted signing keys, the signing one first: CONNECTDESK_JWT_KEYS, then
+        CONNECTDESK_JWT_SECRET as kid 'default'. MissingSecret when there is none."""
+        keys = parse_jwt_keys(self.jwt_keys.get_secret_value())
+        secret = self.jwt_secret.get_secret_value()
+        if secret and all(key.kid != DEFAULT_KID for key in keys):
+            keys.append(JwtKey(DEFAULT_KID, secret))
+        if not keys:
+            raise MissingSecret()
+        return tuple(keys)
+
+    @property
+    def session_idle(self) -> timedelta:
+        return timedelta(minutes=self.session_idle_minutes)
+
+    @property
+    def account_signin_policy(self) -> SigninPolicy:
+        """Throttling of sign-ins to one account (keyed by the username typed)."""
+        return self._signin_policy(
+            free_failures=min(self.signin_free_failures, self.signin_max_failures - 1),
+            lockout_after=self.signin_max_failures,
+        )
+
+    @property
+    def address_signin_policy(self) -> SigninPolicy:
+        """Throttling of sign-ins from one client address: a looser rule, as an office shares one."""
+        free = max(self.signin_max_failures, self.signin_free_failures)
+        return self._signin_policy(
+            free_failures=min(free, self.signin_address_max_failures - 1),
+            lockout_after=self.signin_address_max_failures,
+        )
+
+    def _signin_policy(self, *, free_failures: int, lockout_after: int) -> SigninPolicy:
+        lockout = timedelta(minutes=self.signin_lockout_minutes)
+        return SigninPolicy(
+            free_failures=free_failures,
+            base_delay=min(timedelta(seconds=self.signin_backoff_seconds), lockout),  # then 2×, 4×, …
+            max_delay=min(max(timedelta(minutes=1), timedelta(seconds=self.signin_backoff_seconds)), lockout),
+            lockout_after=lockout_after,
+            lockout=lockout,
+        )
+
+    @property
+    def password_policy(self) -> PasswordPolicy:
+        return PasswordPolicy(min_length=self.password_min_length)
 
     @property
     def db_url(self) -> str:
@@ -142,3 +323,36 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+SECRET_SETTINGS = frozenset({"jwt_secret", "jwt_keys"})
+
+
+def setting_errors(exc: ValidationError) -> list[str]:
+    """One line per wrong setting, naming its variable (never echoing a secret's value)."""
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if not field:
+            lines.append(f"Invalid settings: {message}. Fix the environment variables or .env and try again.")
+            continue
+        shown = "" if field in SECRET_SETTINGS else f" (got {error.get('input')!r})"
+        lines.append(
+            f"Invalid setting CONNECTDESK_{field.upper()}: {message}{shown}. "
+            "Fix the environment variable or .env and try again."
+        )
+    return lines
+
+
+def server_settings() -> Settings:
+    """Settings for serving the API from the environment (``uvicorn api.main:create_app --factory``):
+    a wrong setting, or no signing key, exits with one line naming the variable, not a traceback."""
+    try:
+        settings = get_settings()
+        settings.jwt_keyring  # noqa: B018 - raises MissingSecret
+    except ValidationError as exc:
+        raise SystemExit("\n".join(setting_errors(exc))) from None
+    except MissingSecret as exc:
+        raise SystemExit(str(exc)) from None
+    return settings

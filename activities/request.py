@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -19,7 +20,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.mail import Mailer
 from db import claims
+from db.audit import jsonable
 from db.models import (
+    AuditEntry,
     BillingAccount,
     Communication,
     Consumer,
@@ -88,10 +91,23 @@ class RequestActivities:
             )
         )
         changes = p.changes.model_dump(exclude_none=True)
+        before: dict[str, Any] = {}
         if changes:
+            columns = [getattr(ServiceRequest, name) for name in changes]
+            found = (
+                await session.execute(select(*columns).where(ServiceRequest.request_id == p.request_id))
+            ).first()
+            before = dict(zip(changes, found, strict=True)) if found else {}
             await session.execute(
                 update(ServiceRequest).where(ServiceRequest.request_id == p.request_id).values(**changes)
             )
+        audited = {name: [jsonable(before.get(name)), jsonable(value)] for name, value in changes.items()}
+        await session.execute(
+            insert(AuditEntry).values(
+                occurred_at=p.occurred_at, actor=p.actor, action=p.kind, object_type="request",
+                object_id=p.request_id, changes=audited | {"detail": [None, p.detail]}, event_key=p.event_key,
+            )
+        )  # fmt: skip
         await session.flush()
         return True
 

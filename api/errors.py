@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -15,6 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+RETRY_WRITE = "Retry with the same Idempotency-Key: the change is then made once, however often it is sent."
 logger = logging.getLogger("connectdesk.api")
 
 
@@ -62,8 +65,48 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
     }
     if request is not None:
         body["instance"] = request.url.path
+        if problem.status == 503 and request.method in WRITES and "Idempotency-Key" not in problem.detail:
+            body["detail"] = f"{problem.detail} {RETRY_WRITE}"
     body.update(problem.extra)
     return JSONResponse(body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
+
+
+def _routes(app: FastAPI) -> Iterator[Any]:
+    try:  # FastAPI ≥ 0.16x keeps included routers nested; their routes are reached through contexts
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # pragma: no cover - older FastAPI: app.routes is flat
+        yield from app.routes
+        return
+    yield from iter_route_contexts(app.routes)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods of the resource this request's path names: those of every route with the path
+    template of the first route that matches it (as routing picks it).
+
+    Starlette's 405 names only the methods of the first route whose path matched (``Allow: POST``
+    for ``PUT /api/v1/requests``, which also answers GET).
+    """
+    path = request.url.path
+    routes = [r for r in _routes(request.app) if getattr(r, "methods", None) and hasattr(r, "path_regex")]
+    template = next((r.path for r in routes if r.path_regex.match(path)), None)
+    methods = set().union(*(r.methods for r in routes if r.path == template)) if template else set()
+    return [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE") if m in methods]
+
+
+def method_not_allowed(request: Request, exc: StarletteHTTPException) -> Problem:
+    """405 with an ``Allow`` header listing every method the path answers."""
+    headers = dict(exc.headers or {})
+    if allowed := allowed_methods(request):
+        headers["Allow"] = ", ".join(allowed)
+    methods = headers.get("Allow", "")
+    return Problem(
+        405,
+        f"{request.method} is not supported on {request.url.path}"
+        + (f"; use {methods}." if methods else "."),
+        type_="/problems/method-not-allowed",
+        headers=headers,
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -75,6 +118,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:
+            return problem_response(method_not_allowed(request, exc), request)
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         return problem_response(Problem(exc.status_code, detail, headers=dict(exc.headers or {})), request)
 

@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from api import errors
+from api import errors, idempotency, openapi, params
 from api.admin.router import router as admin_router
+from api.audit.router import router as audit_router
+from api.auth import service as auth_service
+from api.auth.cookies import SlidingSession
 from api.auth.router import router as auth_router
 from api.consumers.router import router as consumers_router
 from api.csrf import CrossSiteWriteGuard
+from api.headers import SecurityHeaders
 from api.health.router import router as health_router
 from api.reference.router import router as reference_router
 from api.requests.router import router as requests_router
 from api.temporal import TemporalGateway
 from api.ui.router import install as install_ui
 from db.session import make_engine, make_sessionmaker
-from settings import Settings, get_settings
+from settings import Settings, server_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    """The app. Refuses (``MissingSecret``) settings without a signing key; from the environment
+    (``settings`` None, as under ``uvicorn --factory``) a wrong or missing setting exits in one line."""
+    settings = settings or server_settings()
+    settings.jwt_keyring  # noqa: B018 - raises MissingSecret: no app that cannot sign in safely
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -33,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.temporal = TemporalGateway(
             settings.temporal_address, settings.temporal_namespace, settings.temporal_rpc_timeout_seconds
         )
+        await asyncio.to_thread(auth_service.dummy_hash)  # the first unknown username is not slower
         try:
             yield
         finally:
@@ -43,8 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Reconnection and disconnection requests for water and electricity consumers",
         version="0.1.0",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
+        dependencies=[Depends(params.refuse_nul_characters)],
     )
+    openapi.install(app)
     errors.install(app)
+    idempotency.install(app)
     for router in (
         health_router,
         auth_router,
@@ -52,8 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consumers_router,
         reference_router,
         admin_router,
+        audit_router,
     ):
         app.include_router(router)
     install_ui(app)  # the web UI at / and its static files at /static
     app.add_middleware(CrossSiteWriteGuard, public_url=settings.public)
+    app.add_middleware(SlidingSession, settings=settings)
+    app.add_middleware(SecurityHeaders, https=settings.public.startswith("https://"))
     return app

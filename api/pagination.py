@@ -17,5 +17,8 @@ class Page(BaseModel, Generic[T]):
     size: int
 
 
-PageNumber = Annotated[int, Query(ge=1, description="1-based page number")]
-PageSize = Annotated[int, Query(ge=1, le=200, description="Rows per page")]
+PAGE_MAX = 1_000_000
+SIZE_MAX = 200
+# PAGE_MAX × SIZE_MAX stays far below 2^31 - 1: no OFFSET can overflow, on any database.
+PageNumber = Annotated[int, Query(ge=1, le=PAGE_MAX, description="1-based page number")]
+PageSize = Annotated[int, Query(ge=1, le=SIZE_MAX, description="Rows per page")]

@@ -32,6 +32,7 @@ import logging
 import math
 import os
 import platform
+import secrets
 import signal
 import socket
 import sys
@@ -946,14 +947,18 @@ async def _with_temporal(
         ui=False,
     ) as env:
         address = env.client.service_client.config.target_host
+        # The API has no default signing key: the run makes its own unless one is configured.
+        signing_key = os.environ.get("CONNECTDESK_JWT_SECRET") or secrets.token_urlsafe(48)
         settings = Settings(
             database_url=url,
             temporal_address=address,
             temporal_task_queue=task_queue,
             workflow_id_prefix="api-",
+            jwt_secret=signing_key,  # type: ignore[arg-type]
         )
         child_env = {
             **os.environ,
+            "CONNECTDESK_JWT_SECRET": signing_key,
             "CONNECTDESK_DATABASE_URL": url,
             "CONNECTDESK_TEMPORAL_ADDRESS": address,
             "CONNECTDESK_TEMPORAL_TASK_QUEUE": task_queue,

@@ -8,7 +8,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from settings import Settings
+from settings import MissingSecret, Settings, setting_errors
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -18,12 +18,18 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"])
-            err_console.print(
-                f"[red]Invalid setting CONNECTDESK_{field.upper()}[/]: {error['msg']} "
-                f"(got {error.get('input')!r}). Fix the environment variable or .env and try again."
-            )
+        for line in setting_errors(exc):
+            err_console.print(line, style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def require_signing_key(settings: Settings) -> None:
+    """Exit with one line naming CONNECTDESK_JWT_SECRET when no signing key is set (every start
+    that serves sign-ins except ``connectdesk dev``, which makes one)."""
+    try:
+        settings.jwt_keyring  # noqa: B018 - raises MissingSecret
+    except MissingSecret as exc:
+        err_console.print(str(exc), style="red", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 

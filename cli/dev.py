@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -21,10 +22,42 @@ from rich.panel import Panel
 
 from cli.binaries import temporal_cli
 from cli.config import console, err_console, require_free_ports
-from settings import ROOT, Settings
+from settings import ROOT, MissingSecret, Settings, secret_weakness
 from workflows import search_attributes
 
 STOP_TIMEOUT = 15.0
+SECRET_FILE = "jwt_secret"
+
+
+def dev_signing_secret(var_dir: Path) -> str:
+    """The dev stack's JWT signing secret: made at random into ``var_dir/jwt_secret`` (mode 0600) on
+    the first start, read back on every later one, so sessions survive a restart. Refuses (SystemExit)
+    a file someone replaced with a weak value."""
+    path = var_dir / SECRET_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        os.chmod(path, 0o600)  # whoever copied it around, only its owner reads it
+        secret = path.read_text().strip()
+        if weakness := secret_weakness(secret):
+            raise SystemExit(
+                f"{path} {weakness}; delete the file and start again to get a new one."
+            ) from None
+        return secret
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as out:
+        out.write(secret + "\n")
+    return secret
+
+
+def signing_env(settings: Settings) -> dict[str, str]:
+    """Environment for the API child: the configured keys, else the dev stack's own secret."""
+    try:
+        settings.jwt_keyring  # noqa: B018 - raises MissingSecret
+        return {}
+    except MissingSecret:
+        console.print(f"signing sign-ins with the dev stack's own key ({settings.var_dir / SECRET_FILE})")
+        return {"CONNECTDESK_JWT_SECRET": dev_signing_secret(settings.var_dir)}
 
 
 @dataclass
@@ -153,6 +186,7 @@ def run_dev_stack(settings: Settings) -> int:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
 
     console.print(f"[bold]ConnectDesk dev stack[/] — data in {settings.var_dir}")
+    api_env = signing_env(settings)
     console.print("applying migrations …")
     asyncio.run(upgrade(settings.db_url))
     if not asyncio.run(run_seed(settings.db_url, settings.seed_consumers, settings.seed, only_if_empty=True)):
@@ -184,6 +218,7 @@ def run_dev_stack(settings: Settings) -> int:
                 sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
                 "--host", settings.api_host, "--port", str(settings.api_port), "--log-level", "warning",
             ],
+            env=api_env,
         )  # fmt: skip
         if not _wait_http(f"{settings.public}/healthz", stack, 60):
             dead = stack.failed()

@@ -92,9 +92,10 @@ def api() -> None:
     """Serve the JSON API and the web UI (uvicorn)."""
     import uvicorn
 
-    from cli.config import require_free_ports
+    from cli.config import require_free_ports, require_signing_key
 
     settings = load_settings()
+    require_signing_key(settings)
     require_free_ports({"CONNECTDESK_API_PORT": (settings.api_host, settings.api_port)})
     uvicorn.run("api.main:create_app", factory=True, host=settings.api_host, port=settings.api_port)
 

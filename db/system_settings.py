@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import audit
 from db.models import SystemSetting
 from db.upsert import insert_for
 from workflows.schemas import SlaSettings
@@ -43,6 +44,13 @@ async def save_sla_settings(session: AsyncSession, settings: SlaSettings, *, by:
                 insert_for(session, SystemSetting)
                 .values(key=key, value=values[field], updated_by=by)
                 .on_conflict_do_nothing()
+            )
+            await audit.record(
+                session,
+                object_type="setting",
+                object_id=key,
+                action="create",
+                changes={"value": [None, values[field]]},
             )
         else:
             row.value = values[field]

@@ -26,6 +26,11 @@ from workflows import search_attributes
 
 WORKER_ID = os.environ.get("PYTEST_XDIST_WORKER", "gw")
 
+# The app has no default signing key and refuses to start without one: the tests get their own,
+# set before anything reads the settings (``Settings()`` then finds it like a deployment would).
+TEST_JWT_SECRET = "tests-only-signing-key-7f3a9c2e-not-for-any-deployment"
+os.environ.setdefault("CONNECTDESK_JWT_SECRET", TEST_JWT_SECRET)
+
 
 def postgres_admin_url() -> str | None:
     """TEST_DATABASE_URL with the asyncpg driver, or None to test on SQLite."""

@@ -12,6 +12,7 @@ from db.models import Consumer, Meter, ServiceRequest, TimeSlot, User, UtilitySe
 from domain.consumers.types import Category, ConsumerStatus, MeterStatus, UtilityType
 from domain.request.types import Priority, RequestStatus, RequestType, SlaState
 from domain.users import Role
+from workflows.schemas import SlaSettings, StartRequest
 
 _seq = itertools.count(1)
 
@@ -123,3 +124,15 @@ async def user(session: AsyncSession, username: str = "csr", role: Role = Role.C
     session.add(row)
     await session.flush()
     return row
+
+
+def start_for(consumer: Consumer, row: ServiceRequest, **overrides: object) -> StartRequest:
+    """The workflow input for a request row written by :func:`request_row` (the workflow claims it)."""
+    values: dict[str, object] = dict(
+        request_id=row.request_id, consumer_id=consumer.id, account_number=consumer.account_number,
+        consumer_name=consumer.full_name, consumer_category=consumer.category,
+        consumer_sub_category=consumer.sub_category, request_type=row.request_type, reason=row.reason,
+        created_by="csr", created_at=row.created_at, sla=SlaSettings(), row_written=True,
+    )  # fmt: skip
+    values.update(overrides)
+    return StartRequest(**values)  # type: ignore[arg-type]

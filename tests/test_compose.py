@@ -23,6 +23,8 @@ from workflows import search_attributes
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
+ENV_EXAMPLE = ROOT / ".env.example"
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEYS?$|TOKEN")
 
 REQUIRED_SERVICES = {"postgres", "temporal", "temporal-ui", "migrate", "api", "worker"}
 APP_SERVICES = ("migrate", "api", "worker")
@@ -183,6 +185,69 @@ def test_compose_config_validates() -> None:
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
+
+
+# --- secrets ---------------------------------------------------------------------------------------
+
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+
+
+def compose_variables() -> dict[str, set[tuple[str, str]]]:
+    """Every ${VAR...} the compose file reads (comments aside), with its (operator, default or message)."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    for line in COMPOSE_FILE.read_text().splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        for name, operator, rest in VARIABLE.findall(line):
+            found.setdefault(name, set()).add((operator, rest))
+    return found
+
+
+def env_example() -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if "=" in line)
+    return {name.strip(): value.strip() for name, value in pairs if not name.lstrip().startswith("#")}
+
+
+def test_no_secret_has_a_default_value() -> None:
+    secrets = {name: uses for name, uses in compose_variables().items() if SECRET_NAME.search(name)}
+    assert {"POSTGRES_PASSWORD", "CONNECTDESK_JWT_SECRET"} <= secrets.keys(), secrets
+    for name, uses in secrets.items():
+        for operator, default in uses:
+            # ${VAR:?message} makes it required; ${VAR:-} leaves an optional one empty.
+            assert operator in (":?", "?") or default == "", f"{name} has a usable default: {default!r}"
+    for name in ("POSTGRES_PASSWORD", "CONNECTDESK_JWT_SECRET"):
+        assert {operator for operator, _ in secrets[name]} == {":?"}, (
+            f"{name} must be required: {secrets[name]}"
+        )
+
+
+def test_only_the_api_holds_the_signing_key(services: dict[str, dict[str, Any]]) -> None:
+    holders = {name for name, svc in services.items() if "CONNECTDESK_JWT_SECRET" in environment(svc)}
+    assert holders == {"api"}, holders
+    assert "CONNECTDESK_JWT_KEYS" in environment(services["api"])
+
+
+def test_env_example_documents_every_variable_without_a_working_secret() -> None:
+    documented = env_example()
+    missing = sorted(compose_variables().keys() - documented.keys())
+    assert not missing, f".env.example does not document {missing}"
+    for name, value in documented.items():
+        if SECRET_NAME.search(name):
+            assert value == "", f".env.example gives {name} a value; leave secrets empty"
+    assert "CONNECTDESK_JWT_SECRET" in documented and "CONNECTDESK_JWT_KEYS" in documented
+
+
+def test_no_published_secret_is_left_in_the_repository_files() -> None:
+    from settings import PUBLISHED_SECRETS
+
+    for path in (
+        COMPOSE_FILE,
+        ENV_EXAMPLE,
+        DOCKERFILE,
+        ROOT / "README.md",
+    ):  # settings.py lists them to refuse
+        leaked = [secret for secret in PUBLISHED_SECRETS if secret in path.read_text()]
+        assert not leaked, f"{path.name} still holds {leaked}"
 
 
 # --- Dockerfile / .dockerignore -----------------------------------------------------------------

@@ -91,12 +91,16 @@ def test_dev_stack_starts_answers_ready_stops_cleanly_and_keeps_data(tmp_path: P
         assert _port_free(port), f"port {port} still answers after Ctrl-C"
     assert _consumers(tmp_path) == 40
     assert (tmp_path / "temporal.db").exists()
+    secret = tmp_path / "jwt_secret"  # made on the first start, for the owner's eyes only
+    assert secret.stat().st_mode & 0o777 == 0o600
+    first_secret = secret.read_text()
 
     code, output = _run_until_ready_then_interrupt(_env(tmp_path))
 
     assert code == 0, output
     assert "keeping it" in output
     assert _consumers(tmp_path) == 40
+    assert secret.read_text() == first_secret  # kept across restarts: sessions survive them
 
 
 def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:

@@ -443,7 +443,7 @@ class RequestWorkflow:
             except ActivityError as exc:
                 raise ApplicationError(_reason(exc), type=_refusal_type(exc), non_retryable=True) from None
             self._after_change()
-            return Outcome(message=message, state=self.state())
+            return Outcome(message=message, state=self.state(), digest=a.digest)
 
     def _after_change(self) -> None:
         self.changed = True

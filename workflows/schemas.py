@@ -25,6 +25,8 @@ from domain.request.types import (
 
 WORKFLOW_NAME = "RequestWorkflow"
 ID_PREFIX = {RequestType.RECONNECTION: "RC", RequestType.DISCONNECTION: "DC"}
+# Readings are NUMERIC(14, 2) in the database: a larger one would fail its activity on every retry.
+READING_LIMIT = Decimal(10) ** 12
 
 
 def request_id_for(request_type: RequestType, number: int, year: int) -> str:
@@ -83,6 +85,9 @@ class StartRequest(Model):
 
 class Action(Model):
     actor: str = Field(description="Who does it: a username, or 'system'")
+    # A fingerprint of what the caller sent with an Idempotency-Key, echoed in the Outcome: a retry
+    # under the same update ID gets the first Outcome back, and the API compares the two.
+    digest: str | None = None
 
 
 class Acknowledge(Action):
@@ -104,7 +109,7 @@ class SelectPlan(Action):
 class MeterChoice(Model):
     utility: UtilityType
     meter_number: str
-    reading: Decimal = Field(ge=0)
+    reading: Decimal = Field(ge=0, lt=READING_LIMIT)
     reading_date: date
 
 
@@ -114,7 +119,7 @@ class Activate(Action):
 
 class FinalReading(Model):
     meter_number: str
-    reading: Decimal = Field(ge=0)
+    reading: Decimal = Field(ge=0, lt=READING_LIMIT)
     reading_date: date
 
 
@@ -206,6 +211,7 @@ class Outcome(Model):
 
     message: str
     state: RequestState
+    digest: str | None = None  # the action's digest, so a replay can tell a different body apart
 
 
 # ---- activities ------------------------------------------------------------------------------

@@ -20,8 +20,10 @@ from api.admin.schemas import (
     TimeSlotUpdate,
 )
 from api.auth.deps import AdminUser
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
+from api.idempotency import IdempotencyKey, IdempotentWrite
 from api.pagination import Page, PageNumber, PageSize
+from api.params import DB_INT_MAX
 from api.reference.schemas import PlanRead
 from domain.consumers.types import Category
 from domain.users import Role
@@ -41,9 +43,9 @@ def _conflict(description: str) -> dict[int | str, dict[str, Any]]:
 
 
 Search = Annotated[str | None, Query(max_length=120, description="Partial, case-insensitive match")]
-SlotId = Annotated[int, Path(ge=1)]
-PlanId = Annotated[int, Path(ge=1)]
-UserId = Annotated[int, Path(ge=1)]
+SlotId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
+PlanId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
+UserId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
 
 
 # ---- SLA ----------------------------------------------------------------------------------------
@@ -67,9 +69,13 @@ async def read_sla(user: AdminUser, session: SessionDep) -> SlaSettingsRead:
     "afterwards use the new targets; open requests keep the ones they started with.",
     responses=ADMIN_ONLY,
 )
-async def replace_sla(body: SlaSettingsUpdate, user: AdminUser, session: SessionDep) -> SlaSettingsRead:
+async def replace_sla(
+    body: SlaSettingsUpdate, user: AdminUser, session: SessionDep, key: IdempotencyKey = None
+) -> SlaSettingsRead:
+    once = IdempotentWrite.of(key, user_id=user.id, operation="admin.replace_sla", payload=body)
+    await once.check(session)
     result = await service.replace_sla(session=session, settings=body, user=user)
-    await session.commit()
+    await once.commit(session, result)
     return result
 
 
@@ -100,9 +106,13 @@ async def list_time_slots(
     "overlap an active slot or repeat an existing window (409).",
     responses={**ADMIN_ONLY, **_conflict("Overlaps an active slot or repeats a window")},
 )
-async def create_time_slot(body: TimeSlotCreate, user: AdminUser, session: SessionDep) -> TimeSlotRead:
+async def create_time_slot(
+    body: TimeSlotCreate, user: AdminUser, session: SessionDep, key: IdempotencyKey = None
+) -> TimeSlotRead:
+    once = IdempotentWrite.of(key, user_id=user.id, operation="admin.create_time_slot", payload=body)
+    await once.check(session)
     result = await service.create_time_slot(session=session, slot=body)
-    await session.commit()
+    await once.commit(session, result, status_code=201)
     return result
 
 
@@ -115,10 +125,14 @@ async def create_time_slot(body: TimeSlotCreate, user: AdminUser, session: Sessi
     responses={**ADMIN_ONLY, **NOT_FOUND, **_conflict("Overlaps an active slot or repeats a window")},
 )
 async def update_time_slot(
-    slot_id: SlotId, body: TimeSlotUpdate, user: AdminUser, session: SessionDep
+    slot_id: SlotId, body: TimeSlotUpdate, user: AdminUser, session: SessionDep, key: IdempotencyKey = None
 ) -> TimeSlotRead:
+    once = IdempotentWrite.of(
+        key, user_id=user.id, operation=f"admin.update_time_slot:{slot_id}", payload=body
+    )
+    await once.check(session)
     result = await service.update_time_slot(session=session, slot_id=slot_id, changes=body)
-    await session.commit()
+    await once.commit(session, result)
     return result
 
 
@@ -129,9 +143,13 @@ async def update_time_slot(
     description="A slot with bookings (or requests scheduled in it) is refused with 409: deactivate it instead.",
     responses={**ADMIN_ONLY, **NOT_FOUND, **_conflict("The slot has bookings")},
 )
-async def delete_time_slot(slot_id: SlotId, user: AdminUser, session: SessionDep) -> Response:
+async def delete_time_slot(
+    slot_id: SlotId, user: AdminUser, session: SessionDep, key: IdempotencyKey = None
+) -> Response:
+    once = IdempotentWrite.of(key, user_id=user.id, operation=f"admin.delete_time_slot:{slot_id}")
+    await once.check(session)
     await service.delete_time_slot(session=session, slot_id=slot_id)
-    await session.commit()
+    await once.commit(session, status_code=status.HTTP_204_NO_CONTENT)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -172,9 +190,13 @@ async def list_plans(
     description="The sub-category must be one of the category's (422); the short name must be unique (409).",
     responses={**ADMIN_ONLY, **_conflict("Short name already in use")},
 )
-async def create_plan(body: PlanCreate, user: AdminUser, session: SessionDep) -> PlanRead:
+async def create_plan(
+    body: PlanCreate, user: AdminUser, session: SessionDep, key: IdempotencyKey = None
+) -> PlanRead:
+    once = IdempotentWrite.of(key, user_id=user.id, operation="admin.create_plan", payload=body)
+    await once.check(session)
     result = await service.create_plan(session=session, plan=body)
-    await session.commit()
+    await once.commit(session, result, status_code=201)
     return result
 
 
@@ -185,9 +207,13 @@ async def create_plan(body: PlanCreate, user: AdminUser, session: SessionDep) ->
     "Deactivate a plan (`active: false`) to stop offering it.",
     responses={**ADMIN_ONLY, **NOT_FOUND, **_conflict("Short name already in use")},
 )
-async def update_plan(plan_id: PlanId, body: PlanUpdate, user: AdminUser, session: SessionDep) -> PlanRead:
+async def update_plan(
+    plan_id: PlanId, body: PlanUpdate, user: AdminUser, session: SessionDep, key: IdempotencyKey = None
+) -> PlanRead:
+    once = IdempotentWrite.of(key, user_id=user.id, operation=f"admin.update_plan:{plan_id}", payload=body)
+    await once.check(session)
     result = await service.update_plan(session=session, plan_id=plan_id, changes=body)
-    await session.commit()
+    await once.commit(session, result)
     return result
 
 
@@ -218,13 +244,25 @@ async def list_users(
     "/users",
     status_code=status.HTTP_201_CREATED,
     summary="Add a user account",
-    description="The password (8 characters or more) is stored as an Argon2 hash and never returned; "
+    description="The password must follow the password policy (12 characters or more by default, not the "
+    "username, not a commonly breached password: 422 naming `password`); it is stored as an Argon2 hash "
+    "and never returned; "
     "the username must be unique, regardless of case (409).",
     responses={**ADMIN_ONLY, **_conflict("Username already taken")},
 )
-async def create_user(body: StaffUserCreate, user: AdminUser, session: SessionDep) -> StaffUserRead:
-    result = await service.create_user(session=session, account=body)
-    await session.commit()
+async def create_user(
+    body: StaffUserCreate,
+    user: AdminUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    key: IdempotencyKey = None,
+) -> StaffUserRead:
+    once = IdempotentWrite.of(key, user_id=user.id, operation="admin.create_user", payload=body)
+    await once.check(session)
+    result = await service.create_user(
+        session=session, account=body, password_policy=settings.password_policy
+    )
+    await once.commit(session, result, status_code=201)
     return result
 
 
@@ -232,7 +270,8 @@ async def create_user(body: StaffUserCreate, user: AdminUser, session: SessionDe
     "/users/{user_id}",
     summary="Change a user account",
     description="Send only the fields to change. An admin cannot deactivate or demote themselves (409). "
-    "Deactivating an account signs it out at once; so does changing its username.",
+    "Deactivating an account, or changing its password, role or username, ends every token and session "
+    "it holds at once. A new password must follow the password policy (422 naming `password`).",
     responses={
         **ADMIN_ONLY,
         **NOT_FOUND,
@@ -240,8 +279,17 @@ async def create_user(body: StaffUserCreate, user: AdminUser, session: SessionDe
     },
 )
 async def update_user(
-    user_id: UserId, body: StaffUserUpdate, user: AdminUser, session: SessionDep
+    user_id: UserId,
+    body: StaffUserUpdate,
+    user: AdminUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    key: IdempotencyKey = None,
 ) -> StaffUserRead:
-    result = await service.update_user(session=session, user_id=user_id, changes=body, admin=user)
-    await session.commit()
+    once = IdempotentWrite.of(key, user_id=user.id, operation=f"admin.update_user:{user_id}", payload=body)
+    await once.check(session)
+    result = await service.update_user(
+        session=session, user_id=user_id, changes=body, admin=user, password_policy=settings.password_policy
+    )
+    await once.commit(session, result)
     return result

@@ -11,12 +11,16 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     SecretStr,
     StringConstraints,
     ValidationInfo,
     field_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+from api.params import WallClock
 from api.reference.schemas import CENT, PLAN_EXAMPLE
 from domain.consumers.types import SUB_CATEGORIES, Category, UtilityType
 from domain.users import Role
@@ -65,6 +69,16 @@ class _Patch(_Input):
     def changes(self) -> dict[str, Any]:
         """The fields the caller sent."""
         return {name: getattr(self, name) for name in self.model_fields_set}
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # The fields are optional, not nullable: document them without the `null` they refuse.
+        schema = handler(core)
+        for field in handler.resolve_ref_schema(schema).get("properties", {}).values():
+            options = [option for option in field.pop("anyOf", []) if option.get("type") != "null"]
+            field.update(options[0] if len(options) == 1 else {"anyOf": options} if options else {})
+            field.pop("default", None)
+        return schema
 
 
 # ---- SLA ----------------------------------------------------------------------------------------
@@ -163,8 +177,8 @@ class TimeSlotCreate(_Input):
     """A visit window; it must end after it starts and not overlap another active slot."""
 
     label: Label
-    start_time: dt.time
-    end_time: dt.time
+    start_time: WallClock
+    end_time: WallClock
     capacity_per_day: int = Field(ge=1, le=1000, description="Visits that fit in this slot each day")
     active: bool = True
 
@@ -183,8 +197,8 @@ class TimeSlotUpdate(_Patch):
     """Any of a slot's fields; the result must still end after it starts and not overlap."""
 
     label: Label | None = None
-    start_time: dt.time | None = None
-    end_time: dt.time | None = None
+    start_time: WallClock | None = None
+    end_time: WallClock | None = None
     capacity_per_day: int | None = Field(None, ge=1, le=1000)
     active: bool | None = None
 
@@ -198,8 +212,8 @@ class TimeSlotRead(BaseModel):
 
     id: int
     label: str
-    start_time: dt.time
-    end_time: dt.time
+    start_time: WallClock
+    end_time: WallClock
     capacity_per_day: int
     active: bool
 

@@ -28,6 +28,7 @@ from api.admin.schemas import (
     TimeSlotUpdate,
     sub_category_error,
 )
+from api.auth.service import password_refusal, revoke_tokens
 from api.errors import Problem
 from api.pagination import Page
 from api.reference.schemas import PlanRead
@@ -45,7 +46,7 @@ from db.models import (
 )
 from db.system_settings import SLA_KEYS, load_sla_settings, save_sla_settings
 from domain.consumers.types import Category, UtilityType
-from domain.passwords import hash_password
+from domain.passwords import PasswordPolicy, hash_password
 from domain.users import Role
 from workflows.schemas import SlaSettings
 
@@ -376,8 +377,19 @@ async def _refuse_duplicate_username(
         )
 
 
-async def create_user(*, session: AsyncSession, account: StaffUserCreate) -> StaffUserRead:
-    """Add an account with a hashed password; refuses a username already taken (409)."""
+def _refuse_weak_password(policy: PasswordPolicy, password: str, username: str) -> None:
+    """422 naming ``password`` when the password policy refuses it (too short, the username, breached)."""
+    refusal = password_refusal(policy, password, username=username)
+    if refusal is not None:
+        raise refusal
+
+
+async def create_user(
+    *, session: AsyncSession, account: StaffUserCreate, password_policy: PasswordPolicy
+) -> StaffUserRead:
+    """Add an account with a hashed password; refuses a password the policy refuses (422) and a
+    username already taken (409)."""
+    _refuse_weak_password(password_policy, account.password.get_secret_value(), account.username)
     await _refuse_duplicate_username(session, account.username)
     password_hash = await asyncio.to_thread(hash_password, account.password.get_secret_value())
     row = User(**account.model_dump(exclude={"password"}), password_hash=password_hash)
@@ -388,11 +400,18 @@ async def create_user(*, session: AsyncSession, account: StaffUserCreate) -> Sta
 
 
 async def update_user(
-    *, session: AsyncSession, user_id: int, changes: StaffUserUpdate, admin: User
+    *,
+    session: AsyncSession,
+    user_id: int,
+    changes: StaffUserUpdate,
+    admin: User,
+    password_policy: PasswordPolicy,
 ) -> StaffUserRead:
-    """Change an account. Refuses a taken username (409), and an admin deactivating or demoting themselves (409).
+    """Change an account. Refuses a taken username (409), an admin deactivating or demoting
+    themselves (409), and a new password the policy refuses (422).
 
-    A changed username signs the user out: their tokens name the old one.
+    A new password, role or username, and deactivation, end every token and session the user
+    holds (their token version goes up), so the change applies at once.
     """
     user = await session.get(User, user_id)
     if user is None:
@@ -407,8 +426,18 @@ async def update_user(
         await _refuse_duplicate_username(session, values["username"], user.id)
     password = values.pop("password", None)
     if password is not None:
-        user.password_hash = await asyncio.to_thread(hash_password, password.get_secret_value())
+        new = password.get_secret_value()
+        _refuse_weak_password(password_policy, new, values.get("username", user.username))
+        user.password_hash = await asyncio.to_thread(hash_password, new)
+    revoke = (
+        password is not None
+        or values.get("role", user.role) != user.role
+        or values.get("username", user.username) != user.username
+        or (user.is_active and values.get("is_active") is False)
+    )
     for name, value in values.items():
         setattr(user, name, value)
     await _flush(session, f"Username '{user.username}' is already taken.")
+    if revoke:
+        await revoke_tokens(session=session, user_id=user.id, why="sessions_revoked")
     return StaffUserRead.model_validate(user)

@@ -37,10 +37,21 @@ class SessionCreate(BaseModel):
 
 
 class TokenClaims(BaseModel):
-    """The claims ConnectDesk signs: who (sub, uid), their role at issue time, and when."""
+    """The claims ConnectDesk signs: who (sub, uid), their role and token version at issue time,
+    whether it is an API token or a UI session, and when (issued, expires, password last checked)."""
 
     sub: str
     uid: int
     role: Role
+    ver: int
+    kind: Literal["api", "session"]
     iat: int
     exp: int
+    auth_time: int
+
+
+class PasswordChange(BaseModel):
+    """A user's own password change: the current password, and the new one (the password policy applies)."""
+
+    current_password: SecretStr = Field(min_length=1, max_length=1024)
+    new_password: SecretStr = Field(min_length=1, max_length=1024)

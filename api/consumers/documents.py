@@ -7,6 +7,7 @@ kept, sanitized, only for the download's Content-Disposition.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 import uuid
@@ -22,6 +23,7 @@ from fastapi import Request, Response, UploadFile
 from fastapi.routing import APIRoute
 
 from api.errors import Problem
+from domain.consumers.documents import HEAD_BYTES, content_matches
 
 ALLOWED_TYPES: dict[str, str] = {
     "pdf": "application/pdf",
@@ -48,6 +50,15 @@ def too_large(max_bytes: int) -> Problem:
         f"The file is larger than the {max_bytes:,}-byte limit for documents.",
         type_="/problems/document-too-large",
         max_bytes=max_bytes,
+    )
+
+
+def not_that_type(extension: str) -> Problem:
+    return Problem(
+        415,
+        f"The file's content is not a .{extension} file (its name says it is); upload the real document.",
+        type_="/problems/unsupported-document-type",
+        allowed_extensions=list(ALLOWED_TYPES),
     )
 
 
@@ -102,6 +113,7 @@ class StoredFile:
     filename: str
     content_type: str
     size_bytes: int
+    sha256: str  # of the content: tells a retried upload from a different file
 
 
 def stored_path(documents_dir: Path, stored_name: str) -> Path:
@@ -126,14 +138,21 @@ async def receive(upload: UploadFile, *, documents_dir: Path, max_bytes: int) ->
     stored_name = f"{uuid.uuid4().hex}.{extension}"
     path = anyio.Path(stored_path(documents_dir, stored_name))
     size = 0
+    content_hash = hashlib.sha256()
     try:
         async with await anyio.open_file(path, "xb") as out:
             while chunk := await upload.read(CHUNK_BYTES):
+                if size == 0 and not content_matches(extension, chunk[:HEAD_BYTES]):
+                    raise not_that_type(extension)
                 size += len(chunk)
                 if size > max_bytes:
                     raise too_large(max_bytes)
+                content_hash.update(chunk)
                 await out.write(chunk)
-        yield StoredFile(stored_name, filename, ALLOWED_TYPES[extension], size)
+        if size == 0:
+            raise Problem(422, "The file is empty.", type_="/problems/validation",
+                          errors=[{"field": "file", "message": "empty"}])  # fmt: skip
+        yield StoredFile(stored_name, filename, ALLOWED_TYPES[extension], size, content_hash.hexdigest())
     except BaseException:
         with suppress(FileNotFoundError):
             await path.unlink()

@@ -18,11 +18,14 @@ from api.consumers import documents, schemas, service
 from api.consumers.deps import CurrentConsumer
 from api.deps import SessionDep, SettingsDep
 from api.errors import PROBLEM_JSON, Problem
+from api.idempotency import IdempotencyKey, IdempotentWrite
 from api.pagination import PageNumber, PageSize
+from api.params import DB_INT_MAX
 from domain.consumers.types import ConsumerStatus
 from domain.request.types import Channel
 
 router = APIRouter(prefix="/api/v1/consumers", tags=["consumers"])
+DocumentId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -79,15 +82,24 @@ async def consumer_full_profile(
 
 @router.patch("/{id_or_account_number}", responses=_problems(404, 422, 423))
 async def update_consumer(
-    session: SessionDep, user: CsrUser, consumer: CurrentConsumer, changes: schemas.ConsumerUpdate
+    session: SessionDep,
+    user: CsrUser,
+    consumer: CurrentConsumer,
+    changes: schemas.ConsumerUpdate,
+    key: IdempotencyKey = None,
 ) -> schemas.ConsumerRead:
     """Edit contact fields (names, phone, e-mail, service address). 423 while a request locks the profile.
     The change (old → new, and by whom) is recorded in the consumer's communications."""
+    once = IdempotentWrite.of(
+        key, user_id=user.id, operation=f"consumers.update:{consumer.id}", payload=changes
+    )
+    await once.check(session)
     updated = await service.update_contact(
         session=session, consumer=consumer, changes=changes, actor=user.username
     )
-    await session.commit()
-    return schemas.ConsumerRead.model_validate(updated)
+    result = schemas.ConsumerRead.model_validate(updated)
+    await once.commit(session, result)
+    return result
 
 
 @router.get("/{id_or_account_number}/overview", responses=_problems(404))
@@ -124,9 +136,15 @@ async def verify_reading(
     meter_number: Annotated[str, Path(max_length=20)],
     reading_date: date,
     body: schemas.ReadingVerification,
+    key: IdempotencyKey = None,
 ) -> schemas.ReadingVerified:
     """Mark a pending reading verified (checked with the meter or the customer); recorded, with who
     did it, in the consumer's communications. The anomaly 'pending verification' then clears."""
+    once = IdempotentWrite.of(
+        key, user_id=user.id, operation=f"consumers.verify_reading:{consumer.id}:{meter_number}:{reading_date}",
+        payload=body,
+    )  # fmt: skip
+    await once.check(session)
     row = await service.verify_reading(
         session=session,
         consumer=consumer,
@@ -134,11 +152,12 @@ async def verify_reading(
         reading_date=reading_date,
         actor=user.username,
     )
-    await session.commit()
-    return schemas.ReadingVerified(
+    result = schemas.ReadingVerified(
         meter_number=meter_number.strip().upper(), reading_date=row.reading_date, value=row.value,
         verification_status=row.verification_status,
     )  # fmt: skip
+    await once.commit(session, result)
+    return result
 
 
 @router.get("/{id_or_account_number}/service", responses=_problems(404))
@@ -154,14 +173,20 @@ async def create_service_order(
     consumer: CurrentConsumer,
     order: schemas.ServiceOrderCreate,
     response: Response,
+    key: IdempotencyKey = None,
 ) -> schemas.ServiceOrderRead:
     """Raise a service order (Scheduled); returns it with its SO number."""
+    once = IdempotentWrite.of(
+        key, user_id=user.id, operation=f"consumers.create_service_order:{consumer.id}", payload=order
+    )
+    await once.check(session)
     row = await service.create_service_order(
         session=session, consumer=consumer, order=order, actor=user.username
     )
-    await session.commit()
+    result = schemas.ServiceOrderRead.model_validate(row)
+    await once.commit(session, result, status_code=201)
     response.headers["Location"] = f"{router.prefix}/{consumer.id}/service"
-    return schemas.ServiceOrderRead.model_validate(row)
+    return result
 
 
 @router.patch("/{id_or_account_number}/service-orders/{order_number}", responses=_problems(404, 409, 422))
@@ -171,13 +196,20 @@ async def update_service_order(
     consumer: CurrentConsumer,
     order_number: Annotated[str, Path(max_length=20, examples=["SO-100042"])],
     changes: schemas.ServiceOrderUpdate,
+    key: IdempotencyKey = None,
 ) -> schemas.ServiceOrderRead:
     """Move the order forward (Scheduled → In Progress → Completed) or change its technician."""
+    once = IdempotentWrite.of(
+        key, user_id=user.id, operation=f"consumers.update_service_order:{consumer.id}:{order_number}",
+        payload=changes,
+    )  # fmt: skip
+    await once.check(session)
     row = await service.update_service_order(
         session=session, consumer=consumer, order_number=order_number, changes=changes, actor=user.username
     )
-    await session.commit()
-    return schemas.ServiceOrderRead.model_validate(row)
+    result = schemas.ServiceOrderRead.model_validate(row)
+    await once.commit(session, result)
+    return result
 
 
 @router.get("/{id_or_account_number}/communications", responses=_problems(404, 422))
@@ -196,12 +228,21 @@ async def consumer_communications(
 
 @router.post("/{id_or_account_number}/notes", status_code=201, responses=_problems(404, 422))
 async def add_note(
-    session: SessionDep, user: CsrUser, consumer: CurrentConsumer, note: schemas.NoteCreate
+    session: SessionDep,
+    user: CsrUser,
+    consumer: CurrentConsumer,
+    note: schemas.NoteCreate,
+    key: IdempotencyKey = None,
 ) -> schemas.CommunicationRead:
     """Add a note to the account, internal or visible to the consumer; the author is you."""
+    once = IdempotentWrite.of(
+        key, user_id=user.id, operation=f"consumers.add_note:{consumer.id}", payload=note
+    )
+    await once.check(session)
     row = await service.add_note(session=session, consumer=consumer, note=note, author=user.username)
-    await session.commit()
-    return schemas.CommunicationRead.model_validate(row)
+    result = schemas.CommunicationRead.model_validate(row)
+    await once.commit(session, result, status_code=201)
+    return result
 
 
 @router.get("/{id_or_account_number}/documents", responses=_problems(404))
@@ -218,16 +259,23 @@ async def upload_document(
     consumer: CurrentConsumer,
     title: Annotated[str, Form(min_length=1, max_length=200, pattern=r"\S", examples=["Service agreement"])],
     file: UploadFile,
+    key: IdempotencyKey = None,
 ) -> schemas.DocumentRead:
     """Upload a document (pdf, png, jpg, jpeg, txt, docx; up to the size limit). New documents are Processing."""
     async with documents.receive(
         file, documents_dir=settings.documents_dir, max_bytes=settings.documents_max_bytes
     ) as stored:
+        once = IdempotentWrite.of(
+            key, user_id=user.id, operation=f"consumers.upload_document:{consumer.id}",
+            payload={"title": title.strip(), "filename": stored.filename, "sha256": stored.sha256},
+        )  # fmt: skip
+        await once.check(session)  # a replay raises: the file just received is removed again
         row = await service.add_document(
             session=session, consumer=consumer, title=title.strip(), stored=stored, uploaded_by=user.username
         )
-        await session.commit()
-    return schemas.DocumentRead.model_validate(row)
+        result = schemas.DocumentRead.model_validate(row)
+        await once.commit(session, result, status_code=201)
+    return result
 
 
 router.add_api_route(
@@ -245,16 +293,25 @@ async def review_document(
     session: SessionDep,
     user: SupervisorUser,
     consumer: CurrentConsumer,
-    document_id: int,
+    document_id: DocumentId,
     review: schemas.DocumentReview,
+    key: IdempotencyKey = None,
 ) -> schemas.DocumentRead:
     """Approve a document one step (Processing → Verified → Published) — supervisors and admins.
     Recorded, with who did it, in the consumer's communications; 409 for a step back."""
+    once = IdempotentWrite.of(
+        key,
+        user_id=user.id,
+        operation=f"consumers.review_document:{consumer.id}:{document_id}",
+        payload=review,
+    )
+    await once.check(session)
     row = await service.review_document(
         session=session, consumer=consumer, document_id=document_id, status=review.status, actor=user.username
     )
-    await session.commit()
-    return schemas.DocumentRead.model_validate(row)
+    result = schemas.DocumentRead.model_validate(row)
+    await once.commit(session, result)
+    return result
 
 
 @router.get(
@@ -262,11 +319,17 @@ async def review_document(
     response_class=FileResponse,
     responses={
         **_problems(404),
-        200: {"description": "The file", "content": {"application/octet-stream": {}}},
+        200: {
+            "description": "The file, with the content type of its extension",
+            "content": {
+                media_type: {"schema": {"type": "string", "format": "binary"}}
+                for media_type in sorted(set(documents.ALLOWED_TYPES.values()))
+            },
+        },
     },
 )
 async def download_document(
-    session: SessionDep, settings: SettingsDep, consumer: CurrentConsumer, document_id: int
+    session: SessionDep, settings: SettingsDep, consumer: CurrentConsumer, document_id: DocumentId
 ) -> FileResponse:
     """The document's file, as an attachment named after its (sanitized) original file name."""
     row = await service.get_document(session=session, consumer=consumer, document_id=document_id)

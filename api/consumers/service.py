@@ -25,7 +25,8 @@ from api.consumers import schemas
 from api.consumers.documents import StoredFile
 from api.errors import Problem
 from api.pagination import Page
-from db import search
+from api.params import is_db_id
+from db import audit, search
 from db.models import (
     BillingAccount,
     Communication,
@@ -237,7 +238,7 @@ async def get_consumer(*, session: AsyncSession, key: str) -> Consumer:
     """The consumer with id ``key`` (all digits) or account number ``key`` (any case); 404 otherwise."""
     key = key.strip()
     consumer = (
-        await session.get(Consumer, int(key)) if key.isdigit() else await by_account_number(session, key)
+        await session.get(Consumer, int(key)) if is_db_id(key) else await by_account_number(session, key)
     )
     if consumer is None:
         raise _not_found(f"No consumer with ID or account number '{key}'.")
@@ -288,6 +289,10 @@ async def update_contact(
         f"{name.replace('_', ' ')}: {before[name] or '—'} → {value or '—'}" for name, value in values.items()
     )
     _record_change(session, consumer, actor, "Contact details changed", changed)
+    await audit.record(
+        session, object_type="consumer", object_id=consumer.id, action="update",
+        changes={name: [before[name], value] for name, value in values.items()},
+    )  # fmt: skip
     return consumer
 
 

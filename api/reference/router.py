@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from api.auth.deps import CsrUser
 from api.deps import SessionDep
 from api.pagination import Page, PageNumber, PageSize
+from api.params import DB_INT_MAX
 from api.reference import service
 from api.reference.schemas import DayAvailability, MeterRead, PlanSearchResult, ReasonList
 from domain.consumers.types import UtilityType
@@ -51,7 +52,9 @@ async def search_plans(
     user: CsrUser,
     session: SessionDep,
     search: Search = None,
-    consumer_id: Annotated[int | None, Query(ge=1, description="Filter by this consumer's category")] = None,
+    consumer_id: Annotated[
+        int | None, Query(ge=1, le=DB_INT_MAX, description="Filter by this consumer's category")
+    ] = None,
 ) -> PlanSearchResult:
     return await service.search_plans(session=session, search=search, consumer_id=consumer_id)
 

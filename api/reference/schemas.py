@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from api.params import WallClock
 from domain.consumers.types import Category, MeterStatus, UtilityType
 from domain.request.types import RequestType
 
@@ -152,8 +153,8 @@ class SlotAvailability(BaseModel):
 
     slot_id: int
     label: str
-    start_time: dt.time
-    end_time: dt.time
+    start_time: WallClock
+    end_time: WallClock
     capacity: int = Field(description="Seats on this day")
     booked: int = Field(description="Seats already taken")
     remaining: int = Field(description="Seats that can still be booked (none once the window has begun)")

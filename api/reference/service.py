@@ -6,7 +6,7 @@ Read-only: nothing here writes or commits. The requests module calls :data:`REAS
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -202,13 +202,17 @@ async def slot_availability(
 
 
 async def earliest_available_slot(
-    *, session: AsyncSession, from_date: date, now: datetime | None = None
+    *,
+    session: AsyncSession,
+    from_date: date,
+    now: datetime | None = None,
+    exclude: Collection[tuple[int, date]] = (),
 ) -> tuple[int, date] | None:
     """The first (slot_id, day) with a free seat, from ``from_date`` up to 60 days ahead.
 
     Days in order, and within a day active slots by start time; None when every seat is taken
-    (or no slot is active). Reads only: the caller books the seat with ``db.slots.book_slot``,
-    which refuses if another request took it in between.
+    (or no slot is active), skipping the (slot, day) pairs in ``exclude``. Reads only: the caller
+    books the seat with ``db.slots.book_slot``, which refuses if another request took it in between.
     """
     now = now or utc_now()
     slots = await _active_slots(session)
@@ -220,7 +224,7 @@ async def earliest_available_slot(
         day = from_date + timedelta(days=offset)
         for slot in slots:
             capacity, booked = _seats(slot, seats.get((slot.id, day)))
-            if booked < capacity and window_open(day, slot.start_time, now):
+            if booked < capacity and window_open(day, slot.start_time, now) and (slot.id, day) not in exclude:
                 return slot.id, day
     return None
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from api.auth.deps import CsrUser, SupervisorUser
 from api.deps import MinimalDep, SessionDep, SettingsDep, TemporalDep
+from api.idempotency import IdempotencyKey
 from api.pagination import Page, PageNumber, PageSize
+from api.params import DB_INT_MAX
 from api.requests import schemas, service
 from domain.request.rules import Action
 from domain.request.types import Priority, RequestStatus, RequestType, SlaState
@@ -43,19 +45,12 @@ async def create(
     temporal: TemporalDep,
     settings: SettingsDep,
     minimal: MinimalDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            max_length=120,
-            description="Any unique string (a UUID): a retry with the same key and body answers 200 with "
-            "the request created the first time. The key is yours: reused by another user or with a "
-            "different body, it is refused with 422.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> schemas.RequestDetail | schemas.RequestCreated:
     """The system decides the type (Inactive → Reconnection, otherwise Disconnection), checks
     eligibility, locks the consumer's profile, books the slot (the earliest free one when none is
-    given) and starts the request's workflow."""
+    given) and starts the request's workflow. A retry with the same Idempotency-Key and body answers
+    200 with the request created the first time."""
     await session.commit()  # hand back the connection the sign-in check used before the long create
     request_id, created = await service.create_request(
         sessionmaker=request.app.state.sessionmaker,
@@ -86,7 +81,7 @@ async def list_requests(
     sla_status: Annotated[list[SlaState] | None, Query()] = None,
     created_from: date | None = None,
     created_to: date | None = None,
-    assignee_id: int | None = None,
+    assignee_id: Annotated[int | None, Query(ge=1, le=DB_INT_MAX)] = None,
     history: Annotated[bool, Query(description="Completed and Closed requests only")] = False,
     sort: Annotated[
         str,
@@ -144,15 +139,15 @@ class ActionCall:
 
     def __init__(
         self, request_id: str, user: CsrUser, session: SessionDep, temporal: TemporalDep,
-        settings: SettingsDep, minimal: MinimalDep,
+        settings: SettingsDep, minimal: MinimalDep, key: IdempotencyKey = None,
     ) -> None:  # fmt: skip
         self.request_id, self.user, self.session = request_id, user, session
-        self.temporal, self.settings, self.minimal = temporal, settings, minimal
+        self.temporal, self.settings, self.minimal, self.key = temporal, settings, minimal, key
 
     async def __call__(self, action: Action, payload: object) -> schemas.ActionResult:
         message = await service.act(
             session=self.session, temporal=self.temporal, settings=self.settings, user=self.user,
-            request_id=self.request_id, action=action, payload=payload,
+            request_id=self.request_id, action=action, payload=payload, idempotency_key=self.key,
         )  # fmt: skip
         if self.minimal:
             return schemas.ActionResult(message=message)

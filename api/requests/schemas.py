@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.params import DbId
 from domain.consumers.types import ServiceOrderType, UtilityType
 from domain.request.types import (
     Channel,
@@ -18,19 +20,19 @@ from domain.request.types import (
     SlaTarget,
     Visibility,
 )
-from workflows.schemas import FinalReading, MeterChoice
+from workflows.schemas import READING_LIMIT, FinalReading, MeterChoice
 
 
 class RequestCreate(BaseModel):
     """Name the consumer by ID or account number; the system decides the request type."""
 
-    consumer_id: int | None = None
+    consumer_id: DbId | None = None
     account_number: str | None = Field(None, examples=["WU-10001"])
     reason: str = Field(min_length=1, max_length=120, examples=["Outstanding balance cleared"])
     preferred_date: date | None = Field(
         None, description="Today or later; the earliest free slot when omitted"
     )
-    slot_id: int | None = Field(None, description="A time slot with capacity left on the preferred date")
+    slot_id: DbId | None = Field(None, description="A time slot with capacity left on the preferred date")
     notes: str | None = Field(None, max_length=2000)
     priority: Priority = Priority.MEDIUM
 
@@ -175,15 +177,28 @@ class PutOnHoldBody(BaseModel):
 
 
 class SelectPlanBody(BaseModel):
-    plan_id: int
+    plan_id: DbId
+
+
+# A reading is stored as NUMERIC(14, 2): a larger one would fail the workflow's activity on every
+# retry (PostgreSQL's numeric overflow), leaving the request stuck; refuse it here with a 422.
+MeterReading = Annotated[Decimal, Field(ge=0, lt=READING_LIMIT, description="Up to 999,999,999,999.99")]
+
+
+class MeterChoiceBody(MeterChoice):
+    reading: MeterReading
+
+
+class FinalReadingBody(FinalReading):
+    reading: MeterReading
 
 
 class ActivateBody(BaseModel):
-    meters: list[MeterChoice] = Field(min_length=1)
+    meters: list[MeterChoiceBody] = Field(min_length=1)
 
 
 class FinalReadingsBody(BaseModel):
-    readings: list[FinalReading] = Field(min_length=1)
+    readings: list[FinalReadingBody] = Field(min_length=1)
 
 
 class CloseBody(BaseModel):
@@ -213,7 +228,7 @@ class PriorityBody(BaseModel):
 
 
 class AssignBody(BaseModel):
-    user_id: int
+    user_id: DbId
 
 
 class ActionResult(BaseModel):

@@ -18,6 +18,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api import idempotency
 from api.consumers import service as consumers_service
 from api.errors import DependencyUnavailable, Problem
 from api.pagination import Page
@@ -114,6 +115,40 @@ async def _choose_slot(
             )  # fmt: skip
         return data.slot_id, day
     return await earliest_available_slot(session=session, from_date=day, now=now)
+
+
+async def _book_seat(
+    session: AsyncSession,
+    request_id: str,
+    slot: tuple[int, date],
+    *,
+    named: bool,
+    from_date: date,
+    now: datetime,
+) -> tuple[int, date] | None:
+    """Book ``slot`` for ``request_id``; the seat actually booked (None: none left anywhere).
+
+    A slot the caller named is theirs to lose (``SlotFull``: 409). One the system chose may have
+    been taken by a concurrent create since it was seen: then the next free seat is booked instead,
+    so a create that named no slot never fails for a race it did not choose.
+    """
+    from api.reference.service import earliest_available_slot
+
+    taken: set[tuple[int, date]] = set()
+    while True:
+        try:
+            await book_slot(session, request_id=request_id, slot_id=slot[0], day=slot[1])
+            return slot
+        except SlotFull:
+            if named:
+                raise
+            taken.add(slot)
+            found = await earliest_available_slot(
+                session=session, from_date=from_date, now=now, exclude=taken
+            )
+            if found is None:
+                return None
+            slot = found
 
 
 async def _replayed(session: AsyncSession, key: str, user: User, data: schemas.RequestCreate) -> str | None:
@@ -234,7 +269,12 @@ async def create_request(
             if locked.rowcount != 1:  # type: ignore[attr-defined]
                 raise IntegrityError("profile lock taken", None, Exception("locked"))
             if slot:
-                await book_slot(session, request_id=row.request_id, slot_id=slot[0], day=slot[1])
+                slot = await _book_seat(
+                    session, row.request_id, slot, named=data.slot_id is not None,
+                    from_date=data.preferred_date or today, now=started,
+                )  # fmt: skip
+                row.slot_id = slot[0] if slot else None
+                row.preferred_date = slot[1] if slot else data.preferred_date
             await session.commit()
         except IntegrityError:
             await session.rollback()
@@ -409,11 +449,16 @@ async def act(
     request_id: str,
     action: rules.Action,
     payload: Any,
+    idempotency_key: str | None = None,
 ) -> str:
     """Run one action as a workflow Update and return its message once its projection is written.
 
+    With an ``idempotency_key`` the update's ID is the caller's key for this action: Temporal runs
+    it once and answers every retry with the first outcome (``api.idempotency``).
+
     Refuses: unknown request (404), the caller's role (403), a wrong state or invalid data (409
-    with the workflow's reason), Temporal down or slow (503).
+    with the workflow's reason), the key already used with a different body (422), Temporal down
+    or slow (503).
     """
     row = await get_row(session, request_id)
     if not may(user, action, row):
@@ -428,10 +473,12 @@ async def act(
     await session.commit()  # and end this read snapshot, so that re-read sees the update's write
     handle = client.get_workflow_handle_for(RequestWorkflow.run, settings.workflow_id(request_id))
     update_fn = getattr(RequestWorkflow, action.value)
+    payload = payload.model_copy(update={"actor": user.username})
+    sent = idempotency.digest(payload.model_dump(exclude={"actor", "digest"})) if idempotency_key else None
     try:
         outcome = await handle.execute_update(
-            update_fn, payload.model_copy(update={"actor": user.username}) if hasattr(payload, "actor") else payload,
-            rpc_timeout=temporal.rpc_timeout,
+            update_fn, payload.model_copy(update={"digest": sent}), rpc_timeout=temporal.rpc_timeout,
+            id=idempotency.update_id(action.value, user.id, idempotency_key) if idempotency_key else None,
         )  # fmt: skip
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
@@ -441,8 +488,8 @@ async def act(
             raise Problem(422, message, type_="/problems/validation", reason=kind, errors=errors) from None
         raise Problem(409, message, type_="/problems/action-refused", reason=kind) from None
     except WorkflowUpdateRPCTimeoutOrCancelledError:
-        # Temporal took the update but no worker ran it in time: whether it will run later is
-        # unknown, and the caller may safely retry (the workflow refuses a repeat it no longer allows).
+        # Temporal took the update but no worker ran it in time: it may still run later. A retry
+        # under the same Idempotency-Key (the same update ID) gets that run's outcome, never a second.
         raise DependencyUnavailable(
             "temporal", "The request's workflow did not answer in time; try again shortly."
         ) from None
@@ -457,6 +504,11 @@ async def act(
                 "temporal", f"Temporal did not answer in time: {exc.message}"
             ) from None
         raise
+    if sent is not None and outcome.digest not in (None, sent):
+        raise idempotency.key_reused(
+            f"This Idempotency-Key was already used to {action.value.replace('_', ' ')} {request_id} with "
+            "a different body; send a new key for a new action."
+        )
     return outcome.message
 
 

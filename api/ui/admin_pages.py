@@ -16,9 +16,10 @@ from pydantic import ValidationError
 
 from api.admin import schemas, service
 from api.auth.deps import require_roles
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
 from api.errors import Problem
-from api.ui.common import PageUser, UiRoute, form_dict, plain_words, redirect, render
+from api.idempotency import Replayed
+from api.ui.common import PageUser, UiRoute, form_dict, form_write, plain_words, redirect, render
 from db.models import User
 from domain.consumers.types import SUB_CATEGORIES, Category, UtilityType
 from domain.users import Role
@@ -66,6 +67,7 @@ async def _admin_page(
     else:
         context["accounts"] = (await service.list_users(session=session, size=LIST_SIZE)).items
         context["roles"] = list(Role)
+        context["password_min_length"] = request.app.state.settings.password_min_length
     return render(request, "admin/index.html", context, user=user, active="admin", status_code=status_code)
 
 
@@ -83,9 +85,13 @@ async def _submit(
     """Run one form through the admin service; commit and redirect with its message, or show the
     refusal on the form with what was typed (the transaction rolled back: nothing half-written)."""
     values = form_dict(await request.form())
+    once = form_write(values, user, f"admin.{form}")
     try:
+        await once.check(session)
         message = await apply(values)
-        await session.commit()
+        await once.commit(session, message)
+    except Replayed as done:  # the same rendering of the form, sent again: done already
+        message = done.body
     except (ValidationError, Problem) as exc:
         await session.rollback()
         await session.refresh(user)
@@ -208,12 +214,15 @@ async def change_plan(request: Request, plan_id: int, user: AdminPageUser, sessi
 
 
 @router.post("/admin/users")
-async def add_user(request: Request, user: AdminPageUser, session: SessionDep) -> Response:
+async def add_user(
+    request: Request, user: AdminPageUser, session: SessionDep, settings: SettingsDep
+) -> Response:
     async def apply(values: dict[str, str]) -> str:
         fields = ("username", "full_name", "email", "role", "password")
         account = await service.create_user(
             session=session,
             account=schemas.StaffUserCreate.model_validate({k: values.get(k) for k in fields}),
+            password_policy=settings.password_policy,
         )
         return f"Account {account.username} added."
 
@@ -221,11 +230,19 @@ async def add_user(request: Request, user: AdminPageUser, session: SessionDep) -
 
 
 @router.post("/admin/users/{user_id}")
-async def change_user(request: Request, user_id: int, user: AdminPageUser, session: SessionDep) -> Response:
+async def change_user(
+    request: Request, user_id: int, user: AdminPageUser, session: SessionDep, settings: SettingsDep
+) -> Response:
     async def apply(values: dict[str, str]) -> str:
         sent = {k: values[k] for k in ("full_name", "email", "role", "password") if values.get(k)}
         body = schemas.StaffUserUpdate.model_validate(sent | {"is_active": _checked(values, "is_active")})
-        account = await service.update_user(session=session, user_id=user_id, changes=body, admin=user)
+        account = await service.update_user(
+            session=session,
+            user_id=user_id,
+            changes=body,
+            admin=user,
+            password_policy=settings.password_policy,
+        )
         return f"Account {account.username} saved{'' if account.is_active else '; it is signed out and cannot sign in'}."
 
     return await _submit(request, user, session, "users", f"user-{user_id}", apply)

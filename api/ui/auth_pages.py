@@ -1,4 +1,5 @@
-"""Sign in and sign out of the web UI: the same credentials check and session cookie as the JSON API."""
+"""Sign in and sign out of the web UI: the same credentials check, throttling, session cookie and
+sign-out (every session and token of the user ends) as the JSON API."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from api.auth import service
+from api.auth.cookies import end_session, start_session
+from api.auth.deps import client_address, cookie_scheme, sign_out_cookie
 from api.deps import SessionDep, SettingsDep
+from api.errors import Problem
 from api.ui.common import UiRoute, form_dict, optional_user, redirect, render
 from db.models import User
 
@@ -35,42 +39,38 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
     values = form_dict(await request.form())
     target = _safe_next(values.get("next"))
     username, password = values.get("username", ""), values.get("password", "")
-    user = None
-    if username and password:
-        user = await service.authenticate(session=session, username=username, password=password)
-    if user is None:
-        error = (
-            "Enter your username and password."
-            if not (username and password)
-            else "Incorrect username or password."
-        )
+    context = {"next": target, "values": {"username": username}}
+    if not (username and password):
         return render(
-            request,
-            "login.html",
-            {"next": target, "values": {"username": username}, "error": error},
-            status_code=401 if username and password else 422,
+            request, "login.html", context | {"error": "Enter your username and password."}, status_code=422
         )
+    try:
+        user = await service.sign_in(
+            session=session,
+            username=username,
+            password=password,
+            address=client_address(request),
+            settings=settings,
+        )
+    except Problem as problem:  # 401 wrong credentials, 429 throttled (with Retry-After)
+        error = "Incorrect username or password." if problem.status == 401 else problem.detail
+        page = render(request, "login.html", context | {"error": error}, status_code=problem.status)
+        if "Retry-After" in problem.headers:
+            page.headers["Retry-After"] = problem.headers["Retry-After"]
+        return page
     response = redirect(target)
-    response.set_cookie(
-        service.SESSION_COOKIE,
-        service.issue_token(user, settings),
-        max_age=int(service.token_ttl(settings).total_seconds()),
-        path="/",
-        secure=settings.public.startswith("https://"),
-        httponly=True,
-        samesite="lax",
-    )
+    start_session(response, user, settings)
     return response
 
 
 @router.post("/logout")
-async def logout(settings: SettingsDep) -> Response:
+async def logout(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    cookie: Annotated[str | None, Depends(cookie_scheme)],
+) -> Response:
+    await sign_out_cookie(request=request, session=session, settings=settings, cookie=cookie)
     response = redirect("/login", flash="You are signed out.")
-    response.delete_cookie(
-        service.SESSION_COOKIE,
-        path="/",
-        secure=settings.public.startswith("https://"),
-        httponly=True,
-        samesite="lax",
-    )
+    end_session(response, settings)
     return response

@@ -8,6 +8,7 @@ answer or a refusal is shown differs.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -21,12 +22,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from api.auth.deps import cookie_scheme, get_current_user, require_roles
 from api.deps import SessionDep, SettingsDep
 from api.errors import Problem
+from api.idempotency import IdempotentWrite
 from db.models import User
 from domain.users import Role
 
@@ -108,6 +111,27 @@ templates.env.filters.update(
 )  # fmt: skip
 
 
+# ---- every form submits once --------------------------------------------------------------------
+
+IDEMPOTENCY_FIELD = "idempotency_key"
+
+
+def idempotency_field() -> Markup:
+    """A hidden field with a fresh Idempotency-Key for each rendering of a form: a double submit or a
+    browser's retry of the same rendering does its write once (``api.idempotency``)."""
+    return Markup(f'<input type="hidden" name="{IDEMPOTENCY_FIELD}" value="{uuid.uuid4().hex}">')
+
+
+templates.env.globals["idempotency_field"] = idempotency_field
+
+
+def form_write(values: dict[str, str], user: User, operation: str) -> IdempotentWrite:
+    """The write a form asks for, under the form's key (taken out of ``values``), fingerprinted by
+    what was typed."""
+    key = values.pop(IDEMPOTENCY_FIELD, "") or None
+    return IdempotentWrite.of(key, user_id=user.id, operation=f"ui.{operation}", payload=values)
+
+
 # ---- who is signed in ---------------------------------------------------------------------------
 
 
@@ -116,13 +140,16 @@ class LoginRequired(Exception):
 
 
 async def optional_user(
-    session: SessionDep, settings: SettingsDep, cookie: Annotated[str | None, Depends(cookie_scheme)]
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    cookie: Annotated[str | None, Depends(cookie_scheme)],
 ) -> User | None:
     """The user of the session cookie, or None — the JSON API's own check, with its 401 turned into None."""
     if not cookie:
         return None
     try:
-        return await get_current_user(session, settings, None, cookie)
+        return await get_current_user(request, session, settings, None, cookie)
     except Problem:
         return None
 
@@ -163,6 +190,7 @@ def nav_for(user: User | None) -> list[tuple[str, str, str]]:
     ]
     if is_supervisor(user):
         items.append(("escalations", "Escalations", "/escalations"))
+        items.append(("audit", "Audit log", "/audit"))
     if user.role is Role.ADMIN:
         items.append(("admin", "Administration", "/admin"))
         items.append(("api", "API docs", "/docs"))

@@ -16,12 +16,14 @@ from starlette.datastructures import UploadFile
 from api.consumers import documents, schemas, service
 from api.deps import SessionDep, SettingsDep
 from api.errors import Problem
+from api.idempotency import IdempotentWrite, Replayed
 from api.ui.common import (
     PageUser,
     SupervisorPageUser,
     UiRoute,
     blank_to_none,
     form_dict,
+    form_write,
     is_fragment,
     plain_words,
     redirect,
@@ -251,13 +253,17 @@ async def update_contact(request: Request, key: str, user: PageUser, session: Se
     """Edit contact fields; refused (423, naming the request) while an open request locks the profile."""
     consumer = await service.get_consumer(session=session, key=key)
     values = form_dict(await request.form())
+    once = form_write(values, user, f"consumers.update:{consumer.id}")
     fields = ("first_name", "last_name", "phone", "email", "service_address")
     try:
+        await once.check(session)
         changes = schemas.ConsumerUpdate.model_validate(
             blank_to_none({k: values[k] for k in fields if k in values}, "email")
         )
         await service.update_contact(session=session, consumer=consumer, changes=changes, actor=user.username)
-        await session.commit()
+        await once.commit(session)
+    except Replayed:
+        pass
     except (ValidationError, Problem) as exc:
         return await _refused(request, user, session, consumer, "overview", "contact", values, exc)
     return redirect(f"/consumers/{consumer.id}?tab=overview", flash="Contact details saved.")
@@ -267,10 +273,14 @@ async def update_contact(request: Request, key: str, user: PageUser, session: Se
 async def add_note(request: Request, key: str, user: PageUser, session: SessionDep) -> Response:
     consumer = await service.get_consumer(session=session, key=key)
     values = form_dict(await request.form())
+    once = form_write(values, user, f"consumers.add_note:{consumer.id}")
     try:
+        await once.check(session)
         note = schemas.NoteCreate.model_validate(values)
         await service.add_note(session=session, consumer=consumer, note=note, author=user.username)
-        await session.commit()
+        await once.commit(session)
+    except Replayed:
+        pass
     except (ValidationError, Problem) as exc:
         return await _refused(request, user, session, consumer, "communications", "note", values, exc)
     return redirect(f"/consumers/{consumer.id}?tab=communications", flash="Note added.")
@@ -280,18 +290,22 @@ async def add_note(request: Request, key: str, user: PageUser, session: SessionD
 async def create_service_order(request: Request, key: str, user: PageUser, session: SessionDep) -> Response:
     consumer = await service.get_consumer(session=session, key=key)
     values = form_dict(await request.form())
+    once = form_write(values, user, f"consumers.create_service_order:{consumer.id}")
     try:
+        await once.check(session)
         order = schemas.ServiceOrderCreate.model_validate(
             blank_to_none(values, "technician", "scheduled_date")
         )
         row = await service.create_service_order(
             session=session, consumer=consumer, order=order, actor=user.username
         )
-        number = row.order_number
-        await session.commit()
+        message = f"Service order {row.order_number} created."
+        await once.commit(session, message)
+    except Replayed as done:
+        message = done.body
     except (ValidationError, Problem) as exc:
         return await _refused(request, user, session, consumer, "service", "order", values, exc)
-    return redirect(f"/consumers/{consumer.id}?tab=service", flash=f"Service order {number} created.")
+    return redirect(f"/consumers/{consumer.id}?tab=service", flash=message)
 
 
 @router.post("/consumers/{key}/service-orders/{order_number}")
@@ -301,7 +315,9 @@ async def update_service_order(
     """Move an order forward one step (Scheduled → In Progress → Completed)."""
     consumer = await service.get_consumer(session=session, key=key)
     values = form_dict(await request.form())
+    once = form_write(values, user, f"consumers.update_service_order:{consumer.id}:{order_number}")
     try:
+        await once.check(session)
         changes = schemas.ServiceOrderUpdate.model_validate({"status": values.get("status")})
         row = await service.update_service_order(
             session=session,
@@ -311,7 +327,9 @@ async def update_service_order(
             actor=user.username,
         )
         message = f"{row.order_number} is now {row.status.value}."
-        await session.commit()
+        await once.commit(session, message)
+    except Replayed as done:
+        message = done.body
     except (ValidationError, Problem) as exc:
         return await _refused(request, user, session, consumer, "service", "order_update", values, exc)
     return redirect(f"/consumers/{consumer.id}?tab=service", flash=message)
@@ -327,6 +345,7 @@ async def upload_document(
     consumer = await service.get_consumer(session=session, key=key)
     form = await request.form()
     values = form_dict(form)
+    once = form_write(values, user, f"consumers.upload_document:{consumer.id}")
     upload = form.get("file")
     title = values.get("title", "")
     try:
@@ -334,7 +353,10 @@ async def upload_document(
             raise Problem(422, "Title is required.")
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise Problem(422, "Choose a file to upload.")
-        await _store(session, settings, consumer, upload, title, user)
+        await once.check(session)
+        await _store(session, settings, consumer, upload, title, user, once)
+    except Replayed:
+        pass
     except Problem as exc:
         return await _refused(request, user, session, consumer, "documents", "upload", values, exc)
     return redirect(f"/consumers/{consumer.id}?tab=documents", flash=f"Document “{title}” uploaded.")
@@ -346,7 +368,13 @@ router.add_api_route(
 
 
 async def _store(
-    session: SessionDep, settings: Settings, consumer: Consumer, upload: UploadFile, title: str, user: User
+    session: SessionDep,
+    settings: Settings,
+    consumer: Consumer,
+    upload: UploadFile,
+    title: str,
+    user: User,
+    once: IdempotentWrite,
 ) -> None:
     # A form's upload is Starlette's UploadFile (FastAPI's subclasses it); receive only reads it.
     async with documents.receive(
@@ -357,7 +385,7 @@ async def _store(
         await service.add_document(
             session=session, consumer=consumer, title=title, stored=stored, uploaded_by=user.username
         )
-        await session.commit()
+        await once.commit(session)  # a concurrent twin that committed first: this file is removed
 
 
 @router.post("/consumers/{key}/documents/{document_id}/review")
@@ -367,7 +395,9 @@ async def review_document(
     """Approve a document one step (supervisors): the JSON API's review, its refusal on the tab."""
     consumer = await service.get_consumer(session=session, key=key)
     values = form_dict(await request.form())
+    once = form_write(values, user, f"consumers.review_document:{consumer.id}:{document_id}")
     try:
+        await once.check(session)
         review = schemas.DocumentReview.model_validate({"status": values.get("status")})
         row = await service.review_document(
             session=session,
@@ -377,7 +407,9 @@ async def review_document(
             actor=user.username,
         )
         message = f"Document “{row.title}” is now {row.verification_status.value}."
-        await session.commit()
+        await once.commit(session, message)
+    except Replayed as done:
+        message = done.body
     except (ValidationError, Problem) as exc:
         return await _refused(request, user, session, consumer, "documents", "review", values, exc)
     return redirect(f"/consumers/{consumer.id}?tab=documents", flash=message)
@@ -389,14 +421,23 @@ async def verify_reading(
 ) -> Response:
     """Mark a pending reading verified, from the Connections tab."""
     consumer = await service.get_consumer(session=session, key=key)
-    await service.verify_reading(
-        session=session,
-        consumer=consumer,
-        meter_number=meter_number,
-        reading_date=reading_date,
-        actor=user.username,
+    once = form_write(
+        form_dict(await request.form()),
+        user,
+        f"consumers.verify_reading:{consumer.id}:{meter_number}:{reading_date}",
     )
-    await session.commit()
+    try:
+        await once.check(session)
+        await service.verify_reading(
+            session=session,
+            consumer=consumer,
+            meter_number=meter_number,
+            reading_date=reading_date,
+            actor=user.username,
+        )
+        await once.commit(session)
+    except Replayed:
+        pass
     return redirect(
         f"/consumers/{consumer.id}?tab=connections",
         flash=f"The {reading_date.isoformat()} reading of {meter_number} is verified.",

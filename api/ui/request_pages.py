@@ -21,6 +21,7 @@ from api.errors import Problem
 from api.reference import service as reference
 from api.requests import schemas, service
 from api.ui.common import (
+    IDEMPOTENCY_FIELD,
     PageUser,
     SupervisorPageUser,
     UiRoute,
@@ -578,13 +579,14 @@ async def request_action(
     form = await request.form()
     values = form_dict(form)
     tab = values.pop("tab", "") or chosen.tab
+    key = values.pop(IDEMPOTENCY_FIELD, "") or None  # the form's own: a double submit acts once
     try:
         payload = chosen.build(values, form, user)
         if isinstance(payload, schemas.AssignBody):
             payload = await service.assign_payload(session=session, actor=user, user_id=payload.user_id)
         message = await service.act(
             session=session, temporal=temporal, settings=settings, user=user, request_id=request_id,
-            action=chosen.action, payload=payload,
+            action=chosen.action, payload=payload, idempotency_key=key,
         )  # fmt: skip
     except (ValidationError, Problem) as exc:
         detail, status = (

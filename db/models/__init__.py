@@ -1,26 +1,31 @@
 """Every model, imported so ``Base.metadata`` is complete for Alembic."""
 
 from db.base import Base
+from db.models.audit import AuditEntry
 from db.models.billing import BillingAccount, Payment
 from db.models.communication import Communication
 from db.models.consumer import Consumer
 from db.models.counters import ConsumerTotal, RequestCount
 from db.models.document import Document
+from db.models.idempotency import IdempotencyRecord
 from db.models.meter import Meter, MeterAssignment, MeterReading, UtilityService
 from db.models.plan import Plan, PlanService
 from db.models.request import RequestEvent, ServiceRequest
 from db.models.service_order import ServiceOrder
 from db.models.setting import SystemSetting
+from db.models.signin import SigninFailure
 from db.models.slot import SlotBooking, SlotDay, TimeSlot
 from db.models.user import User
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "BillingAccount",
     "Communication",
     "Consumer",
     "ConsumerTotal",
     "Document",
+    "IdempotencyRecord",
     "Meter",
     "MeterAssignment",
     "MeterReading",
@@ -31,6 +36,7 @@ __all__ = [
     "RequestEvent",
     "ServiceOrder",
     "ServiceRequest",
+    "SigninFailure",
     "SlotBooking",
     "SlotDay",
     "SystemSetting",

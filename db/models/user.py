@@ -21,4 +21,7 @@ class User(Base):
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # In every token; raised by sign-out, a password or role change and deactivation, which ends
+    # every token and session issued before at once (api.auth.deps compares it on each request).
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

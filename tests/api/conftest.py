@@ -65,6 +65,14 @@ def auth(user: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(user, Settings())}"}
 
 
+def worker_activities(sessionmaker: Any) -> Any:
+    """The worker's activities over ``sessionmaker``, sending no e-mail (no SMTP host)."""
+    from activities.mail import Mailer
+    from activities.request import RequestActivities
+
+    return RequestActivities(sessionmaker, Mailer("", 25, "desk@utility.example"), "sup@utility.example")
+
+
 @dataclass
 class Stack:
     """The real app over a real database, a real Temporal dev server and a worker."""
@@ -94,8 +102,6 @@ async def stack(
     from datetime import date
     from decimal import Decimal
 
-    from activities.mail import Mailer
-    from activities.request import RequestActivities
     from db.models import MeterAssignment, Plan, PlanService
     from domain.consumers.types import Category, ConsumerStatus, MeterStatus, UtilityType
     from tests import factories
@@ -126,9 +132,7 @@ async def stack(
         await session.commit()
 
     address = dev_env.client.service_client.config.target_host
-    activities = RequestActivities(
-        sessionmaker, Mailer("", 25, "desk@utility.example"), "sup@utility.example"
-    )
+    activities = worker_activities(sessionmaker)
     async with (
         build_worker(dev_env.client, Settings(), activities, task_queue=task_queue),
         api_client_for(

@@ -555,6 +555,49 @@ async def test_user_fields_are_validated(
     )
 
 
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("ten-chars!", "Use at least 12 characters (this one has 10)."),
+        ("password1234", "It is one of the passwords most often used and leaked; choose another."),
+        ("Qwertyuiop123", "It is one of the passwords most often used and leaked; choose another."),
+    ],
+    ids=["too-short", "breached", "breached-any-case"],
+)
+async def test_the_password_policy_refuses_weak_passwords_with_field_errors(
+    client: httpx.AsyncClient, admin: dict[str, str], staff: dict[str, Any], password: str, reason: str
+) -> None:
+    for response in (
+        await client.post("/api/v1/admin/users", json={**NEW_USER, "password": password}, headers=admin),
+        await client.patch(
+            f"/api/v1/admin/users/{staff['csr'].id}", json={"password": password}, headers=admin
+        ),
+    ):
+        body = problem(response, 422, "password")
+        assert reason in [error["message"] for error in body["errors"]], body
+        assert password not in response.text  # never echoed
+    listed = (await client.get("/api/v1/admin/users", params={"search": "jdoe"}, headers=admin)).json()
+    assert listed["total"] == 0  # nothing written
+
+
+async def test_a_password_equal_to_the_username_is_refused(
+    client: httpx.AsyncClient, admin: dict[str, str], staff: dict[str, Any]
+) -> None:
+    account = {**NEW_USER, "username": "field.engineer", "password": "Field.Engineer"}
+    body = problem(await client.post("/api/v1/admin/users", json=account, headers=admin), 422, "password")
+    assert body["errors"][0]["message"] == "It must not be the same as the username."
+
+
+async def test_the_minimum_length_follows_the_setting(
+    api_client_for: ApiFactory, db_url: str, admin: dict[str, str]
+) -> None:
+    async with api_client_for(database_url=db_url, password_min_length=24) as client:
+        body = problem(
+            await client.post("/api/v1/admin/users", json=NEW_USER, headers=admin), 422, "password"
+        )
+    assert "Use at least 24 characters" in body["detail"]
+
+
 async def test_an_admin_cannot_deactivate_or_demote_themselves(
     client: httpx.AsyncClient, admin: dict[str, str], staff: dict[str, Any]
 ) -> None:

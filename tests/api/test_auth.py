@@ -79,16 +79,24 @@ async def _bearer(client: httpx.AsyncClient, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def _crafted(user: User, *, expires_in: timedelta, secret: str = SECRET, **extra: Any) -> str:
+def _crafted(
+    user: User, *, expires_in: timedelta, secret: str = SECRET, kid: str | None = "default", **extra: Any
+) -> str:
+    """A token signed by hand, with the claims ConnectDesk puts in (``extra`` replaces some)."""
     now = datetime.now(UTC)
     claims = {
         "sub": user.username,
         "uid": user.id,
         "role": user.role.value,
+        "ver": user.token_version,
+        "kind": "api",
         "iat": now,
         "exp": now + expires_in,
+        "auth_time": int(now.timestamp()),
     }
-    return jwt.encode(claims | extra, secret, algorithm="HS256")
+    return jwt.encode(
+        claims | extra, secret, algorithm="HS256", headers=None if kid is None else {"kid": kid}
+    )
 
 
 def _assert_401(response: httpx.Response) -> dict[str, Any]:
@@ -380,3 +388,147 @@ async def test_the_password_never_appears_in_a_response_or_a_log(
         assert "argon2" not in text
     assert PASSWORD not in caplog.text
     assert wrong not in caplog.text
+
+
+# --- Signing keys ---------------------------------------------------------------------------------
+
+OLD_DEFAULT_SECRET = "dev-only-change-me-in-production-0123456789"  # shipped in settings.py until 2026-12
+
+
+@pytest.mark.parametrize("kid", ["default", None])
+async def test_a_token_forged_with_the_old_default_secret_is_refused(
+    client: httpx.AsyncClient, users: dict[str, User], kid: str | None
+) -> None:
+    now = datetime.now(UTC)
+    claims = {"sub": "ada", "uid": users["ada"].id, "role": "admin", "ver": 0, "kind": "api",
+              "iat": now, "exp": now + timedelta(hours=1), "auth_time": int(now.timestamp())}  # fmt: skip
+    forged = jwt.encode(claims, OLD_DEFAULT_SECRET, algorithm="HS256", headers={"kid": kid} if kid else None)
+    for path in ("/api/v1/auth/me", "/api/v1/admin/users"):
+        _assert_401(await client.get(path, headers={"Authorization": f"Bearer {forged}"}))
+
+
+NEW_KEY = "2027-01"
+NEW_SECRET = "rotation-key-2027-Zq8vN3kT5wXy7LmP0aBcDeFg"
+
+
+async def test_keys_rotate_the_first_signs_and_a_retired_one_still_listed_verifies(
+    api_client_for: ApiFactory, db_url: str, users: dict[str, User]
+) -> None:
+    async with api_client_for(database_url=db_url, jwt_secret=SECRET) as before:
+        old_token = (await _token(before, "alice")).json()["access_token"]
+    assert jwt.get_unverified_header(old_token)["kid"] == "default"
+
+    # Rotated: the new key signs; the old secret (kid 'default') is still accepted until it is dropped.
+    async with api_client_for(
+        database_url=db_url, jwt_keys=f"{NEW_KEY}:{NEW_SECRET}", jwt_secret=SECRET
+    ) as rotated:
+        new_token = (await _token(rotated, "alice")).json()["access_token"]
+        assert jwt.get_unverified_header(new_token)["kid"] == NEW_KEY
+        jwt.decode(new_token, NEW_SECRET, algorithms=["HS256"])
+        for token in (old_token, new_token):
+            me = await rotated.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.status_code == 200, me.text
+
+    # Retired: only the new key is listed, so the old tokens end.
+    async with api_client_for(
+        database_url=db_url, jwt_keys=f"{NEW_KEY}:{NEW_SECRET}", jwt_secret=""
+    ) as after:
+        _assert_401(await after.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {old_token}"}))
+        me = await after.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {new_token}"})
+        assert me.status_code == 200, me.text
+
+
+@pytest.mark.parametrize("kid", ["retired-2025", "", None])
+async def test_a_token_with_an_unknown_or_missing_kid_is_refused(
+    client: httpx.AsyncClient, users: dict[str, User], kid: str | None
+) -> None:
+    # Signed with the right secret, even: the kid names no accepted key.
+    token = _crafted(users["alice"], expires_in=timedelta(hours=1), kid=kid)
+    body = _assert_401(await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}))
+    assert "invalid" in body["detail"]
+
+
+# --- Signing out ends the tokens ---------------------------------------------------------------------
+
+
+async def test_bearer_logout_ends_that_token_and_every_other_one(
+    client: httpx.AsyncClient, users: dict[str, User]
+) -> None:
+    first, second = await _bearer(client, "alice"), await _bearer(client, "alice")
+    other_user = await _bearer(client, "sam")
+
+    response = await client.post("/api/v1/auth/logout", headers=first)
+
+    assert response.status_code == 204, response.text
+    for headers in (first, second):
+        assert "signed out" in _assert_401(await client.get("/api/v1/auth/me", headers=headers))["detail"]
+    assert (await client.get("/api/v1/auth/me", headers=other_user)).status_code == 200
+    assert (await client.get("/api/v1/auth/me", headers=await _bearer(client, "alice"))).status_code == 200
+
+
+async def test_logout_without_a_token_is_a_401(client: httpx.AsyncClient) -> None:
+    _assert_401(await client.post("/api/v1/auth/logout"))
+
+
+async def test_ui_sign_out_ends_the_session_even_if_the_cookie_was_copied(
+    client: httpx.AsyncClient, users: dict[str, User]
+) -> None:
+    signed_in = await client.post("/api/v1/auth/session", json={"username": "alice", "password": PASSWORD})
+    copied = {"Cookie": f"{service.SESSION_COOKIE}={signed_in.cookies[service.SESSION_COOKIE]}"}
+    bearer = await _bearer(client, "alice")
+
+    assert (await client.delete("/api/v1/auth/session")).status_code == 204
+
+    client.cookies.clear()
+    assert "signed out" in _assert_401(await client.get("/api/v1/auth/me", headers=copied))["detail"]
+    _assert_401(await client.get("/api/v1/auth/me", headers=bearer))
+
+
+# --- Changing one's own password ---------------------------------------------------------------------
+
+
+async def test_a_password_change_ends_the_old_tokens_and_returns_a_new_one(
+    client: httpx.AsyncClient, users: dict[str, User]
+) -> None:
+    old, elsewhere = await _bearer(client, "alice"), await _bearer(client, "alice")
+    new_password = "Meter-reading-at-dawn-47"
+
+    response = await client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": new_password},
+        headers=old,
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    fresh = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    assert (await client.get("/api/v1/auth/me", headers=fresh)).status_code == 200
+    for headers in (old, elsewhere):
+        _assert_401(await client.get("/api/v1/auth/me", headers=headers))
+    _assert_401(await _token(client, "alice"))  # the old password no longer signs in
+    assert (await _token(client, "alice", new_password)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "field"),
+    [
+        (PASSWORD, "password1234", "new_password"),
+        (PASSWORD, "short-one", "new_password"),
+        (PASSWORD, "ALICE", "new_password"),
+        ("not-my-password", "Meter-reading-at-dawn-47", "current_password"),
+    ],
+    ids=["breached", "too-short", "the-username", "wrong-current"],
+)
+async def test_a_refused_password_change_is_a_422_and_changes_nothing(
+    client: httpx.AsyncClient, users: dict[str, User], current: str, new: str, field: str
+) -> None:
+    headers = await _bearer(client, "alice")
+    response = await client.post(
+        "/api/v1/auth/password", json={"current_password": current, "new_password": new}, headers=headers
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert {e["field"] for e in body["errors"]} == {field}
+    assert new not in response.text and current not in response.text
+    assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 200

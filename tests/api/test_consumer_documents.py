@@ -109,7 +109,7 @@ async def test_list_shows_documents_newest_first_with_verification_status(
     client: httpx.AsyncClient, csr: dict[str, str], consumer: Consumer
 ) -> None:
     await upload(client, csr, "a.txt", b"first", title="First")
-    await upload(client, csr, "b.png", b"\x89PNG", title="Second")
+    await upload(client, csr, "b.png", b"\x89PNG\r\n\x1a\n", title="Second")
 
     response = await client.get(f"{BASE}/{consumer.id}/documents", headers=csr)
 
@@ -182,6 +182,32 @@ async def test_upload_of_a_type_not_allowed_is_415_and_stores_nothing(
     body = assert_problem(response, 415)
     assert body["type"] == "/problems/unsupported-document-type"
     assert body["allowed_extensions"] == ["pdf", "png", "jpg", "jpeg", "txt", "docx"]
+    assert _files(documents_dir) == [] and await _rows(sessionmaker) == 0
+
+
+@pytest.mark.parametrize(
+    ("filename", "content"),
+    [
+        ("invoice.pdf", b"\x89PNG\r\n\x1a\n" + b"x" * 100),  # a picture renamed .pdf
+        ("photo.png", b"MZ\x90\x00" + b"x" * 100),  # a program renamed .png
+        ("notes.txt", b"\x00\x01\x02binary"),
+        ("letter.docx", PDF),
+    ],
+)
+async def test_upload_whose_content_is_not_its_type_is_415_and_stores_nothing(
+    client: httpx.AsyncClient,
+    csr: dict[str, str],
+    consumer: Consumer,
+    documents_dir: Path,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    filename: str,
+    content: bytes,
+) -> None:
+    response = await upload(client, csr, filename, content)
+
+    body = assert_problem(response, 415)
+    assert body["type"] == "/problems/unsupported-document-type"
+    assert "content is not" in body["detail"]
     assert _files(documents_dir) == [] and await _rows(sessionmaker) == 0
 
 

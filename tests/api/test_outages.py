@@ -11,12 +11,11 @@ from sqlalchemy import select
 
 from api.main import create_app
 from db.models import ServiceRequest
-from domain.request.types import RequestStatus, RequestType
+from domain.request.types import RequestStatus
 from settings import Settings
 from tests import factories
 from tests.api.conftest import ApiFactory, auth
 from workflows.request import RequestWorkflow
-from workflows.schemas import SlaSettings, StartRequest
 
 
 def _dead_port() -> int:
@@ -44,6 +43,8 @@ async def test_database_down_is_503(
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"].isdigit()
     assert response.json()["dependency"] == "database"
+    # a write that may be retried says how to retry it safely; a read needs no key
+    assert ("same Idempotency-Key" in response.json()["detail"]) is (method != "GET")
 
 
 async def test_action_while_temporal_is_down_is_503_and_changes_nothing(
@@ -86,13 +87,7 @@ async def test_action_the_workflow_does_not_answer_in_time_is_503(
     prefix = f"{task_queue}/"
     await dev_env.client.start_workflow(
         RequestWorkflow.run,
-        StartRequest(
-            request_id=row.request_id, consumer_id=consumer.id, account_number=consumer.account_number,
-            consumer_name=consumer.full_name, consumer_category=consumer.category,
-            consumer_sub_category=consumer.sub_category, request_type=RequestType.RECONNECTION,
-            reason="Payment received", created_by="csr", created_at=row.created_at, sla=SlaSettings(),
-            row_written=True,
-        ),
+        factories.start_for(consumer, row),
         id=f"{prefix}{row.request_id}",
         task_queue=f"{task_queue}-no-worker",  # nobody polls it
     )  # fmt: skip

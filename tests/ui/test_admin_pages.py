@@ -185,3 +185,36 @@ async def test_accounts_added_changed_and_an_admin_cannot_lock_themselves_out(
     async with sessionmaker() as session:
         me: Any = await session.get(User, admin.id)
         assert me.role is Role.ADMIN and me.is_active
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "sentence"),
+    [
+        ("jdoe", "ten-chars!", "Use at least 12 characters (this one has 10)."),
+        ("jdoe", "Password1234", "It is one of the passwords most often used and leaked; choose another."),
+        ("field.engineer", "Field.Engineer", "It must not be the same as the username."),
+    ],
+)
+async def test_the_password_policy_is_shown_on_the_form_and_nothing_is_written(
+    client: httpx.AsyncClient, users: dict[str, User], sessionmaker: Maker, username: str, password: str,
+    sentence: str,
+) -> None:  # fmt: skip
+    admin = users["admin"]
+    account = {"username": username, "full_name": "Jane Doe", "email": "jd@utility.example", "role": "csr"}
+    refused = await _post(client, admin, "/admin/users", account | {"password": password})
+    assert refused.status_code == 422
+    assert sentence in refused.text
+    assert password not in refused.text  # never echoed
+    async with sessionmaker() as session:
+        assert await session.scalar(select(User).where(User.username == username)) is None
+
+    if username == "jdoe":  # the same refusal when an admin changes someone's password
+        row = {
+            "full_name": "C",
+            "email": "c@x.example",
+            "role": "csr",
+            "is_active": "on",
+            "password": password,
+        }
+        changed = await _post(client, admin, f"/admin/users/{users['csr'].id}", row)
+        assert changed.status_code == 422 and sentence in changed.text

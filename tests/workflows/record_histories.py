@@ -138,11 +138,33 @@ async def acknowledged_with_start(world: World) -> None:
     await _save(world, handle, "acknowledged_with_start_closed")
 
 
+async def retried_actions(world: World) -> None:
+    """Actions sent under update IDs (a caller's Idempotency-Key) with their digest, each sent twice:
+    the second of each pair is answered from the first, so the history holds each action once."""
+    handle = await world.start()
+    for _ in range(2):
+        await handle.execute_update(
+            RequestWorkflow.acknowledge, Acknowledge(actor="csr", digest="a" * 64), id="acknowledge/1/key-1"
+        )
+        await handle.execute_update(
+            RequestWorkflow.add_note,
+            AddNote(actor="csr", text="Retried note", visibility=Visibility.INTERNAL, digest="b" * 64),
+            id="add_note/1/key-2",
+        )
+    await handle.execute_update(
+        RequestWorkflow.close,
+        Close(actor="csr", reason=CloseReason.CANCELLED_BY_CONSUMER, notes="Retried", digest="c" * 64),
+        id="close/1/key-3",
+    )
+    await handle.result()  # type: ignore[attr-defined]
+    await _save(world, handle, "retried_actions_closed")
+
+
 async def main(only: set[str]) -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for scenarios, env_factory in (
-            ((reconnection, disconnection, acknowledged_with_start), lambda: WorkflowEnvironment.start_local(
+            ((reconnection, disconnection, acknowledged_with_start, retried_actions), lambda: WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(temporal_cli()), data_converter=pydantic_data_converter,
                 search_attributes=search_attributes.ALL, ui=False)),
             ((escalation,), lambda: WorkflowEnvironment.start_time_skipping(

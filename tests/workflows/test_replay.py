@@ -24,6 +24,7 @@ def test_histories_are_checked_in() -> None:
         "disconnection_completed",
         "escalated_held_closed",
         "acknowledged_with_start_closed",  # recorded with the row-before-actions patch
+        "retried_actions_closed",  # update IDs from Idempotency-Keys, digests in payloads and outcomes
     } <= names
 
 

@@ -67,11 +67,35 @@
     });
   }
 
+  // Behaviour that would otherwise be inline (the Content-Security-Policy allows no inline code or
+  // style): filters that submit on change, "go back" links, bars whose width is data.
+  // A search box searches as you type; its `change` (fired when it loses focus) must not send the
+  // same search again to a filter form listening for changes of its lists (an htmx trigger filter
+  // would need eval, which the policy forbids).
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("form[hx-trigger] input[type=search]")) event.stopPropagation();
+  }, true);
+  document.addEventListener("change", function (event) {
+    var field = event.target.closest("[data-autosubmit]");
+    if (field && field.form) field.form.requestSubmit();
+  });
+  document.addEventListener("click", function (event) {
+    var back = event.target.closest("[data-back]");
+    if (back && window.history.length > 1) { event.preventDefault(); window.history.back(); }
+  });
+  function sizeBars(root) {
+    (root || document).querySelectorAll("[data-width]").forEach(function (el) {
+      var pct = Math.max(0, Math.min(100, parseFloat(el.dataset.width) || 0));
+      el.style.width = pct + "%";
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    sizeBars();
     labelTables();
     tick();
     setInterval(tick, 1000);
     openDialogs();
   });
-  document.addEventListener("htmx:afterSwap", function (event) { labelTables(event.target); tick(); });
+  document.addEventListener("htmx:afterSwap", function (event) { sizeBars(event.target); labelTables(event.target); tick(); });
 })();
