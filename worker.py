@@ -6,9 +6,13 @@ Start N replicas of this process against the same Temporal namespace and task qu
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import signal
+from collections.abc import Callable
+from typing import Any
 
+from temporalio import activity
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
@@ -28,8 +32,17 @@ def build_worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=[RequestWorkflow],
-        activities=activities.all(),
+        activities=activity_methods(activities),
     )
+
+
+def activity_methods(instance: object) -> list[Callable[..., Any]]:
+    """The instance's ``@activity.defn`` methods, bound: a new activity is registered by defining it."""
+    return [
+        method
+        for _, method in inspect.getmembers(instance, inspect.ismethod)
+        if activity._Definition.from_callable(method) is not None
+    ]
 
 
 def build_activities(settings: Settings, sessionmaker: object) -> RequestActivities:

@@ -3,6 +3,9 @@
 Each is idempotent: a projection is written once per ``event_key`` (unique in the timeline),
 communications and service orders once per idempotency key, meter assignments once per
 (request, meter), billing accounts once per request. A retry after a crash changes nothing.
+The workflow runs the database ones as local activities (``LOCAL_ACTIVITIES`` patch), so a
+crashed worker's workflow task reruns them; ``send_email`` stays a regular activity. The worker
+registers every ``@activity.defn`` method of :class:`RequestActivities` (``worker.activity_methods``).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from domain.consumers.types import (
 )
 from domain.dates import add_months
 from domain.request import rules
-from domain.request.types import Direction, RequestType
+from domain.request.types import Direction, RequestStatus, RequestType
 from workflows.schemas import (
     CommunicationRecord,
     Completion,
@@ -163,7 +166,7 @@ class RequestActivities:
                         request_id=start.request_id,
                         consumer_id=start.consumer_id,
                         request_type=start.request_type,
-                        status=rules.RequestStatus.PENDING,
+                        status=RequestStatus.PENDING,
                         priority=start.priority,
                         reason=start.reason,
                         preferred_date=start.preferred_date,
@@ -255,19 +258,6 @@ class RequestActivities:
             rows = (
                 await session.scalars(select(Meter).where(Meter.meter_number.in_(lookup.meter_numbers)))
             ).all()
-            assigned: set[int] = set()
-            if lookup.consumer_id is not None and rows:
-                assigned = set(
-                    (
-                        await session.scalars(
-                            select(MeterAssignment.meter_id).where(
-                                MeterAssignment.consumer_id == lookup.consumer_id,
-                                MeterAssignment.unassigned_on.is_(None),
-                                MeterAssignment.meter_id.in_([m.id for m in rows]),
-                            )
-                        )
-                    ).all()
-                )
             return MeterFactsList(
                 meters=[
                     MeterFacts(
@@ -275,7 +265,6 @@ class RequestActivities:
                         utility=m.utility,
                         available=m.status == MeterStatus.AVAILABLE,
                         last_reading=m.last_reading,
-                        assigned_to_consumer=m.id in assigned,
                     )
                     for m in rows
                 ]
@@ -301,7 +290,6 @@ class RequestActivities:
                         utility=m.utility,
                         available=False,
                         last_reading=m.last_reading,
-                        assigned_to_consumer=True,
                     )
                     for m in rows
                 ]
@@ -491,18 +479,3 @@ class RequestActivities:
         if not to:
             return False
         return await self.mailer.send(to, email.subject, email.body, email.key)
-
-    def all(self) -> list[object]:
-        return [
-            self.record_created,
-            self.project,
-            self.check_plan,
-            self.lookup_meters,
-            self.consumer_meters,
-            self.communicate,
-            self.create_service_order,
-            self.complete,
-            self.release,
-            self.escalate,
-            self.send_email,
-        ]

@@ -10,5 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 def insert_for(session: AsyncSession, table: Any) -> Any:
     """A dialect insert that supports ``on_conflict_do_nothing``."""
+    assert session.bind is not None  # every session here is bound to the app's engine
     dialect = session.bind.dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)

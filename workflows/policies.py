@@ -41,4 +41,7 @@ EMAIL = RetryPolicy(
 )
 
 DB_TIMEOUT = timedelta(seconds=30)
+# One try of a local activity: well under the 10 s workflow task timeout (the worker heartbeats
+# the task while retries go on, backing off up to 30 s, below the 1 min local retry threshold).
+LOCAL_DB_TIMEOUT = timedelta(seconds=5)
 EMAIL_TIMEOUT = timedelta(seconds=30)

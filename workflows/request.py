@@ -3,7 +3,9 @@
 It owns the lifecycle (status, SLA clocks, plan, meters). CSR actions arrive as Updates with
 validators (refused synchronously, with a CSR-readable reason) or as Signals (a refused signal is
 written to the timeline and ignored). Every change is projected to the database by an activity
-before the Update returns, so the caller reads what they just did. Durable timers drive the SLA
+before the Update returns, so the caller reads what they just did: a local activity (run in this
+worker, no round trip through the server) from the ``local-activities`` patch on; e-mails stay
+regular activities. Durable timers drive the SLA
 warnings and escalations; nothing polls.
 """
 
@@ -12,13 +14,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RawValue, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.request import RequestActivities
     from domain.request import rules, sla
     from domain.request.rules import Action as Act
     from domain.request.rules import TransitionRefused
@@ -71,6 +74,12 @@ with workflow.unsafe.imports_passed_through():
 # an action delivered in the first workflow task (update-with-start, or a start that wrote no row)
 # could project first and break the timeline's foreign key.
 ROW_BEFORE_ACTIONS = "row-before-actions"
+# Patch: the database activities run as local activities (no activity task round trip through the
+# server); runs begun before it replay with the regular activities they recorded.
+LOCAL_ACTIVITIES = "local-activities"
+
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 _ROW_STATE = {
     SlaTarget.ACKNOWLEDGEMENT: "ack_state",
@@ -113,12 +122,7 @@ class RequestWorkflow:
 
     @workflow.run
     async def run(self, start: StartRequest) -> RequestState:
-        await workflow.execute_activity(
-            "record_created",
-            start,
-            start_to_close_timeout=policies.DB_TIMEOUT,
-            retry_policy=policies.DB_WRITE,
-        )
+        await self._activity(RequestActivities.record_created, start)
         self.recorded = True
         self._publish()
         while self.status in OPEN_STATUSES:
@@ -205,7 +209,7 @@ class RequestWorkflow:
             occurred_at=now,
         )
         await self._activity(
-            "escalate",
+            RequestActivities.escalate,
             Escalation(
                 request_id=self.start.request_id,
                 consumer_id=self.start.consumer_id,
@@ -440,7 +444,9 @@ class RequestWorkflow:
                 message = await handler(a)
             except TransitionRefused as exc:
                 raise ApplicationError(exc.message, type="TransitionRefused", non_retryable=True) from None
-            except ActivityError as exc:
+            except (ActivityError, ApplicationError) as exc:
+                # A local activity's refusal arrives as the ApplicationError itself, a regular one's
+                # wrapped in an ActivityError: the CSR gets the same reason and type either way.
                 raise ApplicationError(_reason(exc), type=_refusal_type(exc), non_retryable=True) from None
             self._after_change()
             return Outcome(message=message, state=self.state(), digest=a.digest)
@@ -485,14 +491,13 @@ class RequestWorkflow:
         return "Request resumed"
 
     async def _select_plan(self, a: SelectPlan) -> str:
-        plan: PlanView = await self._activity(
-            "check_plan",
+        plan = await self._activity(
+            RequestActivities.check_plan,
             PlanCheck(
                 plan_id=a.plan_id,
                 consumer_category=self.start.consumer_category,
                 consumer_sub_category=self.start.consumer_sub_category,
             ),
-            result_type=PlanView,
             lookup=True,
         )
         await self._project(
@@ -529,10 +534,11 @@ class RequestWorkflow:
         )
 
     async def _activate(self, a: Activate) -> str:
-        facts: MeterFactsList = await self._activity(
-            "lookup_meters", MeterLookup(meter_numbers=[m.meter_number for m in a.meters]),
-            result_type=MeterFactsList, lookup=True,
-        )  # fmt: skip
+        facts = await self._activity(
+            RequestActivities.lookup_meters,
+            MeterLookup(meter_numbers=[m.meter_number for m in a.meters]),
+            lookup=True,
+        )
         self._check_activation_data(a, facts)
         assert self.plan is not None
         meters = [
@@ -573,9 +579,7 @@ class RequestWorkflow:
         )
 
     async def _record_final_readings(self, a: RecordFinalReadings) -> str:
-        facts: MeterFactsList = await self._activity(
-            "consumer_meters", self.start.consumer_id, result_type=MeterFactsList, lookup=True
-        )
+        facts = await self._activity(RequestActivities.consumer_meters, self.start.consumer_id, lookup=True)
         self._check_final_data(a, facts)
         utility = {f.meter_number: f.utility for f in facts.meters}
         meters = [
@@ -622,7 +626,7 @@ class RequestWorkflow:
             occurred_at=now,
         )
         await self._activity(
-            "complete",
+            RequestActivities.complete,
             Completion(
                 request_id=self.start.request_id,
                 consumer_id=self.start.consumer_id,
@@ -644,7 +648,9 @@ class RequestWorkflow:
         projection = self._projection(
             "closed", detail, a.actor, self._status_changes(RequestStatus.CLOSED, clocks, changes)
         )
-        await self._activity("release", Release(consumer_id=self.start.consumer_id, projection=projection))
+        await self._activity(
+            RequestActivities.release, Release(consumer_id=self.start.consumer_id, projection=projection)
+        )
         self.status, self.clocks, self.close_reason = RequestStatus.CLOSED, clocks, a.reason
         return "Request closed"
 
@@ -708,7 +714,7 @@ class RequestWorkflow:
             changes = RowChanges(first_response_at=now)
         projection = self._projection(kind, detail, actor, self._status_changes(self.status, clocks, changes))
         await self._activity(
-            "communicate",
+            RequestActivities.communicate,
             CommunicationRecord(
                 request_id=self.start.request_id,
                 consumer_id=self.start.consumer_id,
@@ -732,8 +738,8 @@ class RequestWorkflow:
             a.actor,
             RowChanges(),
         )
-        order: ServiceOrderView = await self._activity(
-            "create_service_order",
+        order = await self._activity(
+            RequestActivities.create_service_order,
             ServiceOrderRecord(
                 request_id=self.start.request_id,
                 consumer_id=self.start.consumer_id,
@@ -744,7 +750,6 @@ class RequestWorkflow:
                 occurred_at=projection.occurred_at,
                 projection=projection,
             ),
-            result_type=ServiceOrderView,
         )
         self.service_orders.append(order)
         return f"Service order {order.order_number} created"
@@ -809,7 +814,7 @@ class RequestWorkflow:
     async def _project(self, kind: str, detail: str, actor: str, changes: RowChanges) -> None:
         if kind in ("sla_at_risk",) or (changes.status is None and kind not in ("signal_refused",)):
             changes = self._refresh_sla(changes)
-        await self._activity("project", self._projection(kind, detail, actor, changes))
+        await self._activity(RequestActivities.project, self._projection(kind, detail, actor, changes))
 
     def _refresh_sla(self, changes: RowChanges) -> RowChanges:
         now = workflow.now()
@@ -817,21 +822,27 @@ class RequestWorkflow:
         return changes.model_copy(update={"sla_status": sla.overall_state(states.values()), **states})
 
     async def _activity(
-        self, name: str, arg: Any, *, result_type: type[Any] | None = None, lookup: bool = False
-    ) -> Any:
-        return await workflow.execute_activity(
-            name,
-            arg,
-            start_to_close_timeout=policies.DB_TIMEOUT,
-            retry_policy=policies.DB_LOOKUP if lookup else policies.DB_WRITE,
-            result_type=result_type,
+        self,
+        method: Callable[[RequestActivities, _In], Awaitable[_Out]],
+        arg: _In,
+        *,
+        lookup: bool = False,
+    ) -> _Out:
+        """Run a database activity: a local one (in this worker, no server round trip) from the patch on."""
+        retry = policies.DB_LOOKUP if lookup else policies.DB_WRITE
+        if workflow.patched(LOCAL_ACTIVITIES):
+            return await workflow.execute_local_activity_method(
+                method, arg, start_to_close_timeout=policies.LOCAL_DB_TIMEOUT, retry_policy=retry
+            )
+        return await workflow.execute_activity_method(
+            method, arg, start_to_close_timeout=policies.DB_TIMEOUT, retry_policy=retry
         )
 
     def _email(self, email: Email) -> None:
         """Send in the background: a slow SMTP relay never holds up an update or the lifecycle."""
         self.emails.append(
-            workflow.start_activity(
-                "send_email",
+            workflow.start_activity_method(
+                RequestActivities.send_email,
                 email,
                 start_to_close_timeout=policies.EMAIL_TIMEOUT,
                 retry_policy=policies.EMAIL,

@@ -257,7 +257,6 @@ class PlanCheck(Model):
 
 class MeterLookup(Model):
     meter_numbers: list[str]
-    consumer_id: int | None = None
 
 
 class MeterFacts(Model):
@@ -265,7 +264,6 @@ class MeterFacts(Model):
     utility: UtilityType
     available: bool
     last_reading: Decimal | None
-    assigned_to_consumer: bool = False
 
 
 class MeterFactsList(Model):

@@ -41,7 +41,6 @@ __all__ = [
     "check_activation",
     "check_final_readings",
     "check_plan",
-    "next_status",
     "raise_priority",
     "request_type_for",
 ]
@@ -224,15 +223,6 @@ _STATUS_REFUSALS: dict[tuple[RequestStatus, Action], str] = {
 
 _PLAN_REQUIRED_MESSAGE = "Cannot activate: select and save a billing plan first."
 
-_NEXT_STATUS: dict[Action, RequestStatus] = {
-    Action.ACKNOWLEDGE: RequestStatus.IN_PROGRESS,
-    Action.PUT_ON_HOLD: RequestStatus.ON_HOLD,
-    Action.RESUME: RequestStatus.IN_PROGRESS,
-    Action.ACTIVATE: RequestStatus.COMPLETED,
-    Action.RECORD_FINAL_READINGS: RequestStatus.COMPLETED,
-    Action.CLOSE: RequestStatus.CLOSED,
-}
-
 
 def _status_refusal(action: Action, status: RequestStatus) -> TransitionRefused | None:
     """The refusal that ``status`` alone imposes on ``action`` (type and plan aside)."""
@@ -285,20 +275,6 @@ def check_action(
     refused = _refusal(action, status, request_type, plan_selected)
     if refused is not None:
         raise refused
-
-
-def next_status(action: Action, status: RequestStatus) -> RequestStatus:
-    """The status after ``action``; unchanged for actions that do not move the lifecycle.
-
-    Refuses (like :func:`check_action`) an action the status alone rules out, so a wrong call
-    can never move a request backwards; type and plan checks stay with :func:`check_action`.
-    """
-    action = Action(action)
-    status = RequestStatus(status)
-    refused = _status_refusal(action, status)
-    if refused is not None:
-        raise refused
-    return _NEXT_STATUS.get(action, status)
 
 
 _PRIORITY_ORDER: tuple[Priority, ...] = (Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.CRITICAL)

@@ -85,6 +85,15 @@ async def _leftovers(sessionmaker: Any, consumer_id: int) -> tuple[int, int, int
     return rows or 0, events or 0, bookings or 0, lock
 
 
+def _failure_types(failure: BaseException | None) -> list[str | None]:
+    """The types down a failure's cause chain (a local activity's error is not wrapped, a regular one's is)."""
+    types = []
+    while failure is not None:
+        types.append(getattr(failure, "type", None))
+        failure = getattr(failure, "cause", None)
+    return types
+
+
 async def test_a_start_lost_before_the_workflow_ran_leaves_nothing_and_a_retry_works(
     client: httpx.AsyncClient, consumer: Any, staff: dict[str, Any], sessionmaker: Any, dev_env: Any,
     task_queue: str, monkeypatch: pytest.MonkeyPatch,
@@ -101,7 +110,7 @@ async def test_a_start_lost_before_the_workflow_ran_leaves_nothing_and_a_retry_w
     async with _worker(dev_env, sessionmaker, task_queue):
         with pytest.raises(WorkflowFailureError) as failed:
             await asyncio.wait_for(dev_env.client.get_workflow_handle(workflow_id).result(), timeout=30)
-        assert getattr(failed.value.cause.cause, "type", None) == "CreateAbandoned"
+        assert "CreateAbandoned" in _failure_types(failed.value.cause)
         assert await _leftovers(sessionmaker, consumer.id) == (0, 0, 0, None)  # nothing brought back
 
         monkeypatch.undo()

@@ -25,7 +25,6 @@ from domain.request.rules import (
     check_activation,
     check_final_readings,
     check_plan,
-    next_status,
     raise_priority,
     request_type_for,
 )
@@ -245,70 +244,16 @@ def test_transition_refused_survives_pickling() -> None:
     assert (back.message, back.code, back.problems) == (e.message, e.code, e.problems)
 
 
-# ---------------------------------------------------------------------------------------------
-# next_status
-
-NEXT: list[tuple[Action, RequestStatus, RequestStatus | str]] = [
-    (A.ACKNOWLEDGE, S.PENDING, S.IN_PROGRESS),
-    (A.ACKNOWLEDGE, S.IN_PROGRESS, IT),
-    (A.ACKNOWLEDGE, S.ON_HOLD, IT),
-    (A.PUT_ON_HOLD, S.IN_PROGRESS, S.ON_HOLD),
-    (A.PUT_ON_HOLD, S.PENDING, IT),
-    (A.PUT_ON_HOLD, S.ON_HOLD, IT),
-    (A.RESUME, S.ON_HOLD, S.IN_PROGRESS),
-    (A.RESUME, S.PENDING, IT),
-    (A.RESUME, S.IN_PROGRESS, IT),
-    (A.ACTIVATE, S.IN_PROGRESS, S.COMPLETED),
-    (A.ACTIVATE, S.PENDING, IT),
-    (A.ACTIVATE, S.ON_HOLD, IT),
-    (A.RECORD_FINAL_READINGS, S.IN_PROGRESS, S.COMPLETED),
-    (A.RECORD_FINAL_READINGS, S.PENDING, IT),
-    (A.RECORD_FINAL_READINGS, S.ON_HOLD, IT),
-    (A.SELECT_PLAN, S.IN_PROGRESS, S.IN_PROGRESS),
-    (A.SELECT_PLAN, S.PENDING, IT),
-    (A.CLOSE, S.PENDING, S.CLOSED),
-    (A.CLOSE, S.IN_PROGRESS, S.CLOSED),
-    (A.CLOSE, S.ON_HOLD, S.CLOSED),
-    (A.ADD_NOTE, S.PENDING, S.PENDING),
-    (A.SEND_RESPONSE, S.IN_PROGRESS, S.IN_PROGRESS),
-    (A.CREATE_SERVICE_ORDER, S.ON_HOLD, S.ON_HOLD),
-    (A.SET_PRIORITY, S.PENDING, S.PENDING),
-    (A.ASSIGN, S.ON_HOLD, S.ON_HOLD),
-] + [(a, s, RC) for a in Action for s in (S.COMPLETED, S.CLOSED)]
-
-
-@pytest.mark.parametrize(("action", "status", "want"), NEXT)
-def test_next_status(action: Action, status: RequestStatus, want: RequestStatus | str) -> None:
-    if isinstance(want, RequestStatus):
-        assert next_status(action, status) is want
-    else:
-        with pytest.raises(TransitionRefused) as exc:
-            next_status(action, status)
-        assert exc.value.code == want
-
-
-@pytest.mark.parametrize(
-    "action",
-    [A.ADD_NOTE, A.SEND_RESPONSE, A.CREATE_SERVICE_ORDER, A.SET_PRIORITY, A.ASSIGN, A.CLOSE],
-)
-@pytest.mark.parametrize("status", [S.PENDING, S.IN_PROGRESS, S.ON_HOLD])
-def test_anytime_actions_keep_status_except_close(action: Action, status: RequestStatus) -> None:
-    assert next_status(action, status) is (S.CLOSED if action is A.CLOSE else status)
-
-
 def test_full_reconnection_walk() -> None:
-    s = S.PENDING
-    for action, plan in [
-        (A.ACKNOWLEDGE, False),
-        (A.PUT_ON_HOLD, False),
-        (A.RESUME, False),
-        (A.SELECT_PLAN, False),
-        (A.ACTIVATE, True),
+    for action, status, plan in [
+        (A.ACKNOWLEDGE, S.PENDING, False),
+        (A.PUT_ON_HOLD, S.IN_PROGRESS, False),
+        (A.RESUME, S.ON_HOLD, False),
+        (A.SELECT_PLAN, S.IN_PROGRESS, False),
+        (A.ACTIVATE, S.IN_PROGRESS, True),
     ]:
-        check_action(action, s, T.RECONNECTION, plan_selected=plan)
-        s = next_status(action, s)
-    assert s is S.COMPLETED
-    assert allowed_actions(s, T.RECONNECTION, plan_selected=True) == []
+        check_action(action, status, T.RECONNECTION, plan_selected=plan)
+    assert allowed_actions(S.COMPLETED, T.RECONNECTION, plan_selected=True) == []
 
 
 # ---------------------------------------------------------------------------------------------

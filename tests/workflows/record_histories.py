@@ -57,7 +57,7 @@ async def _save(world: World, handle: object, name: str) -> None:
     print("recorded", name)
 
 
-async def reconnection(world: World) -> None:
+async def reconnection(world: World, name: str = "reconnection_completed") -> None:
     handle = await world.start()
     today = (await world.env.get_current_time()).date()
     await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
@@ -83,10 +83,10 @@ async def reconnection(world: World) -> None:
         MeterChoice(utility=UtilityType.WATER, meter_number=world.meters["water"].meter_number, reading=Decimal("120"), reading_date=today),
     ]))  # fmt: skip
     await handle.result()  # type: ignore[attr-defined]
-    await _save(world, handle, "reconnection_completed")
+    await _save(world, handle, name)
 
 
-async def disconnection(world: World) -> None:
+async def disconnection(world: World, name: str = "disconnection_completed") -> None:
     assert world.active_consumer is not None
     handle = await world.start(consumer=world.active_consumer)
     today = (await world.env.get_current_time()).date()
@@ -95,10 +95,10 @@ async def disconnection(world: World) -> None:
     await handle.execute_update(RequestWorkflow.record_final_readings, RecordFinalReadings(actor="csr", readings=[
         FinalReading(meter_number=world.meters["in_service"].meter_number, reading=Decimal("640"), reading_date=today)]))  # fmt: skip
     await handle.result()  # type: ignore[attr-defined]
-    await _save(world, handle, "disconnection_completed")
+    await _save(world, handle, name)
 
 
-async def escalation(world: World) -> None:
+async def escalation(world: World, name: str = "escalated_held_closed") -> None:
     created = await world.env.get_current_time()
     handle = await world.start(
         created_at=created, sla=SlaSettings(pause_resolution_on_hold=True, re_escalate_minutes=60)
@@ -115,10 +115,10 @@ async def escalation(world: World) -> None:
         {"actor": "supervisor", "reason": CloseReason.NO_CONSUMER_RESPONSE.value, "notes": "No answer"},
     )
     await handle.result()  # type: ignore[attr-defined]
-    await _save(world, handle, "escalated_held_closed")
+    await _save(world, handle, name)
 
 
-async def acknowledged_with_start(world: World) -> None:
+async def acknowledged_with_start(world: World, name: str = "acknowledged_with_start_closed") -> None:
     """The action arrives in the first workflow task (update-with-start): recorded with the
     ``row-before-actions`` patch, the action waiting for the row."""
     start = await world.start_request()
@@ -135,7 +135,7 @@ async def acknowledged_with_start(world: World) -> None:
         Close(actor="supervisor", reason=CloseReason.DUPLICATE_REQUEST, notes="Raised twice"),
     )
     await handle.result()
-    await _save(world, handle, "acknowledged_with_start_closed")
+    await _save(world, handle, name)
 
 
 async def retried_actions(world: World) -> None:
@@ -160,18 +160,39 @@ async def retried_actions(world: World) -> None:
     await _save(world, handle, "retried_actions_closed")
 
 
+# The same requests again, recorded with the ``local-activities`` patch: their database
+# activities are local ones (markers in the history), e-mails still regular activities.
+
+
+async def reconnection_local(world: World) -> None:
+    await reconnection(world, "reconnection_completed_local")
+
+
+async def disconnection_local(world: World) -> None:
+    await disconnection(world, "disconnection_completed_local")
+
+
+async def acknowledged_with_start_local(world: World) -> None:
+    await acknowledged_with_start(world, "acknowledged_with_start_closed_local")
+
+
+async def escalation_local(world: World) -> None:
+    await escalation(world, "escalated_held_closed_local")
+
+
 async def main(only: set[str]) -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for scenarios, env_factory in (
-            ((reconnection, disconnection, acknowledged_with_start, retried_actions), lambda: WorkflowEnvironment.start_local(
+            ((reconnection, disconnection, acknowledged_with_start, retried_actions, reconnection_local,
+              disconnection_local, acknowledged_with_start_local), lambda: WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(temporal_cli()), data_converter=pydantic_data_converter,
                 search_attributes=search_attributes.ALL, ui=False)),
-            ((escalation,), lambda: WorkflowEnvironment.start_time_skipping(
+            ((escalation, escalation_local), lambda: WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter)),
         ):  # fmt: skip
             async with await env_factory() as env:
-                if scenarios == (escalation,):
+                if escalation in scenarios:
                     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
                     await env.client.operator_service.add_search_attributes(

@@ -15,6 +15,13 @@ from workflows.request import RequestWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 RECORDED = {p.stem: json.loads(p.read_text()) for p in HISTORIES}
+# Recorded with the local-activities patch: the database activities are local ones.
+LOCAL = [
+    "reconnection_completed_local",
+    "disconnection_completed_local",
+    "escalated_held_closed_local",
+    "acknowledged_with_start_closed_local",
+]
 
 
 def test_histories_are_checked_in() -> None:
@@ -25,7 +32,22 @@ def test_histories_are_checked_in() -> None:
         "escalated_held_closed",
         "acknowledged_with_start_closed",  # recorded with the row-before-actions patch
         "retried_actions_closed",  # update IDs from Idempotency-Keys, digests in payloads and outcomes
+        *LOCAL,  # recorded with the local-activities patch
     } <= names
+
+
+@pytest.mark.parametrize("name", LOCAL)
+def test_local_histories_schedule_only_emails(name: str) -> None:
+    """Under the patch the database work runs as local activities (markers): only e-mails are scheduled."""
+    scheduled = {
+        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for e in RECORDED[name]["events"]
+        if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+    }
+    markers = [e for e in RECORDED[name]["events"] if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"]
+
+    assert scheduled <= {"send_email"}
+    assert markers
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
