@@ -15,10 +15,11 @@ WORKDIR /src
 
 # Dependencies first, in a layer of their own, so a source edit does not reinstall them.
 # (README.m[d] is a glob so the build still works while README.md does not exist.)
-COPY pyproject.toml README.m[d] ./
+# Pinned by requirements.lock (the set `make install` uses), so the image is reproducible.
+COPY pyproject.toml requirements.lock README.m[d] ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
       > /tmp/requirements.txt \
- && pip install --no-cache-dir -r /tmp/requirements.txt \
+ && pip install --no-cache-dir -c requirements.lock -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
 
 # The sources: every package pyproject's [tool.setuptools.packages.find] includes, plus the top-level modules.
@@ -33,7 +34,7 @@ COPY worker.py settings.py alembic.ini ./
 # settings.ROOT is the directory settings.py is installed in (site-packages) and db/migrate.py reads
 # ROOT/alembic.ini, whose script_location is %(here)s/db/migrations — so alembic.ini must sit next to
 # the installed settings.py. The last line fails the build if Alembic cannot find its migrations.
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir -c requirements.lock . \
  && cp alembic.ini "$(python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/alembic.ini" \
  && cd / && rm -rf /src \
  && python -c "from db.migrate import head_revision; assert head_revision(), 'Alembic finds no head revision'"

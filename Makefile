@@ -5,17 +5,23 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck install bench clean chromium prove fuzz
+.PHONY: run test lint typecheck install lock bench prove fuzz clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+## make lock: pin what pyproject.toml resolves to today into requirements.lock (then commit it)
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade -e '.[test]'
+	( sed -n '1,2p' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^connectdesk' ) > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 ## make run: migrate, seed demo data, start Temporal dev server + worker + API/UI
 run: install

@@ -1,4 +1,5 @@
-"""`python -m cli.dependency_audit`: known vulnerabilities in the installed dependencies (pip-audit).
+"""`python -m cli.dependency_audit`: known vulnerabilities in the locked dependencies (pip-audit over
+requirements.lock, the pinned set `make install` uses).
 
 Fails (exit 1) on a vulnerability that has a fixed version to move to; one with no fix yet is
 listed as a warning, since there is nothing to upgrade to. `make prove` runs it.
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+LOCK = Path(__file__).resolve().parents[1] / "requirements.lock"
 Finding = tuple[str, str, str, str]  # package, version, vulnerability ID, fixed versions
 
 
@@ -28,8 +30,10 @@ def findings(report: dict[str, Any]) -> tuple[list[Finding], list[Finding]]:
 
 def main() -> int:
     pip_audit = Path(sys.executable).with_name("pip-audit")
+    # the pinned set every install uses (all pinned, so no resolution is needed); else this venv
+    source = ["-r", str(LOCK), "--no-deps", "--disable-pip"] if LOCK.is_file() else ["--skip-editable"]
     run = subprocess.run(
-        [str(pip_audit), "--format", "json", "--progress-spinner", "off", "--skip-editable"],
+        [str(pip_audit), "--format", "json", "--progress-spinner", "off", *source],
         capture_output=True,
         text=True,
         check=False,

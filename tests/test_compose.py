@@ -302,7 +302,9 @@ def test_dockerfile_runs_as_non_root_and_serves_the_api() -> None:
     assert ("EXPOSE", "8000") in instructions
     cmds = [exec_or_shell_form(rest) for keyword, rest in instructions if keyword == "CMD"]
     assert cmds and cmds[-1] == ["connectdesk", "api"], cmds
-    assert any(keyword == "RUN" and "pip install --no-cache-dir ." in rest for keyword, rest in instructions)
+    installs = [rest for keyword, rest in instructions if keyword == "RUN" and "pip install" in rest]
+    assert any("pip install --no-cache-dir -c requirements.lock ." in rest for rest in installs), installs
+    assert all("-c requirements.lock" in rest for rest in installs)  # every install is pinned
 
 
 def test_dockerignore_keeps_local_state_out() -> None:
