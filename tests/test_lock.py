@@ -30,3 +30,11 @@ def test_every_dependency_is_pinned_in_the_lock() -> None:
 
 def test_make_install_uses_the_lock() -> None:
     assert "pip install --quiet -c requirements.lock" in (ROOT / "Makefile").read_text()
+
+
+def test_every_dependency_has_an_upper_bound() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    unbounded = [
+        r for r in [*project["dependencies"], *project["optional-dependencies"]["test"]] if "<" not in r
+    ]
+    assert not unbounded, f"bound the major version of: {unbounded}"
