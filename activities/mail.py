@@ -23,7 +23,8 @@ class Mailer:
         message["To"] = ", ".join(to)
         message["Subject"] = subject
         # A stable Message-ID lets a receiving system drop the duplicate of a retried send.
-        message["Message-ID"] = f"<{message_id}@connectdesk>"
+        # (the key's colons would end the header's local part early: RC-2026-000001:0003:response)
+        message["Message-ID"] = f"<{message_id.replace(':', '.')}@connectdesk>"
         message.set_content(body)
         with smtplib.SMTP(self.host, self.port, timeout=10) as smtp:
             smtp.send_message(message)

@@ -67,6 +67,14 @@ from workflows.schemas import (
 )
 
 
+def _is_this_request(request_id: str | None) -> bool:
+    """Whether ``request_id`` is the request whose workflow runs this activity (its workflow ID is
+    the request ID, after the deployment's optional prefix)."""
+    if not request_id or not activity.in_activity():
+        return False
+    return (activity.info().workflow_id or "").endswith(request_id)
+
+
 class RequestActivities:
     def __init__(
         self, sessionmaker: async_sessionmaker[AsyncSession], mailer: Mailer, supervisor_email: str
@@ -258,6 +266,14 @@ class RequestActivities:
             rows = (
                 await session.scalars(select(Meter).where(Meter.meter_number.in_(lookup.meter_numbers)))
             ).all()
+            assigned_by = (
+                await session.scalars(
+                    select(MeterAssignment.request_id).where(
+                        MeterAssignment.meter_id.in_([m.id for m in rows]),
+                        MeterAssignment.unassigned_on.is_(None),
+                    )
+                )
+            ).all()
             return MeterFactsList(
                 meters=[
                     MeterFacts(
@@ -267,23 +283,40 @@ class RequestActivities:
                         last_reading=m.last_reading,
                     )
                     for m in rows
-                ]
+                ],
+                completed_by_this_request=any(_is_this_request(r) for r in assigned_by),
             )
 
     @activity.defn
     async def consumer_meters(self, consumer_id: int) -> MeterFactsList:
         """The meters currently assigned to a consumer (for a disconnection's final readings)."""
         async with self.sessionmaker() as session:
+            done = [
+                row
+                for row in (
+                    await session.execute(
+                        select(ServiceRequest.request_id, ServiceRequest.created_at).where(
+                            ServiceRequest.consumer_id == consumer_id,
+                            ServiceRequest.status == RequestStatus.COMPLETED,
+                            ServiceRequest.request_type == RequestType.DISCONNECTION,
+                        )
+                    )
+                ).all()
+                if _is_this_request(row.request_id)
+            ]
+            # this request's completion already unassigned the meters: the ones it closed
+            still_open = MeterAssignment.unassigned_on.is_(None)
+            closed_by_it = MeterAssignment.unassigned_on >= done[0].created_at.date() if done else still_open
             rows = (
                 await session.scalars(
                     select(Meter)
                     .join(MeterAssignment, MeterAssignment.meter_id == Meter.id)
-                    .where(
-                        MeterAssignment.consumer_id == consumer_id, MeterAssignment.unassigned_on.is_(None)
-                    )
+                    .where(MeterAssignment.consumer_id == consumer_id, closed_by_it)
+                    .distinct()
                 )
             ).all()
             return MeterFactsList(
+                completed_by_this_request=bool(done),
                 meters=[
                     MeterFacts(
                         meter_number=m.meter_number,
@@ -292,7 +325,7 @@ class RequestActivities:
                         last_reading=m.last_reading,
                     )
                     for m in rows
-                ]
+                ],
             )
 
     @activity.defn

@@ -24,11 +24,13 @@ DB_WRITE = RetryPolicy(
     non_retryable_error_types=NON_RETRYABLE,
 )
 
-# Lookups an update waits on: a few quick tries, then the update fails with the reason.
+# Lookups an update waits on: quick tries, and through an outage too. An update failed by a
+# database outage would be that update ID's outcome for good, so every retry of the caller's
+# Idempotency-Key would get the outage back; waiting keeps the update in flight (the API answers
+# 503, the retry attaches to it) until the database is back.
 DB_LOOKUP = RetryPolicy(
     initial_interval=timedelta(milliseconds=500),
     maximum_interval=timedelta(seconds=5),
-    maximum_attempts=5,
     non_retryable_error_types=NON_RETRYABLE,
 )
 

@@ -539,7 +539,7 @@ class RequestWorkflow:
             MeterLookup(meter_numbers=[m.meter_number for m in a.meters]),
             lookup=True,
         )
-        self._check_activation_data(a, facts)
+        self._check_activation_data(a, None if facts.completed_by_this_request else facts)
         assert self.plan is not None
         meters = [
             AssignedMeter(
@@ -580,7 +580,7 @@ class RequestWorkflow:
 
     async def _record_final_readings(self, a: RecordFinalReadings) -> str:
         facts = await self._activity(RequestActivities.consumer_meters, self.start.consumer_id, lookup=True)
-        self._check_final_data(a, facts)
+        self._check_final_data(a, None if facts.completed_by_this_request else facts)
         utility = {f.meter_number: f.utility for f in facts.meters}
         meters = [
             AssignedMeter(

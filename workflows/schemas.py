@@ -268,6 +268,9 @@ class MeterFacts(Model):
 
 class MeterFactsList(Model):
     meters: list[MeterFacts]
+    # This request's completion is already written (a workflow task lost after its local activity
+    # committed is run again): the facts show its own effect, so the workflow must not re-check them.
+    completed_by_this_request: bool = False
 
 
 class CommunicationRecord(Model):

@@ -499,11 +499,11 @@ async def act(
                 409, f"Request {request_id} is {status.value}; no further actions are possible.",
                 type_="/problems/action-refused", reason="RequestFinished",
             ) from None  # fmt: skip
-        if exc.status in UNAVAILABLE:
-            raise DependencyUnavailable(
-                "temporal", f"Temporal did not answer in time: {exc.message}"
-            ) from None
-        raise
+        # Anything else is Temporal not ready for the update: unreachable or slow, or a transient
+        # state such as the workflow task failing while a killed worker's task times out
+        # (FAILED_PRECONDITION "Workflow Task in failed state"). A retry gets through later.
+        what = "did not answer in time" if exc.status in UNAVAILABLE else "could not take the action now"
+        raise DependencyUnavailable("temporal", f"Temporal {what}: {exc.message}") from None
     if sent is not None and outcome.digest not in (None, sent):
         raise idempotency.key_reused(
             f"This Idempotency-Key was already used to {action.value.replace('_', ' ')} {request_id} with "

@@ -7,6 +7,7 @@ The activities run in ``ActivityEnvironment`` against the real test database (no
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -64,6 +65,7 @@ from workflows.schemas import (
     CommunicationRecord,
     Completion,
     Escalation,
+    MeterLookup,
     PlanCheck,
     Projection,
     Release,
@@ -462,3 +464,47 @@ async def test_complete_with_a_meter_in_maintenance_is_refused_and_writes_nothin
     for model in (MeterAssignment, MeterReading, Communication):
         assert await count(w, model, model.consumer_id == w.inactive.id) == 0
     assert await count(w, BillingAccount, BillingAccount.consumer_id == w.inactive.id) == 0
+
+
+# ---- lookups when a lost workflow task runs them again ---------------------------------------------
+
+
+def run_in(workflow_id: str) -> ActivityEnvironment:
+    """An activity environment as if called by the workflow ``workflow_id`` (the request's ID,
+    after the deployment's prefix)."""
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, workflow_id=workflow_id)
+    return env
+
+
+async def test_a_reconnection_lookup_after_its_own_completion_says_so(w: World) -> None:
+    """A workflow task lost after the completion's local activity committed is run again: its
+    lookup must not refuse the meters its own completion just assigned."""
+    await open_request(w, w.inactive)
+    lookup = MeterLookup(meter_numbers=[w.meters["elec"].meter_number])
+
+    before = await run_in(f"prod/{RC}").run(w.acts.lookup_meters, lookup)
+    await ActivityEnvironment().run(w.acts.complete, completion(w, RC, w.inactive, {"elec": "120.50"}))
+    after = await run_in(f"prod/{RC}").run(w.acts.lookup_meters, lookup)
+    other = await run_in("prod/RC-2026-999999").run(w.acts.lookup_meters, lookup)
+
+    assert (before.completed_by_this_request, after.completed_by_this_request) == (False, True)
+    assert [m.available for m in after.meters] == [False]  # the facts stay true; the flag says why
+    assert other.completed_by_this_request is False  # another request is still refused the meter
+
+
+async def test_a_disconnection_lookup_after_its_own_completion_still_names_its_meters(w: World) -> None:
+    await open_request(w, w.active, DC)
+    in_service = w.meters["in_service"].meter_number
+
+    before = await run_in(DC).run(w.acts.consumer_meters, w.active.id)
+    await ActivityEnvironment().run(w.acts.complete, completion(w, DC, w.active, {"in_service": "650"}))
+    after = await run_in(DC).run(w.acts.consumer_meters, w.active.id)
+    other = await run_in("DC-2026-999999").run(w.acts.consumer_meters, w.active.id)
+
+    assert ([m.meter_number for m in before.meters], before.completed_by_this_request) == (
+        [in_service],
+        False,
+    )
+    assert ([m.meter_number for m in after.meters], after.completed_by_this_request) == ([in_service], True)
+    assert (other.meters, other.completed_by_this_request) == ([], False)

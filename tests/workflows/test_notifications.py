@@ -50,6 +50,10 @@ async def test_completion_emails_the_consumer_a_confirmation(mail_world: World, 
     messages = await mailbox.wait_for(1)
     assert [m["X-Envelope-To"] for m in messages] == [world.consumer.email]
     assert messages[0]["Subject"] == "Service restored"
+    # the Message-ID carries the whole key (request, event, purpose): a receiver tells a re-send
+    # of this message from another message of the same request
+    message_id = str(messages[0]["Message-ID"])
+    assert message_id.startswith(f"<{handle.id}.") and message_id.endswith(".confirmation@connectdesk>")
     assert "electricity and water service has been reconnected" in messages[0].get_content()
     await handle.result()  # the workflow waits for its e-mails before it completes
     assert (await handle.describe()).status is WorkflowExecutionStatus.COMPLETED
