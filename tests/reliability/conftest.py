@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,16 +71,19 @@ async def rig(
         _keep_logs(tmp_path, ARTIFACTS / f"{request.node.name}-{database_kind()}")
 
 
-def _keep_logs(var_dir: Path, kept: Path) -> None:
+def _keep_logs(var_dir: Path, runs: Path, keep: int = 5) -> None:
     """The worker's and the dev server's logs and the evidence of what went wrong (one file per
     request: the client's attempts, the timeline, the workflow history), kept beyond pytest's
-    temporary directories."""
-    shutil.rmtree(kept, ignore_errors=True)
-    kept.mkdir(parents=True)
+    temporary directories: one directory per run, the last ``keep`` runs (a failure that happens
+    once in a while is not overwritten by the next, passing run)."""
+    kept = runs / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    kept.mkdir(parents=True, exist_ok=True)
     for log in var_dir.glob("*.log"):
         shutil.copyfile(log, kept / log.name)
     if (var_dir / "evidence").is_dir():
-        shutil.copytree(var_dir / "evidence", kept / "evidence")
+        shutil.copytree(var_dir / "evidence", kept / "evidence", dirs_exist_ok=True)
+    for old in sorted(p for p in runs.iterdir() if p.is_dir())[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def record(result: Result) -> list[str]:
