@@ -13,10 +13,8 @@ import uvicorn
 
 from api.main import create_app
 from tests.api.conftest import Stack, api_client_for, auth, stack, staff  # noqa: F401 (fixtures)
+from tests.fuzz.hooks import FUZZ_ADMIN_ID
 
-FUZZ_ADMIN_ID = 1_987_654_321
-"""Far from the IDs the fuzzer guesses (small ones and the bounds), so it cannot rename or demote
-the admin it signs in as."""
 FUZZ_ADMIN = ("fuzz-admin", "pass-word")
 UNTHROTTLED = {
     "signin_free_failures": 10**9,

@@ -25,6 +25,7 @@ from tests.fuzz.conftest import FUZZ_ADMIN, Served
 
 pytestmark = pytest.mark.dev_server
 
+ROOT = Path(__file__).resolve().parents[2]
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "5"))
 PHASES = os.environ.get("FUZZ_PHASES", "examples,fuzzing,stateful")
 MIN_CASES = int(os.environ.get("FUZZ_MIN_CASES", "100"))
@@ -79,6 +80,7 @@ async def test_every_operation_survives_the_fuzzer(
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "schemathesis.cli", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks", "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     output, _ = await process.communicate()
     elapsed = time.monotonic() - started
