@@ -176,11 +176,12 @@ class Settings(BaseSettings):
     )
     documents_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
 
-    db_pool_size: int = Field(
-        20, ge=1, description="PostgreSQL connections each process keeps open (SQLite: unused)"
-    )
-    db_max_overflow: int = Field(
-        10, ge=0, description="Extra PostgreSQL connections under a burst, closed again after"
+    db_pool_size: int = Field(20, ge=1, description="Database connections each process keeps open")
+    db_max_overflow: int = Field(10, ge=0, description="Extra connections under a burst, closed again after")
+    db_pool_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How long a request waits for a free connection before it is answered 503 + Retry-After",
     )
     seed_consumers: int = Field(1000, ge=0, description="Consumers `make run` seeds into an empty database")
     seed: int = 42
@@ -273,11 +274,13 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite+aiosqlite:///{self.var_dir / 'connectdesk.db'}"
 
     @property
-    def db_pool(self) -> dict[str, int]:
-        """make_engine's pool arguments (PostgreSQL; SQLite opens a connection per session)."""
-        if self.db_url.startswith("sqlite"):
-            return {}
-        return {"pool_size": self.db_pool_size, "max_overflow": self.db_max_overflow}
+    def db_pool(self) -> dict[str, float]:
+        """make_engine's pool arguments, the same on SQLite and PostgreSQL."""
+        return {
+            "pool_size": self.db_pool_size,
+            "max_overflow": self.db_max_overflow,
+            "pool_timeout": self.db_pool_timeout_seconds,
+        }
 
     @property
     def temporal_port(self) -> int:

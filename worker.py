@@ -21,7 +21,11 @@ from activities.mail import Mailer
 from activities.request import RequestActivities
 from db.session import make_engine, make_sessionmaker
 from settings import Settings, get_settings
+from workflows.policies import LOCAL_DB_TIMEOUT
 from workflows.request import RequestWorkflow
+
+SQLITE_BUSY_TIMEOUT = LOCAL_DB_TIMEOUT.total_seconds() - 2
+"""A local activity's SQLite write gives up waiting for the lock before its try is cancelled."""
 
 
 def build_worker(
@@ -56,7 +60,7 @@ def build_activities(settings: Settings, sessionmaker: object) -> RequestActivit
 async def main(settings: Settings | None = None) -> int:
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
-    engine = make_engine(settings.db_url, **settings.db_pool)
+    engine = make_engine(settings.db_url, sqlite_busy_timeout=SQLITE_BUSY_TIMEOUT, **settings.db_pool)
     try:
         client = await Client.connect(
             settings.temporal_address,

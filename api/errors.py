@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -145,6 +146,16 @@ def install(app: FastAPI) -> None:
                 request,
             )
         raise exc
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # every connection of the pool is busy (a burst, or a slow database): wait and retry
+        return problem_response(
+            DependencyUnavailable(
+                "database", "The database is busy; nothing was changed. Try again shortly."
+            ),
+            request,
+        )
 
     @app.exception_handler(OSError)
     async def _os(request: Request, exc: OSError) -> JSONResponse:

@@ -9,11 +9,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import db.audit  # noqa: F401  (registers the audit log's flush listener on every session)
 
+SQLITE_BUSY_TIMEOUT = 30.0
+"""Seconds a SQLite writer waits for the write lock before "database is locked"."""
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, enforced foreign keys and a busy timeout for concurrent writers."""
+
+def make_engine(url: str, *, sqlite_busy_timeout: float = SQLITE_BUSY_TIMEOUT, **kwargs: Any) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, enforced foreign keys and a busy timeout for concurrent writers.
+
+    A caller whose database calls may be cancelled on a deadline (the worker's local activities)
+    passes a ``sqlite_busy_timeout`` under that deadline: a write cancelled while it waits inside
+    SQLite for the lock can leave its connection holding a transaction, which locks every other
+    writer out; one that gives up first fails cleanly, rolls back and is retried.
+    """
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 30})
+        kwargs.setdefault("connect_args", {"timeout": sqlite_busy_timeout})
         engine = create_async_engine(url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -70,6 +70,26 @@ async def test_action_while_temporal_is_down_is_503_and_changes_nothing(
     assert status is RequestStatus.PENDING
 
 
+async def test_every_database_connection_busy_is_503_not_500(
+    api_client_for: ApiFactory, db_url: str, staff: dict[str, Any]
+) -> None:
+    """A burst that takes every pooled connection makes the next request wait db_pool_timeout_seconds,
+    then answers 503 + Retry-After: the database is busy, not broken."""
+    async with api_client_for(
+        database_url=db_url, db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=0.2
+    ) as client:
+        engine = client._transport.app.state.engine  # type: ignore[attr-defined]
+        async with engine.connect():  # the pool's only connection, held
+            busy = await client.get("/api/v1/requests", headers=auth(staff["csr"]))
+        after = await client.get("/api/v1/requests", headers=auth(staff["csr"]))
+
+    assert busy.status_code == 503, busy.text
+    assert busy.headers["content-type"] == "application/problem+json"
+    assert busy.headers["retry-after"].isdigit()
+    assert busy.json()["dependency"] == "database"
+    assert after.status_code == 200  # the connection is back in the pool
+
+
 async def test_action_the_workflow_does_not_answer_in_time_is_503(
     api_client_for: ApiFactory,
     db_url: str,
