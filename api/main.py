@@ -16,6 +16,7 @@ from api.auth.cookies import SlidingSession
 from api.auth.router import router as auth_router
 from api.consumers.router import router as consumers_router
 from api.csrf import CrossSiteWriteGuard
+from api.disconnection import router as disconnection
 from api.headers import SecurityHeaders
 from api.health.router import router as health_router
 from api.reference.router import router as reference_router
@@ -63,8 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_router,
         requests_router,
         consumers_router,
+        disconnection.consumer_router,
         reference_router,
         admin_router,
+        disconnection.admin_router,
         audit_router,
     ):
         app.include_router(router)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 from db.models import (
     AuditEntry,
     Consumer,
+    ConsumerProtection,
     Document,
     MeterReading,
     Plan,
@@ -29,6 +30,7 @@ from db.models import (
     SystemSetting,
     TimeSlot,
     User,
+    WeatherEmergencyDeclaration,
 )
 
 actor: ContextVar[str | None] = ContextVar("audit_actor", default=None)
@@ -36,6 +38,7 @@ actor: ContextVar[str | None] = ContextVar("audit_actor", default=None)
 
 AUDITED: dict[type[Any], str] = {
     Consumer: "consumer",
+    ConsumerProtection: "protection",
     Document: "document",
     MeterReading: "meter_reading",
     Plan: "plan",
@@ -43,6 +46,7 @@ AUDITED: dict[type[Any], str] = {
     SystemSetting: "setting",
     TimeSlot: "time_slot",
     User: "user",
+    WeatherEmergencyDeclaration: "weather_emergency",
 }
 SECRETS = frozenset({"password_hash"})
 MASK = "(changed)"

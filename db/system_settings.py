@@ -38,21 +38,35 @@ async def save_sla_settings(session: AsyncSession, settings: SlaSettings, *, by:
     """Store every SLA value (validated by SlaSettings). Does not commit."""
     values: dict[str, Any] = settings.model_dump()
     for key, field in SLA_KEYS.items():
-        row = await session.get(SystemSetting, key)
-        if row is None:
-            await session.execute(
-                insert_for(session, SystemSetting)
-                .values(key=key, value=values[field], updated_by=by)
-                .on_conflict_do_nothing()
-            )
+        await put_setting(session, key, values[field], by=by)
+    await session.flush()
+
+
+async def get_setting(session: AsyncSession, key: str) -> Any | None:
+    """The stored value of ``key`` (None: never set)."""
+    return await session.scalar(select(SystemSetting.value).where(SystemSetting.key == key))
+
+
+async def put_setting(session: AsyncSession, key: str, value: Any, *, by: str) -> None:
+    """Store ``value`` under ``key`` (audited; a racing first write of the same key is not lost to
+    an integrity error: the later one updates). Does not commit."""
+    row = await session.get(SystemSetting, key)
+    if row is None:
+        inserted = await session.execute(
+            insert_for(session, SystemSetting)
+            .values(key=key, value=value, updated_by=by)
+            .on_conflict_do_nothing()
+        )
+        if inserted.rowcount:  # type: ignore[attr-defined]
             await audit.record(
                 session,
                 object_type="setting",
                 object_id=key,
                 action="create",
-                changes={"value": [None, values[field]]},
+                changes={"value": [None, value]},
             )
-        else:
-            row.value = values[field]
-            row.updated_by = by
-    await session.flush()
+            return
+        row = await session.get(SystemSetting, key, populate_existing=True)
+        assert row is not None
+    row.value = value
+    row.updated_by = by

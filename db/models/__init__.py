@@ -10,6 +10,7 @@ from db.models.document import Document
 from db.models.idempotency import IdempotencyRecord
 from db.models.meter import Meter, MeterAssignment, MeterReading, UtilityService
 from db.models.plan import Plan, PlanService
+from db.models.protection import ConsumerProtection, WeatherEmergencyDeclaration
 from db.models.request import RequestEvent, ServiceRequest
 from db.models.service_order import ServiceOrder
 from db.models.setting import SystemSetting
@@ -23,6 +24,7 @@ __all__ = [
     "BillingAccount",
     "Communication",
     "Consumer",
+    "ConsumerProtection",
     "ConsumerTotal",
     "Document",
     "IdempotencyRecord",
@@ -43,4 +45,5 @@ __all__ = [
     "TimeSlot",
     "User",
     "UtilityService",
+    "WeatherEmergencyDeclaration",
 ]

@@ -107,10 +107,12 @@ class WeatherEmergency(_Protection):
     service_area: str | None = None
 
     def covers(self, service_area: str | None) -> bool:
-        """Whether it covers a consumer in ``service_area`` (an unknown area is covered: err safe)."""
+        """Whether it covers a consumer whose service address (or area) is ``service_area``: the
+        emergency's area (a town, county or ZIP code) appears in it, case-insensitively. An
+        emergency without an area covers everyone; an unknown address is covered: err safe."""
         if self.service_area is None or service_area is None:
             return True
-        return self.service_area.strip().casefold() == service_area.strip().casefold()
+        return self.service_area.strip().casefold() in service_area.casefold()
 
 
 Protection = Annotated[
@@ -123,7 +125,7 @@ Protection = Annotated[
     Field(discriminator="kind"),
 ]
 
-_LABEL: dict[ProtectionKind, str] = {
+LABELS: dict[ProtectionKind, str] = {
     ProtectionKind.MEDICAL_CERTIFICATE: "Medical certificate",
     ProtectionKind.LIFE_SUPPORT: "Life-support equipment",
     ProtectionKind.VULNERABLE_HOUSEHOLD: "Vulnerable household",
@@ -189,7 +191,7 @@ def _moratorium_holds(profile: JurisdictionProfile, at: datetime) -> list[Hold]:
 
 
 def _label(protection: Protection) -> str:
-    label = _LABEL[protection.kind]
+    label = LABELS[protection.kind]
     if isinstance(protection, WeatherEmergency):
         area = f" in {protection.service_area}" if protection.service_area else ""
         label = f"{protection.hazard.value.capitalize()} weather emergency{area}"
