@@ -176,6 +176,14 @@ class Settings(BaseSettings):
     )
     documents_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
 
+    payment_webhook_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Shared secret the billing system signs payment webhooks with; empty: the webhook is off",
+    )
+    payment_webhook_tolerance_seconds: int = Field(
+        300, ge=1, le=3600, description="How far a webhook's signed timestamp may be from now"
+    )
+
     db_pool_size: int = Field(20, ge=1, description="Database connections each process keeps open")
     db_max_overflow: int = Field(10, ge=0, description="Extra connections under a burst, closed again after")
     db_pool_timeout_seconds: float = Field(

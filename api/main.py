@@ -19,6 +19,7 @@ from api.csrf import CrossSiteWriteGuard
 from api.disconnection import router as disconnection
 from api.headers import SecurityHeaders
 from api.health.router import router as health_router
+from api.payments import router as payments
 from api.reference.router import router as reference_router
 from api.requests.router import router as requests_router
 from api.temporal import TemporalGateway
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         requests_router,
         consumers_router,
         disconnection.consumer_router,
+        payments.consumer_router,
+        payments.webhook_router,
         reference_router,
         admin_router,
         disconnection.admin_router,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, text
@@ -11,7 +11,12 @@ from domain.consumers.types import BillingCycle, PaymentMethod, PaymentMode, Pay
 
 
 class Payment(Base):
-    """A payment against a bill; on time when ``paid_on <= due_date`` and Processed."""
+    """A payment against a bill; on time when ``paid_on <= due_date`` and Processed.
+
+    Payments taken in (at the desk, or from the billing system's webhook) carry when they were
+    received, where from and who recorded them; their ``reference`` is unique, so the same payment
+    delivered twice is recorded once.
+    """
 
     __tablename__ = "payments"
     __table_args__ = (
@@ -21,12 +26,15 @@ class Payment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consumer_id: Mapped[int] = mapped_column(ForeignKey("consumers.id"))
-    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
     due_date: Mapped[date]
     paid_on: Mapped[date | None]
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod, "payment_method"))
     status: Mapped[PaymentStatus] = mapped_column(str_enum(PaymentStatus, "payment_status"))
+    received_at: Mapped[datetime | None]
+    source: Mapped[str | None] = mapped_column(String(16))
+    recorded_by: Mapped[str | None] = mapped_column(String(120))
 
 
 class BillingAccount(Base):

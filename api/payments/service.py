@@ -1,0 +1,143 @@
+"""Payments taken in: recorded once per reference, the balance updated in the same transaction.
+
+Two doors lead here: a CSR at the desk (``POST /consumers/{id}/payments``) and the billing system's
+signed webhook. Both end in :func:`record_payment`; the caller commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import Problem
+from api.payments import schemas
+from db import audit
+from db.models import Consumer, Payment
+from db.upsert import insert_for
+from domain.consumers.types import PaymentMethod, PaymentStatus
+
+CONFLICT = "/problems/conflict"
+NOT_AUTHENTICATED = "/problems/not-authenticated"
+SIGNATURE_HEADER = "X-ConnectDesk-Signature"
+TIMESTAMP_HEADER = "X-ConnectDesk-Timestamp"
+
+
+def desk_reference() -> str:
+    return f"DESK-{uuid.uuid4().hex[:16].upper()}"
+
+
+async def _balance(session: AsyncSession, consumer_id: int) -> Decimal:
+    balance = await session.scalar(select(Consumer.balance).where(Consumer.id == consumer_id))
+    return Decimal(balance or 0)
+
+
+async def record_payment(
+    session: AsyncSession,
+    *,
+    consumer: Consumer,
+    amount: Decimal,
+    method: PaymentMethod,
+    reference: str,
+    received_at: datetime,
+    source: str,
+    by: str,
+) -> schemas.PaymentRecorded:
+    """Record the payment and take it off the balance, once per ``reference``.
+
+    The same reference again, for the same consumer and amount, is a duplicate delivery: nothing
+    changes and the first payment is answered. The reference on another consumer or amount is a
+    409: two different payments cannot share it. Racing deliveries insert once (the unique
+    reference settles them). Does not commit.
+    """
+    existing = await session.scalar(select(Payment).where(Payment.reference == reference))
+    if existing is None:
+        inserted = await session.execute(
+            insert_for(session, Payment)
+            .values(
+                consumer_id=consumer.id,
+                reference=reference,
+                due_date=received_at.date(),
+                paid_on=received_at.date(),
+                amount=amount,
+                method=method,
+                status=PaymentStatus.PROCESSED,
+                received_at=received_at,
+                source=source,
+                recorded_by=by,
+            )
+            .on_conflict_do_nothing(index_elements=["reference"])
+            .returning(Payment.id)
+        )
+        payment_id = inserted.scalar()
+        if payment_id is not None:
+            before = await _balance(session, consumer.id)
+            await session.execute(
+                update(Consumer)
+                .where(Consumer.id == consumer.id)
+                .values(balance=Consumer.balance - amount)
+                .execution_options(synchronize_session=False)
+            )
+            after = await _balance(session, consumer.id)
+            await audit.record(
+                session, object_type="payment", object_id=reference, action="create",
+                changes={"consumer_id": [None, consumer.id], "amount": [None, amount], "method": [None, method],
+                         "source": [None, source]},
+            )  # fmt: skip
+            await audit.record(
+                session, object_type="consumer", object_id=consumer.id, action="update",
+                changes={"balance": [before, after]},
+            )  # fmt: skip
+            payment = await session.get(Payment, payment_id)
+            assert payment is not None
+            return schemas.PaymentRecorded(
+                payment=schemas.PaymentRead.model_validate(payment), duplicate=False, balance=after
+            )
+        existing = await session.scalar(select(Payment).where(Payment.reference == reference))
+        assert existing is not None  # the racing delivery's row
+    if existing.consumer_id != consumer.id or existing.amount != amount:
+        raise Problem(
+            409,
+            f"Payment reference {reference} is already recorded for another payment; nothing was changed.",
+            type_=CONFLICT,
+        )
+    return schemas.PaymentRecorded(
+        payment=schemas.PaymentRead.model_validate(existing),
+        duplicate=True,
+        balance=await _balance(session, consumer.id),
+    )
+
+
+def _unauthenticated(detail: str) -> Problem:
+    return Problem(401, detail, type_=NOT_AUTHENTICATED)
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """``sha256=<hex>``: HMAC-SHA256 with ``secret`` over ``<timestamp>.<body>``."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+def verify_signature(
+    *, secret: str, timestamp: str | None, signed: str | None, body: bytes, tolerance_seconds: int,
+    now: datetime | None = None,
+) -> None:  # fmt: skip
+    """Refuse (401) a webhook call without a valid signature, or signed outside the tolerance
+    window (a captured call replayed later); a replay inside it is caught by the reference."""
+    if not timestamp or not signed:
+        raise _unauthenticated(f"Sign the call: {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} are required.")
+    try:
+        sent = datetime.fromtimestamp(int(timestamp), UTC)
+    except (ValueError, OverflowError, OSError):
+        raise _unauthenticated(f"{TIMESTAMP_HEADER} must be Unix seconds.") from None
+    if abs(((now or datetime.now(UTC)) - sent).total_seconds()) > tolerance_seconds:
+        raise _unauthenticated(
+            f"The call was signed at {sent:%Y-%m-%d %H:%M:%S} UTC, outside the {tolerance_seconds} s window."
+        )
+    if not hmac.compare_digest(signature(secret, timestamp, body), signed):
+        raise _unauthenticated("The signature does not match the body.")
