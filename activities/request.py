@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -147,56 +146,20 @@ class RequestActivities:
 
     @activity.defn
     async def record_created(self, start: StartRequest) -> None:
-        """Write the request row (when the API has not), lock the profile, and log 'created'.
+        """Claim the request row the API wrote (``db.claims``) by logging 'created'.
 
-        When the API wrote the row, logging 'created' claims it (``db.claims``); if the row is gone,
-        the API undid this create after a start it could not confirm: CreateAbandoned, nothing written.
+        If the row is gone, the API undid this create after a start it could not confirm:
+        CreateAbandoned, nothing written.
         """
         key = f"{start.request_id}:created"
         async with self._schema_refusals(key), self.sessionmaker() as session, session.begin():
-            if start.row_written:
-                if not await claims.lock_row(session, start.request_id, start.consumer_id, start.created_at):
-                    raise ApplicationError(
-                        f"Request {start.request_id} was withdrawn before its workflow began: the API "
-                        "could not confirm the start and undid the create. Nothing was written.",
-                        type="CreateAbandoned",
-                        non_retryable=True,
-                    )
-                exists: int | None = 1
-            else:
-                exists = await session.scalar(
-                    select(ServiceRequest.id).where(ServiceRequest.request_id == start.request_id)
+            if not await claims.lock_row(session, start.request_id, start.consumer_id, start.created_at):
+                raise ApplicationError(
+                    f"Request {start.request_id} was withdrawn before its workflow began: the API "
+                    "could not confirm the start and undid the create. Nothing was written.",
+                    type="CreateAbandoned",
+                    non_retryable=True,
                 )
-            if exists is None:
-                sla = start.sla
-                session.add(
-                    ServiceRequest(
-                        request_id=start.request_id,
-                        consumer_id=start.consumer_id,
-                        request_type=start.request_type,
-                        status=RequestStatus.PENDING,
-                        priority=start.priority,
-                        reason=start.reason,
-                        preferred_date=start.preferred_date,
-                        slot_id=start.slot_id,
-                        notes=start.notes,
-                        ack_due_at=start.created_at + timedelta(minutes=sla.ack_minutes),
-                        response_due_at=start.created_at + timedelta(minutes=sla.response_minutes),
-                        resolution_due_at=start.created_at + timedelta(minutes=sla.resolution_minutes),
-                        ack_state="On Track",
-                        response_state="On Track",
-                        resolution_state="On Track",
-                        sla_status="On Track",
-                        created_by=start.created_by_user_id,
-                        created_at=start.created_at,
-                    )
-                )
-                await session.execute(
-                    update(Consumer)
-                    .where(Consumer.id == start.consumer_id, Consumer.locked_by_request.is_(None))
-                    .values(locked_by_request=start.request_id)
-                )
-                await session.flush()
             await self._project(
                 session,
                 Projection(

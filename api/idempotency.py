@@ -4,7 +4,7 @@ A client that got a 503, lost a connection or double-clicked sends the same writ
 same key; it gets the first answer back and nothing is applied twice. Three mechanisms, one rule:
 
 - **create** (``POST /requests``): the key is a unique column of the request row
-  (``api.requests.service``);
+  (``api.requests.create``);
 - **request actions**: the key, scoped to the caller and the action, becomes the Temporal
   **update ID**; Temporal runs an update ID once per workflow run and hands its outcome to every
   retry, whether the first attempt finished, is still in flight or timed out with the worker down;

@@ -1,13 +1,22 @@
-"""A page of results with its total, shared by every list endpoint."""
+"""A page of results with its total, shared by every list endpoint, and the one way to read it.
+
+``paginate`` counts and fetches a page of a ``Select`` (offset and limit). A list that sorts and
+counts its matches in one pass instead (a window count, as the consumer and request searches do
+for a few thousand matches) takes its total with ``window_total``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 class Page(BaseModel, Generic[T]):
@@ -22,3 +31,28 @@ SIZE_MAX = 200
 # PAGE_MAX × SIZE_MAX stays far below 2^31 - 1: no OFFSET can overflow, on any database.
 PageNumber = Annotated[int, Query(ge=1, le=PAGE_MAX, description="1-based page number")]
 PageSize = Annotated[int, Query(ge=1, le=SIZE_MAX, description="Rows per page")]
+
+
+def offset(page: int, size: int) -> int:
+    """The rows before 1-based ``page``."""
+    return (page - 1) * size
+
+
+async def paginate(
+    session: AsyncSession, stmt: Select[Any], *, page: int, size: int, item: type[M]
+) -> Page[M]:
+    """Page ``page`` of ``stmt``'s rows (its first column, in its order), each read as ``item``,
+    with the count of all of them."""
+    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = await session.scalars(stmt.limit(size).offset(offset(page, size)))
+    return Page[item](  # type: ignore[valid-type]
+        items=[item.model_validate(row) for row in rows], total=int(total or 0), page=page, size=size
+    )
+
+
+async def window_total(rows: Sequence[Any], page: int, count: Callable[[], Awaitable[int]]) -> int:
+    """The total a window count gave a page's rows (each row's last column). A page past the end
+    has no row to carry it: then ``count`` counts the matches apart (an empty first page: none)."""
+    if rows:
+        return int(rows[0][-1])
+    return await count() if page > 1 else 0

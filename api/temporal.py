@@ -1,4 +1,5 @@
-"""The API's door to Temporal: a lazily connected client with an RPC timeout on every call.
+"""The API's door to Temporal: a lazily connected client with an RPC timeout on every call, and the
+one translation of Temporal's errors into the API's problems (``translated``).
 
 A Temporal outage becomes ``DependencyUnavailable`` (503 + Retry-After), never a hang or a 500.
 """
@@ -6,13 +7,17 @@ A Temporal outage becomes ``DependencyUnavailable`` (503 + Retry-After), never a
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import DependencyUnavailable
+from api.errors import DependencyUnavailable, Problem
+from domain.request.types import RequestStatus
 
 UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
 
@@ -55,3 +60,53 @@ class TemporalGateway:
             raise DependencyUnavailable("temporal", f"Temporal health check failed: {exc.message}") from exc
         if not ok:
             raise DependencyUnavailable("temporal", "Temporal reports it is not serving")
+
+
+FieldErrors = Callable[[BaseException | None], list[dict[str, str]]]
+
+
+@contextmanager
+def translated(
+    request_id: str, *, finished: RequestStatus | None = None, field_errors: FieldErrors | None = None
+) -> Iterator[None]:
+    """Temporal's errors on a call to the request ``request_id``'s workflow, as the API's problems.
+
+    A start (no ``finished``): the ID still held by an abandoned start's workflow, or any other
+    refusal, is 503. An update (``finished``: the request's status as last read): a refusal by the
+    workflow is 409 with its reason, or 422 when ``field_errors`` finds the data sent at fault; a
+    workflow that has finished is 409; not answered in time, or Temporal not ready, is 503.
+    """
+    try:
+        yield
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        kind = cause.type if isinstance(cause, ApplicationError) and cause.type else "TransitionRefused"
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        if field_errors is not None and (errors := field_errors(cause)):
+            raise Problem(422, message, type_="/problems/validation", reason=kind, errors=errors) from None
+        raise Problem(409, message, type_="/problems/action-refused", reason=kind) from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        # Temporal took the update but no worker ran it in time: it may still run later. A retry
+        # under the same Idempotency-Key (the same update ID) gets that run's outcome, never a second.
+        raise DependencyUnavailable(
+            "temporal", "The request's workflow did not answer in time; try again shortly."
+        ) from None
+    except RPCError as exc:
+        if finished is None:
+            if exc.status is RPCStatusCode.ALREADY_EXISTS:  # an abandoned start of this number, winding down
+                raise DependencyUnavailable(
+                    "temporal", f"An earlier workflow for {request_id} is still closing; try again shortly."
+                ) from exc
+            raise DependencyUnavailable(
+                "temporal", f"Could not start the request workflow: {exc.message}"
+            ) from exc
+        if exc.status is RPCStatusCode.NOT_FOUND or "already completed" in exc.message:
+            raise Problem(
+                409, f"Request {request_id} is {finished.value}; no further actions are possible.",
+                type_="/problems/action-refused", reason="RequestFinished",
+            ) from None  # fmt: skip
+        # Anything else is Temporal not ready for the update: unreachable or slow, or a transient
+        # state such as the workflow task failing while a killed worker's task times out
+        # (FAILED_PRECONDITION "Workflow Task in failed state"). A retry gets through later.
+        what = "did not answer in time" if exc.status in UNAVAILABLE else "could not take the action now"
+        raise DependencyUnavailable("temporal", f"Temporal {what}: {exc.message}") from None

@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Consumer, Meter, ServiceRequest, TimeSlot, User, UtilityService
@@ -132,7 +133,31 @@ def start_for(consumer: Consumer, row: ServiceRequest, **overrides: object) -> S
         request_id=row.request_id, consumer_id=consumer.id, account_number=consumer.account_number,
         consumer_name=consumer.full_name, consumer_category=consumer.category,
         consumer_sub_category=consumer.sub_category, request_type=row.request_type, reason=row.reason,
-        created_by="csr", created_at=row.created_at, sla=SlaSettings(), row_written=True,
+        created_by="csr", created_at=row.created_at, sla=SlaSettings(),
     )  # fmt: skip
     values.update(overrides)
     return StartRequest(**values)  # type: ignore[arg-type]
+
+
+async def written_request(session: AsyncSession, start: StartRequest) -> ServiceRequest:
+    """The row and profile lock the API's create writes for ``start`` before it starts the workflow
+    (whose first activity then claims the row)."""
+    sla = start.sla
+    row = ServiceRequest(
+        request_id=start.request_id, consumer_id=start.consumer_id, request_type=start.request_type,
+        status=RequestStatus.PENDING, priority=start.priority, reason=start.reason,
+        preferred_date=start.preferred_date, slot_id=start.slot_id, notes=start.notes,
+        ack_due_at=start.created_at + timedelta(minutes=sla.ack_minutes),
+        response_due_at=start.created_at + timedelta(minutes=sla.response_minutes),
+        resolution_due_at=start.created_at + timedelta(minutes=sla.resolution_minutes),
+        ack_state=SlaState.ON_TRACK, response_state=SlaState.ON_TRACK, resolution_state=SlaState.ON_TRACK,
+        sla_status=SlaState.ON_TRACK, created_by=start.created_by_user_id, created_at=start.created_at,
+    )  # fmt: skip
+    session.add(row)
+    await session.flush()
+    await session.execute(
+        update(Consumer)
+        .where(Consumer.id == start.consumer_id, Consumer.locked_by_request.is_(None))
+        .values(locked_by_request=start.request_id)
+    )
+    return row

@@ -23,8 +23,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.request import RequestActivities
     from domain.request import rules, sla
-    from domain.request.rules import Action as Act
-    from domain.request.rules import TransitionRefused
+    from domain.request.rules import Action, TransitionRefused
     from domain.request.types import (
         OPEN_STATUSES,
         Channel,
@@ -36,17 +35,28 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import policies
     from workflows import search_attributes as sa
-    from workflows.schemas import (
-        WORKFLOW_NAME,
+    from workflows.actions import (
+        ACTIONS,
         Acknowledge,
+        ActedBy,
+        ActionSpec,
         Activate,
         AddNote,
         Assign,
-        AssignedMeter,
         Close,
+        CreateServiceOrder,
+        PutOnHold,
+        RecordFinalReadings,
+        Resume,
+        SelectPlan,
+        SendResponse,
+        SetPriority,
+    )
+    from workflows.schemas import (
+        WORKFLOW_NAME,
+        AssignedMeter,
         CommunicationRecord,
         Completion,
-        CreateServiceOrder,
         Email,
         Escalation,
         MeterFactsList,
@@ -55,17 +65,11 @@ with workflow.unsafe.imports_passed_through():
         PlanCheck,
         PlanView,
         Projection,
-        PutOnHold,
-        RecordFinalReadings,
         Release,
         RequestState,
-        Resume,
         RowChanges,
-        SelectPlan,
-        SendResponse,
         ServiceOrderRecord,
         ServiceOrderView,
-        SetPriority,
         SlaClockView,
         StartRequest,
     )
@@ -80,6 +84,7 @@ LOCAL_ACTIVITIES = "local-activities"
 
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
+_W = TypeVar("_W")
 
 _ROW_STATE = {
     SlaTarget.ACKNOWLEDGEMENT: "ack_state",
@@ -88,7 +93,41 @@ _ROW_STATE = {
 }
 
 
+def _update_for(spec: ActionSpec) -> object:
+    """The update that runs ``spec``'s action, named as the action, with its validator."""
+
+    async def update(self: RequestWorkflow, a: ActedBy) -> Outcome:
+        return await self._serialised(spec, a)
+
+    def validate(self: RequestWorkflow, a: ActedBy) -> None:
+        self._validate(spec, a)
+
+    update.__name__ = spec.name.value
+    update.__qualname__ = f"RequestWorkflow.{spec.name.value}"
+    # The SDK converts an update's input to its handler's (and validator's) annotated parameter type.
+    update.__annotations__ = {"a": spec.message, "return": Outcome}
+    validate.__annotations__ = {"a": spec.message, "return": None}
+    handler = workflow.update(name=spec.name.value, description=spec.summary)(update)
+    handler.validator(validate)
+    return handler
+
+
+def _action_updates(cls: type[_W]) -> type[_W]:
+    """Give the workflow one update per action of the registry (``RequestWorkflow.acknowledge`` …);
+    their names are the ones running requests have recorded."""
+    missing = set(Action) - set(ACTIONS)
+    if missing:
+        raise TypeError(f"actions without an ActionSpec: {sorted(missing)}")
+    for spec in ACTIONS.values():
+        for method in (spec.handler, spec.check_data):
+            if method is not None and not callable(getattr(cls, method, None)):
+                raise TypeError(f"{cls.__name__} has no method {method} for action {spec.name}")
+        setattr(cls, spec.name.value, _update_for(spec))
+    return cls
+
+
 @workflow.defn(name=WORKFLOW_NAME)
+@_action_updates
 class RequestWorkflow:
     @workflow.init
     def __init__(self, start: StartRequest) -> None:
@@ -255,170 +294,48 @@ class RequestWorkflow:
             close_reason=self.close_reason,
         )
 
-    # ---- validators' shared check --------------------------------------------------------------
+    # ---- updates: one per action of workflows.actions.ACTIONS, added by _action_updates ----------
 
-    def _allowed(self) -> list[Act]:
+    def _allowed(self) -> list[Action]:
         return rules.allowed_actions(
             self.status, self.start.request_type, plan_selected=self.plan is not None
         )
 
-    def _check(self, action: Act) -> None:
+    def _check(self, action: Action) -> None:
         rules.check_action(action, self.status, self.start.request_type, plan_selected=self.plan is not None)
 
-    # ---- updates (each with its validator right under it) ------------------------------------------
-
-    @workflow.update
-    async def acknowledge(self, a: Acknowledge) -> Outcome:
-        return await self._serialised(Act.ACKNOWLEDGE, self._acknowledge, a)
-
-    @acknowledge.validator
-    def _validate_acknowledge(self, a: Acknowledge) -> None:
-        self._check(Act.ACKNOWLEDGE)
-
-    @workflow.update
-    async def put_on_hold(self, a: PutOnHold) -> Outcome:
-        return await self._serialised(Act.PUT_ON_HOLD, self._put_on_hold, a)
-
-    @put_on_hold.validator
-    def _validate_put_on_hold(self, a: PutOnHold) -> None:
-        self._check(Act.PUT_ON_HOLD)
-
-    @workflow.update
-    async def resume(self, a: Resume) -> Outcome:
-        return await self._serialised(Act.RESUME, self._resume, a)
-
-    @resume.validator
-    def _validate_resume(self, a: Resume) -> None:
-        self._check(Act.RESUME)
-
-    @workflow.update
-    async def select_plan(self, a: SelectPlan) -> Outcome:
-        return await self._serialised(Act.SELECT_PLAN, self._select_plan, a)
-
-    @select_plan.validator
-    def _validate_select_plan(self, a: SelectPlan) -> None:
-        self._check(Act.SELECT_PLAN)
-
-    @workflow.update
-    async def activate(self, a: Activate) -> Outcome:
-        return await self._serialised(Act.ACTIVATE, self._activate, a)
-
-    @activate.validator
-    def _validate_activate(self, a: Activate) -> None:
-        self._check(Act.ACTIVATE)
-        try:
-            self._check_activation_data(a, facts=None)
-        except TransitionRefused as exc:
-            raise _data_refused(exc) from None
-
-    @workflow.update
-    async def record_final_readings(self, a: RecordFinalReadings) -> Outcome:
-        return await self._serialised(Act.RECORD_FINAL_READINGS, self._record_final_readings, a)
-
-    @record_final_readings.validator
-    def _validate_record_final_readings(self, a: RecordFinalReadings) -> None:
-        self._check(Act.RECORD_FINAL_READINGS)
-        try:
-            self._check_final_data(a, facts=None)
-        except TransitionRefused as exc:
-            raise _data_refused(exc) from None
-
-    @workflow.update
-    async def close(self, a: Close) -> Outcome:
-        return await self._serialised(Act.CLOSE, self._close, a)
-
-    @close.validator
-    def _validate_close(self, a: Close) -> None:
-        self._check(Act.CLOSE)
-
-    @workflow.update
-    async def add_note(self, a: AddNote) -> Outcome:
-        return await self._serialised(Act.ADD_NOTE, self._add_note, a)
-
-    @add_note.validator
-    def _validate_add_note(self, a: AddNote) -> None:
-        self._check(Act.ADD_NOTE)
-
-    @workflow.update
-    async def send_response(self, a: SendResponse) -> Outcome:
-        return await self._serialised(Act.SEND_RESPONSE, self._send_response, a)
-
-    @send_response.validator
-    def _validate_send_response(self, a: SendResponse) -> None:
-        self._check(Act.SEND_RESPONSE)
-        if a.channel in (Channel.SYSTEM, Channel.NOTE):
-            raise TransitionRefused(
-                f"A response goes by email, SMS, phone or in person, not '{a.channel.value}'.",
-                "invalid_channel",
-            )
-
-    @workflow.update
-    async def create_service_order(self, a: CreateServiceOrder) -> Outcome:
-        return await self._serialised(Act.CREATE_SERVICE_ORDER, self._create_service_order, a)
-
-    @create_service_order.validator
-    def _validate_create_service_order(self, a: CreateServiceOrder) -> None:
-        self._check(Act.CREATE_SERVICE_ORDER)
-
-    @workflow.update
-    async def set_priority(self, a: SetPriority) -> Outcome:
-        return await self._serialised(Act.SET_PRIORITY, self._set_priority, a)
-
-    @set_priority.validator
-    def _validate_set_priority(self, a: SetPriority) -> None:
-        self._check(Act.SET_PRIORITY)
-
-    @workflow.update
-    async def assign(self, a: Assign) -> Outcome:
-        return await self._serialised(Act.ASSIGN, self._assign, a)
-
-    @assign.validator
-    def _validate_assign(self, a: Assign) -> None:
-        self._check(Act.ASSIGN)
+    def _validate(self, spec: ActionSpec, a: ActedBy) -> None:
+        """Every action's validator: the request's state allows it, then (a 422) its data is sound."""
+        self._check(spec.name)
+        if spec.check_data is not None:
+            try:
+                getattr(self, spec.check_data)(a)
+            except TransitionRefused as exc:
+                raise _data_refused(exc) from None
 
     # ---- signals: the same actions, for operators in the Temporal UI or CLI -----------------------
 
     @workflow.signal(dynamic=True)
     async def on_signal(self, name: str, args: Sequence[RawValue]) -> None:
         """Accept any action by name; a refused or malformed signal is logged to the timeline, never a failure."""
-        actions: dict[str, tuple[type[Any], Callable[[Any], Awaitable[str]], Callable[[Any], None]]] = {
-            "acknowledge": (Acknowledge, self._acknowledge, self._validate_acknowledge),
-            "put_on_hold": (PutOnHold, self._put_on_hold, self._validate_put_on_hold),
-            "resume": (Resume, self._resume, self._validate_resume),
-            "select_plan": (SelectPlan, self._select_plan, self._validate_select_plan),
-            "activate": (Activate, self._activate, self._validate_activate),
-            "record_final_readings": (
-                RecordFinalReadings,
-                self._record_final_readings,
-                self._validate_record_final_readings,
-            ),
-            "close": (Close, self._close, self._validate_close),
-            "add_note": (AddNote, self._add_note, self._validate_add_note),
-            "send_response": (SendResponse, self._send_response, self._validate_send_response),
-            "create_service_order": (
-                CreateServiceOrder,
-                self._create_service_order,
-                self._validate_create_service_order,
-            ),
-            "set_priority": (SetPriority, self._set_priority, self._validate_set_priority),
-            "assign": (Assign, self._assign, self._validate_assign),
-        }
         actor = "operator (signal)"
         await self._until_recorded()
         try:
-            if name not in actions:
+            spec = ACTIONS.get(name)
+            if spec is None:
                 raise TransitionRefused(f"Unknown action '{name}'.", "unknown_action")
-            model, handler, validate = actions[name]
             try:
-                payload = workflow.payload_converter().from_payload(args[0].payload, model) if args else None
+                payload = (
+                    workflow.payload_converter().from_payload(args[0].payload, spec.message) if args else None
+                )
             except Exception as exc:
                 raise TransitionRefused(f"Malformed '{name}' signal: {exc}", "malformed_signal") from None
             if payload is None:
                 raise TransitionRefused(f"'{name}' signal carried no input.", "malformed_signal")
             actor = payload.actor
             async with self.lock:
-                validate(payload)
-                await handler(payload)
+                self._validate(spec, payload)
+                await getattr(self, spec.handler)(payload)
                 self._after_change()
         except (TransitionRefused, ApplicationError, ActivityError) as exc:
             reason = _reason(exc)
@@ -431,17 +348,17 @@ class RequestWorkflow:
     # ---- the actions themselves (called with the lock held, after validation) ---------------------
 
     async def _until_recorded(self) -> None:
-        """Actions write onto the request row: let the first activity write it before any of them runs."""
+        """Actions write onto the request row: let the first activity claim it before any of them runs."""
         if workflow.patched(ROW_BEFORE_ACTIONS):
             await workflow.wait_condition(lambda: self.recorded)
 
-    async def _serialised(self, action: Act, handler: Callable[[Any], Awaitable[str]], a: Any) -> Outcome:
+    async def _serialised(self, spec: ActionSpec, a: ActedBy) -> Outcome:
         await self._until_recorded()
         async with self.lock:
             # The state may have moved while this update waited for the lock: check again.
             try:
-                self._check(action)
-                message = await handler(a)
+                self._check(spec.name)
+                message = await getattr(self, spec.handler)(a)
             except TransitionRefused as exc:
                 raise ApplicationError(exc.message, type="TransitionRefused", non_retryable=True) from None
             except (ActivityError, ApplicationError) as exc:
@@ -509,7 +426,7 @@ class RequestWorkflow:
         self.plan = plan
         return f"Plan {plan.short_name} selected"
 
-    def _check_activation_data(self, a: Activate, facts: MeterFactsList | None) -> None:
+    def _check_activation_data(self, a: Activate, facts: MeterFactsList | None = None) -> None:
         assert self.plan is not None  # _check(ACTIVATE) refuses without a plan
         known = {f.meter_number: f for f in facts.meters} if facts else {}
         if facts is not None:
@@ -560,7 +477,7 @@ class RequestWorkflow:
         )
         return "Reconnected and activated"
 
-    def _check_final_data(self, a: RecordFinalReadings, facts: MeterFactsList | None) -> None:
+    def _check_final_data(self, a: RecordFinalReadings, facts: MeterFactsList | None = None) -> None:
         known = {f.meter_number: f for f in facts.meters} if facts else {}
         rules.check_final_readings(
             [
@@ -668,6 +585,9 @@ class RequestWorkflow:
             responds=consumer_facing,
         )
         return "Note added"
+
+    def _check_response_data(self, a: SendResponse) -> None:
+        rules.check_response_channel(a.channel)
 
     async def _send_response(self, a: SendResponse) -> str:
         await self._communicate(

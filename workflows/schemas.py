@@ -1,4 +1,5 @@
-"""Every message in and out of the request workflow and its activities: one pydantic model each.
+"""Every message in and out of the request workflow and its activities: one pydantic model each
+(the actions' messages are declared with their registry, in ``workflows.actions``).
 
 Also the name constants and the workflow-ID builder, shared by the API, the worker and the tests.
 """
@@ -27,6 +28,8 @@ WORKFLOW_NAME = "RequestWorkflow"
 ID_PREFIX = {RequestType.RECONNECTION: "RC", RequestType.DISCONNECTION: "DC"}
 # Readings are NUMERIC(14, 2) in the database: a larger one would fail its activity on every retry.
 READING_LIMIT = Decimal(10) ** 12
+# IDs are 32-bit INTEGER columns on PostgreSQL.
+ID_MAX = 2**31 - 1
 
 
 def request_id_for(request_type: RequestType, number: int, year: int) -> str:
@@ -77,85 +80,6 @@ class StartRequest(Model):
     created_by_user_id: int | None = None
     created_at: datetime
     sla: SlaSettings = SlaSettings()
-    row_written: bool = False  # the API's create path wrote the row, lock and booking already
-
-
-# ---- actions (updates and signals) ---------------------------------------------------------------
-
-
-class Action(Model):
-    actor: str = Field(description="Who does it: a username, or 'system'")
-    # A fingerprint of what the caller sent with an Idempotency-Key, echoed in the Outcome: a retry
-    # under the same update ID gets the first Outcome back, and the API compares the two.
-    digest: str | None = None
-
-
-class Acknowledge(Action):
-    pass
-
-
-class PutOnHold(Action):
-    reason: str = Field(min_length=1, max_length=500)
-
-
-class Resume(Action):
-    pass
-
-
-class SelectPlan(Action):
-    plan_id: int
-
-
-class MeterChoice(Model):
-    utility: UtilityType
-    meter_number: str
-    reading: Decimal = Field(ge=0, lt=READING_LIMIT)
-    reading_date: date
-
-
-class Activate(Action):
-    meters: list[MeterChoice]
-
-
-class FinalReading(Model):
-    meter_number: str
-    reading: Decimal = Field(ge=0, lt=READING_LIMIT)
-    reading_date: date
-
-
-class RecordFinalReadings(Action):
-    readings: list[FinalReading]
-
-
-class Close(Action):
-    reason: CloseReason
-    notes: str = Field(default="", max_length=2000)
-
-
-class AddNote(Action):
-    text: str = Field(min_length=1, max_length=4000)
-    visibility: Visibility = Visibility.INTERNAL
-
-
-class SendResponse(Action):
-    channel: Channel
-    message: str = Field(min_length=1, max_length=4000)
-    subject: str | None = None
-
-
-class CreateServiceOrder(Action):
-    service_type: ServiceOrderType
-    description: str = Field(min_length=1, max_length=2000)
-    scheduled_date: date | None = None
-
-
-class SetPriority(Action):
-    priority: Priority
-
-
-class Assign(Action):
-    user_id: int
-    user_name: str
 
 
 # ---- state (query) ---------------------------------------------------------------------------

@@ -30,9 +30,8 @@ from api.admin.schemas import (
 )
 from api.auth.service import password_refusal, revoke_tokens
 from api.errors import Problem
-from api.pagination import Page
+from api.pagination import Page, paginate
 from api.reference.schemas import PlanRead
-from api.reference.service import paginate
 from db.models import (
     Plan,
     PlanService,
@@ -117,12 +116,8 @@ async def list_time_slots(
     stmt = select(TimeSlot)
     if active is not None:
         stmt = stmt.where(TimeSlot.active.is_(active))
-    rows, total = await paginate(
-        session=session, stmt=stmt.order_by(TimeSlot.start_time, TimeSlot.id), page=page, size=size
-    )
-    return Page[TimeSlotRead](
-        items=[TimeSlotRead.model_validate(row) for row in rows], total=total, page=page, size=size
-    )
+    stmt = stmt.order_by(TimeSlot.start_time, TimeSlot.id)
+    return await paginate(session, stmt, page=page, size=size, item=TimeSlotRead)
 
 
 async def _get_time_slot(session: AsyncSession, slot_id: int) -> TimeSlot:
@@ -251,10 +246,7 @@ async def list_plans(
     if active is not None:
         stmt = stmt.where(Plan.active.is_(active))
     stmt = stmt.order_by(Plan.category, Plan.sub_category, Plan.name, Plan.id)
-    rows, total = await paginate(session=session, stmt=stmt, page=page, size=size)
-    return Page[PlanRead](
-        items=[PlanRead.model_validate(row) for row in rows], total=total, page=page, size=size
-    )
+    return await paginate(session, stmt, page=page, size=size, item=PlanRead)
 
 
 async def _refuse_duplicate_short_name(
@@ -357,10 +349,7 @@ async def list_users(
         stmt = stmt.where(User.role == role)
     if is_active is not None:
         stmt = stmt.where(User.is_active.is_(is_active))
-    rows, total = await paginate(session=session, stmt=stmt.order_by(User.username), page=page, size=size)
-    return Page[StaffUserRead](
-        items=[StaffUserRead.model_validate(row) for row in rows], total=total, page=page, size=size
-    )
+    return await paginate(session, stmt.order_by(User.username), page=page, size=size, item=StaffUserRead)
 
 
 async def _refuse_duplicate_username(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit.schemas import AuditEntryRead
-from api.pagination import Page
+from api.pagination import Page, paginate
 from db.models import AuditEntry
 
 
@@ -37,13 +37,5 @@ async def search(
         conditions.append(
             AuditEntry.occurred_at < datetime.combine(date_to + timedelta(days=1), time.min, UTC)
         )
-    total = await session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions))
-    rows = await session.scalars(
-        select(AuditEntry)
-        .where(*conditions)
-        .order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
-        .limit(size)
-        .offset((page - 1) * size)
-    )
-    items = [AuditEntryRead.model_validate(r) for r in rows]
-    return Page[AuditEntryRead](items=items, total=int(total or 0), page=page, size=size)
+    stmt = select(AuditEntry).where(*conditions).order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
+    return await paginate(session, stmt, page=page, size=size, item=AuditEntryRead)

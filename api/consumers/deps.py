@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path
 
 from api.auth.deps import CsrUser
-from api.consumers import service
+from api.consumers import accounts
 from api.deps import SessionDep
 from db.models import Consumer
 
@@ -19,7 +19,7 @@ async def get_current_consumer(
         str, Path(description="The consumer's ID or account number", examples=["WU-10001"], max_length=40)
     ],
 ) -> Consumer:
-    return await service.get_consumer(session=session, key=id_or_account_number)
+    return await accounts.get_consumer(session=session, key=id_or_account_number)
 
 
 CurrentConsumer = Annotated[Consumer, Depends(get_current_consumer)]

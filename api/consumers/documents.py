@@ -1,4 +1,5 @@
-"""Consumer documents on disk: allowed types, safe names, size-limited storage, and the way back.
+"""Consumer documents: on disk (allowed types, safe names, size-limited storage, and the way back)
+and their records (listed, added, reviewed along their approval).
 
 Bytes live under ``settings.documents_dir`` as ``<uuid4 hex>.<extension>``: the stored name is
 ours, never the client's, so an upload cannot choose where it lands. The client's file name is
@@ -14,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 from urllib.parse import quote
@@ -21,9 +23,15 @@ from urllib.parse import quote
 import anyio
 from fastapi import Request, Response, UploadFile
 from fastapi.routing import APIRoute
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.consumers.accounts import not_found
+from api.consumers.communications import record_change
 from api.errors import Problem
+from db.models import Consumer, Document
 from domain.consumers.documents import HEAD_BYTES, content_matches
+from domain.consumers.types import DocumentStatus
 
 ALLOWED_TYPES: dict[str, str] = {
     "pdf": "application/pdf",
@@ -177,3 +185,83 @@ class UploadLimitRoute(APIRoute):
             return await handler(request)
 
         return limited
+
+
+# ---- the documents' records -----------------------------------------------------------------------
+
+
+_DOCUMENT_STEPS = {DocumentStatus.PROCESSING: 0, DocumentStatus.VERIFIED: 1, DocumentStatus.PUBLISHED: 2}
+
+
+async def list_documents(*, session: AsyncSession, consumer: Consumer) -> list[Document]:
+    """The consumer's documents, newest first."""
+    rows = await session.scalars(
+        select(Document)
+        .where(Document.consumer_id == consumer.id)
+        .order_by(Document.uploaded_at.desc(), Document.id.desc())
+    )
+    return list(rows)
+
+
+async def add_document(
+    *,
+    session: AsyncSession,
+    consumer: Consumer,
+    title: str,
+    stored: StoredFile,
+    uploaded_by: str,
+    now: datetime | None = None,
+) -> Document:
+    """Record an uploaded file (already on disk as ``stored``); new documents are Processing."""
+    row = Document(
+        consumer_id=consumer.id,
+        title=title,
+        filename=stored.filename,
+        stored_name=stored.stored_name,
+        content_type=stored.content_type,
+        size_bytes=stored.size_bytes,
+        verification_status=DocumentStatus.PROCESSING,
+        uploaded_by=uploaded_by,
+        uploaded_at=now or datetime.now(UTC),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def get_document(*, session: AsyncSession, consumer: Consumer, document_id: int) -> Document:
+    """One of the consumer's documents; 404 for an unknown one or another consumer's."""
+    row = await session.scalar(
+        select(Document).where(Document.id == document_id, Document.consumer_id == consumer.id)
+    )
+    if row is None:
+        raise not_found(f"Consumer {consumer.account_number} has no document {document_id}.")
+    return row
+
+
+async def review_document(
+    *, session: AsyncSession, consumer: Consumer, document_id: int, status: DocumentStatus, actor: str
+) -> Document:
+    """Move a document along its approval (Processing → Verified → Published; Verified may be
+    skipped), recording who did in the consumer's communications. 409 for a step back."""
+    row = await get_document(session=session, consumer=consumer, document_id=document_id)
+    current = DocumentStatus(row.verification_status)
+    if _DOCUMENT_STEPS[status] < _DOCUMENT_STEPS[current]:
+        raise Problem(
+            409,
+            f"Document {row.id} is {current.value}; approval only moves forward "
+            "(Processing → Verified → Published).",
+            type_="/problems/invalid-transition",
+            status_now=current.value,
+        )
+    if status is not current:
+        row.verification_status = status
+        record_change(
+            session,
+            consumer,
+            actor,
+            f"Document “{row.title}” {status.value.lower()}",
+            f"{current.value} → {status.value}",
+        )
+        await session.flush()
+    return row

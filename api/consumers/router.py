@@ -14,7 +14,16 @@ from fastapi import APIRouter, Form, Path, Query, Response, UploadFile
 from fastapi.responses import FileResponse
 
 from api.auth.deps import CsrUser, SupervisorUser
-from api.consumers import documents, schemas, service
+from api.consumers import (
+    accounts,
+    billing,
+    communications,
+    documents,
+    meters,
+    profile,
+    schemas,
+    service_orders,
+)
 from api.consumers.deps import CurrentConsumer
 from api.deps import SessionDep, SettingsDep
 from api.errors import PROBLEM_JSON, Problem
@@ -44,7 +53,7 @@ def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
 @router.get("/dashboard", responses=_problems())
 async def consumer_dashboard(session: SessionDep, _user: CsrUser) -> schemas.ConsumerDashboard:
     """Total accounts; active, inactive and temporarily disconnected (count and %); total balance."""
-    return await service.dashboard(session=session)
+    return await accounts.dashboard(session=session)
 
 
 @router.get("", responses=_problems(422))
@@ -60,7 +69,7 @@ async def search_consumers(
     size: PageSize = 20,
 ) -> schemas.ConsumerPage:
     """Find consumers by name or account number, optionally of one status; paginated with the total."""
-    return await service.search_consumers(session=session, q=q, status=status, page=page, size=size)
+    return await accounts.search_consumers(session=session, q=q, status=status, page=page, size=size)
 
 
 @router.get("/{id_or_account_number}", responses=_problems(404))
@@ -68,7 +77,7 @@ async def consumer_profile(
     session: SessionDep, settings: SettingsDep, consumer: CurrentConsumer
 ) -> schemas.ConsumerProfile:
     """The profile header: account, status, VIP crown, balance, last billing date, lock and alerts."""
-    return await service.profile(session=session, consumer=consumer, vip_rule=settings.vip_rule)
+    return await profile.profile(session=session, consumer=consumer, vip_rule=settings.vip_rule)
 
 
 @router.get("/{id_or_account_number}/full", responses=_problems(404))
@@ -77,7 +86,7 @@ async def consumer_full_profile(
 ) -> schemas.ConsumerFullProfile:
     """The header and every tab in one answer (the first page of payments and communications):
     the standing and meters the tabs share are read once."""
-    return await service.full_profile(session=session, consumer=consumer, vip_rule=settings.vip_rule)
+    return await profile.full_profile(session=session, consumer=consumer, vip_rule=settings.vip_rule)
 
 
 @router.patch("/{id_or_account_number}", responses=_problems(404, 422, 423))
@@ -94,7 +103,7 @@ async def update_consumer(
         key, user_id=user.id, operation=f"consumers.update:{consumer.id}", payload=changes
     )
     await once.check(session)
-    updated = await service.update_contact(
+    updated = await accounts.update_contact(
         session=session, consumer=consumer, changes=changes, actor=user.username
     )
     result = schemas.ConsumerRead.model_validate(updated)
@@ -105,7 +114,7 @@ async def update_consumer(
 @router.get("/{id_or_account_number}/overview", responses=_problems(404))
 async def consumer_overview(session: SessionDep, consumer: CurrentConsumer) -> schemas.ConsumerOverview:
     """Contact, service address, category, customer since, health score and payment compliance."""
-    return await service.overview(session=session, consumer=consumer)
+    return await profile.overview(session=session, consumer=consumer)
 
 
 @router.get("/{id_or_account_number}/financial", responses=_problems(404, 422))
@@ -113,7 +122,7 @@ async def consumer_financial(
     session: SessionDep, consumer: CurrentConsumer, page: PageNumber = 1, size: PageSize = 20
 ) -> schemas.ConsumerFinancial:
     """Payment history (newest first, paginated), payment compliance and the billing overview."""
-    return await service.financial(session=session, consumer=consumer, page=page, size=size)
+    return await billing.financial(session=session, consumer=consumer, page=page, size=size)
 
 
 @router.get("/{id_or_account_number}/connections", responses=_problems(404, 422))
@@ -123,7 +132,7 @@ async def consumer_connections(
     readings: Annotated[int, Query(ge=1, le=240, description="Latest readings shown per meter")] = 24,
 ) -> schemas.ConsumerConnections:
     """Meters with their details and monthly readings, anomalies flagged with the reason."""
-    return await service.connections(session=session, consumer=consumer, readings_per_meter=readings)
+    return await meters.connections(session=session, consumer=consumer, readings_per_meter=readings)
 
 
 @router.patch(
@@ -145,7 +154,7 @@ async def verify_reading(
         payload=body,
     )  # fmt: skip
     await once.check(session)
-    row = await service.verify_reading(
+    row = await meters.verify_reading(
         session=session,
         consumer=consumer,
         meter_number=meter_number,
@@ -163,7 +172,7 @@ async def verify_reading(
 @router.get("/{id_or_account_number}/service", responses=_problems(404))
 async def consumer_service(session: SessionDep, consumer: CurrentConsumer) -> schemas.ConsumerService:
     """Service orders and requests, newest first."""
-    return await service.service_history(session=session, consumer=consumer)
+    return await service_orders.service_history(session=session, consumer=consumer)
 
 
 @router.post("/{id_or_account_number}/service-orders", status_code=201, responses=_problems(404, 422))
@@ -180,7 +189,7 @@ async def create_service_order(
         key, user_id=user.id, operation=f"consumers.create_service_order:{consumer.id}", payload=order
     )
     await once.check(session)
-    row = await service.create_service_order(
+    row = await service_orders.create_service_order(
         session=session, consumer=consumer, order=order, actor=user.username
     )
     result = schemas.ServiceOrderRead.model_validate(row)
@@ -204,7 +213,7 @@ async def update_service_order(
         payload=changes,
     )  # fmt: skip
     await once.check(session)
-    row = await service.update_service_order(
+    row = await service_orders.update_service_order(
         session=session, consumer=consumer, order_number=order_number, changes=changes, actor=user.username
     )
     result = schemas.ServiceOrderRead.model_validate(row)
@@ -221,7 +230,7 @@ async def consumer_communications(
     channel: Channel | None = None,
 ) -> schemas.CommunicationPage:
     """E-mails, calls, SMS, system notifications and notes, newest first."""
-    return await service.communications(
+    return await communications.communications(
         session=session, consumer=consumer, page=page, size=size, channel=channel
     )
 
@@ -239,7 +248,7 @@ async def add_note(
         key, user_id=user.id, operation=f"consumers.add_note:{consumer.id}", payload=note
     )
     await once.check(session)
-    row = await service.add_note(session=session, consumer=consumer, note=note, author=user.username)
+    row = await communications.add_note(session=session, consumer=consumer, note=note, author=user.username)
     result = schemas.CommunicationRead.model_validate(row)
     await once.commit(session, result, status_code=201)
     return result
@@ -248,7 +257,7 @@ async def add_note(
 @router.get("/{id_or_account_number}/documents", responses=_problems(404))
 async def consumer_documents(session: SessionDep, consumer: CurrentConsumer) -> list[schemas.DocumentRead]:
     """The document repository, newest first, with each document's verification status."""
-    rows = await service.list_documents(session=session, consumer=consumer)
+    rows = await documents.list_documents(session=session, consumer=consumer)
     return [schemas.DocumentRead.model_validate(r) for r in rows]
 
 
@@ -270,7 +279,7 @@ async def upload_document(
             payload={"title": title.strip(), "filename": stored.filename, "sha256": stored.sha256},
         )  # fmt: skip
         await once.check(session)  # a replay raises: the file just received is removed again
-        row = await service.add_document(
+        row = await documents.add_document(
             session=session, consumer=consumer, title=title.strip(), stored=stored, uploaded_by=user.username
         )
         result = schemas.DocumentRead.model_validate(row)
@@ -306,7 +315,7 @@ async def review_document(
         payload=review,
     )
     await once.check(session)
-    row = await service.review_document(
+    row = await documents.review_document(
         session=session, consumer=consumer, document_id=document_id, status=review.status, actor=user.username
     )
     result = schemas.DocumentRead.model_validate(row)
@@ -332,7 +341,7 @@ async def download_document(
     session: SessionDep, settings: SettingsDep, consumer: CurrentConsumer, document_id: DocumentId
 ) -> FileResponse:
     """The document's file, as an attachment named after its (sanitized) original file name."""
-    row = await service.get_document(session=session, consumer=consumer, document_id=document_id)
+    row = await documents.get_document(session=session, consumer=consumer, document_id=document_id)
     path = documents.stored_path(settings.documents_dir, row.stored_name)
     if not await anyio.Path(path).is_file():
         raise Problem(

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import Problem
-from api.pagination import Page
+from api.pagination import Page, paginate
 from api.reference.schemas import DayAvailability, MeterRead, PlanRead, PlanSearchResult, SlotAvailability
 from db.models import Consumer, Meter, Plan, SlotDay, TimeSlot
 from domain.consumers.types import MeterStatus, UtilityType
@@ -46,15 +45,6 @@ SLOT_SEARCH_DAYS = 60
 def reasons_for(request_type: RequestType) -> list[str]:
     """The reasons offered for ``request_type``, in dropdown order."""
     return list(REASONS[request_type])
-
-
-async def paginate(
-    *, session: AsyncSession, stmt: Select[Any], page: int, size: int
-) -> tuple[list[Any], int]:
-    """One page of ``stmt``'s rows (first column) and the total count of all of them."""
-    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = (await session.scalars(stmt.limit(size).offset((page - 1) * size))).all()
-    return list(rows), int(total or 0)
 
 
 def _clean(search: str | None) -> str | None:
@@ -125,12 +115,7 @@ async def available_meters(
                 Meter.device_number.icontains(search, autoescape=True),
             )
         )
-    rows, total = await paginate(
-        session=session, stmt=stmt.order_by(Meter.meter_number), page=page, size=size
-    )
-    return Page[MeterRead](
-        items=[MeterRead.model_validate(row) for row in rows], total=total, page=page, size=size
-    )
+    return await paginate(session, stmt.order_by(Meter.meter_number), page=page, size=size, item=MeterRead)
 
 
 # ---- time slots ---------------------------------------------------------------------------------

@@ -1,15 +1,14 @@
-"""Request API schemas: create, list rows, detail, and one body per action."""
+"""Request API schemas: create, list rows, detail, and an action's result (its body: workflows.actions)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.params import DbId
-from domain.consumers.types import ServiceOrderType, UtilityType
+from domain.consumers.types import UtilityType
 from domain.request.types import (
     Channel,
     CloseReason,
@@ -20,7 +19,6 @@ from domain.request.types import (
     SlaTarget,
     Visibility,
 )
-from workflows.schemas import READING_LIMIT, FinalReading, MeterChoice
 
 
 class RequestCreate(BaseModel):
@@ -169,66 +167,7 @@ class Dashboard(BaseModel):
     sla_breached: int = Field(description="Open requests with a breached SLA")
 
 
-# ---- action bodies (the actor is the signed-in user) -------------------------------------------
-
-
-class PutOnHoldBody(BaseModel):
-    reason: str = Field(min_length=1, max_length=500, examples=["Awaiting payment confirmation"])
-
-
-class SelectPlanBody(BaseModel):
-    plan_id: DbId
-
-
-# A reading is stored as NUMERIC(14, 2): a larger one would fail the workflow's activity on every
-# retry (PostgreSQL's numeric overflow), leaving the request stuck; refuse it here with a 422.
-MeterReading = Annotated[Decimal, Field(ge=0, lt=READING_LIMIT, description="Up to 999,999,999,999.99")]
-
-
-class MeterChoiceBody(MeterChoice):
-    reading: MeterReading
-
-
-class FinalReadingBody(FinalReading):
-    reading: MeterReading
-
-
-class ActivateBody(BaseModel):
-    meters: list[MeterChoiceBody] = Field(min_length=1)
-
-
-class FinalReadingsBody(BaseModel):
-    readings: list[FinalReadingBody] = Field(min_length=1)
-
-
-class CloseBody(BaseModel):
-    reason: CloseReason
-    notes: str = Field("", max_length=2000)
-
-
-class NoteBody(BaseModel):
-    text: str = Field(min_length=1, max_length=4000)
-    visibility: Visibility = Visibility.INTERNAL
-
-
-class ResponseBody(BaseModel):
-    channel: Channel = Field(description="email, sms, phone or in_person")
-    message: str = Field(min_length=1, max_length=4000)
-    subject: str | None = None
-
-
-class ServiceOrderBody(BaseModel):
-    service_type: ServiceOrderType
-    description: str = Field(min_length=1, max_length=2000)
-    scheduled_date: date | None = None
-
-
-class PriorityBody(BaseModel):
-    priority: Priority
-
-
-class AssignBody(BaseModel):
-    user_id: DbId
+# ---- actions: each one's body is declared with its registry entry, in workflows.actions ----------
 
 
 class ActionResult(BaseModel):

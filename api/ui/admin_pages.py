@@ -1,4 +1,5 @@
-"""Administration pages (admins only): SLA targets, time slots, plans and user accounts.
+"""Administration pages (admins only): SLA targets, time slots, plans, user accounts and the
+disconnection rules (the jurisdiction profile, weather emergencies).
 
 Each form posts here and goes through the same admin service and pydantic models as the JSON API,
 so the rules (targets that never shrink, slots that never overlap, one admin who cannot lock
@@ -9,6 +10,7 @@ and everything typed kept; nothing is written.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -17,16 +19,28 @@ from pydantic import ValidationError
 from api.admin import schemas, service
 from api.auth.deps import require_roles
 from api.deps import SessionDep, SettingsDep
+from api.disconnection import schemas as disconnection_schemas
+from api.disconnection import service as disconnection
 from api.errors import Problem
 from api.idempotency import Replayed
 from api.ui.common import PageUser, UiRoute, form_dict, form_write, plain_words, redirect, render
+from api.ui.protection_pages import end_of_day
+from db.disconnection import load_profile as stored_profile
 from db.models import User
 from domain.consumers.types import SUB_CATEGORIES, Category, UtilityType
+from domain.disconnection.profile import PRESETS
+from domain.disconnection.protections import WeatherHazard
 from domain.users import Role
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 
-TABS = [("sla", "SLA targets"), ("slots", "Time slots"), ("plans", "Plans"), ("users", "Users")]
+TABS = [
+    ("sla", "SLA targets"),
+    ("slots", "Time slots"),
+    ("plans", "Plans"),
+    ("users", "Users"),
+    ("disconnection", "Disconnection rules"),
+]
 LIST_SIZE = 200  # every slot, plan and account on one page: admin lists are short
 _admin_check = require_roles(Role.ADMIN)
 
@@ -64,6 +78,12 @@ async def _admin_page(
         context["categories"] = list(Category)
         context["sub_categories"] = SUB_CATEGORIES
         context["utilities"] = list(UtilityType)
+    elif tab == "disconnection":
+        context["profile"] = await disconnection.read_profile(session)
+        context["presets"] = list(PRESETS.values())
+        context["emergencies"] = await disconnection.list_emergencies(session=session, current=False)
+        context["hazards"] = list(WeatherHazard)
+        context["now"] = datetime.now(UTC)
     else:
         context["accounts"] = (await service.list_users(session=session, size=LIST_SIZE)).items
         context["roles"] = list(Role)
@@ -246,3 +266,46 @@ async def change_user(
         return f"Account {account.username} saved{'' if account.is_active else '; it is signed out and cannot sign in'}."
 
     return await _submit(request, user, session, "users", f"user-{user_id}", apply)
+
+
+# ---- disconnection rules: the jurisdiction profile and weather emergencies ---------------------
+
+
+@router.post("/admin/disconnection-profile/adopt-preset")
+async def adopt_disconnection_preset(request: Request, user: AdminPageUser, session: SessionDep) -> Response:
+    async def apply(values: dict[str, str]) -> str:
+        choice = disconnection_schemas.PresetChoice.model_validate({"key": values.get("key", "")})
+        saved = await disconnection.save_profile(session, disconnection.preset(choice.key), by=user.username)
+        return f"{saved.profile.name} is now the jurisdiction profile; disconnections are checked against it."
+
+    return await _submit(request, user, session, "disconnection", "profile", apply)
+
+
+@router.post("/admin/weather-emergencies")
+async def declare_weather_emergency(request: Request, user: AdminPageUser, session: SessionDep) -> Response:
+    async def apply(values: dict[str, str]) -> str:
+        profile = await stored_profile(session)
+        body = disconnection_schemas.WeatherEmergencyCreate.model_validate(
+            {
+                "hazard": values.get("hazard"),
+                "ends_at": end_of_day(profile, values.get("ends_on")),
+                "service_area": values.get("service_area") or None,
+                "note": values.get("note", ""),
+            }
+        )
+        declared = await disconnection.declare_emergency(session=session, body=body, by=user.username)
+        where = f" in {declared.service_area}" if declared.service_area else ""
+        return f"{declared.hazard.value.capitalize()} emergency declared{where}: no non-payment disconnection there until it ends."
+
+    return await _submit(request, user, session, "disconnection", "emergency", apply)
+
+
+@router.post("/admin/weather-emergencies/{emergency_id}/end")
+async def end_weather_emergency(
+    request: Request, emergency_id: int, user: AdminPageUser, session: SessionDep
+) -> Response:
+    async def apply(values: dict[str, str]) -> str:
+        await disconnection.end_emergency(session=session, emergency_id=emergency_id, by=user.username)
+        return "Weather emergency ended."
+
+    return await _submit(request, user, session, "disconnection", f"emergency-{emergency_id}", apply)

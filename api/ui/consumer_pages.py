@@ -1,9 +1,11 @@
 """Consumers pages: dashboard and search, the profile header and its tabs (Overview, Financial,
-Connections, Service, Communications, Documents), and the forms on them. Every read and write goes
-through ``api.consumers.service``, as the JSON API's does."""
+Connections, Service, Communications, Documents, Protections), and the forms on them. Every read
+and write goes through the ``api.consumers`` and ``api.disconnection`` modules, as the JSON API's
+does."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -13,10 +15,22 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from api.consumers import documents, schemas, service
+from api.consumers import (
+    accounts,
+    billing,
+    communications,
+    documents,
+    meters,
+    profile,
+    schemas,
+    service_orders,
+)
 from api.deps import SessionDep, SettingsDep
+from api.disconnection import service as disconnection
+from api.disconnection.schemas import ProtectionCreate, ProtectionEnd
 from api.errors import Problem
 from api.idempotency import IdempotentWrite, Replayed
+from api.ui import protection_pages
 from api.ui.common import (
     PageUser,
     SupervisorPageUser,
@@ -30,6 +44,7 @@ from api.ui.common import (
     render,
     url_with,
 )
+from db.disconnection import load_profile
 from db.models import Consumer, User
 from domain.consumers.types import ConsumerStatus, ServiceOrderStatus, ServiceOrderType
 from domain.request.types import Channel, Visibility
@@ -45,6 +60,7 @@ TABS = [
     ("service", "Service"),
     ("communications", "Communications"),
     ("documents", "Documents"),
+    ("protections", "Protections"),
 ]
 NEXT_ORDER_STATUS = {
     ServiceOrderStatus.SCHEDULED: ServiceOrderStatus.IN_PROGRESS,
@@ -68,7 +84,7 @@ async def consumers_page(request: Request, user: PageUser, session: SessionDep) 
     except ValueError:
         status = None
     page = _page(params.get("page"))
-    results = await service.search_consumers(
+    results = await accounts.search_consumers(
         session=session, q=q or None, status=status, page=page, size=PAGE_SIZE
     )
     pages = max(1, -(-results.total // PAGE_SIZE))
@@ -83,7 +99,7 @@ async def consumers_page(request: Request, user: PageUser, session: SessionDep) 
     }
     if is_fragment(request):
         return render(request, "consumers/_results.html", context, user=user)
-    context["board"] = await service.dashboard(session=session)
+    context["board"] = await accounts.dashboard(session=session)
     return render(request, "consumers/index.html", context, user=user, active="consumers")
 
 
@@ -166,7 +182,7 @@ async def _profile_page(
     tab = tab if tab in dict(TABS) else "overview"
     params = request.query_params
     context: dict[str, Any] = {
-        "c": await service.profile(
+        "c": await profile.profile(
             session=session, consumer=consumer, vip_rule=request.app.state.settings.vip_rule
         ),
         "consumer": consumer,
@@ -174,12 +190,15 @@ async def _profile_page(
         "tabs": TABS,
         "errors": errors or {},
         "values": values or {},
+        "protected": await protection_pages.in_force(session, consumer),
     }
-    if tab == "overview":
-        context["overview"] = await service.overview(session=session, consumer=consumer)
+    if tab == "protections":
+        context.update(await protection_pages.tab_context(session, consumer))
+    elif tab == "overview":
+        context["overview"] = await profile.overview(session=session, consumer=consumer)
     elif tab == "financial":
         page = _page(params.get("page"))
-        fin = await service.financial(session=session, consumer=consumer, page=page, size=PAGE_SIZE)
+        fin = await billing.financial(session=session, consumer=consumer, page=page, size=PAGE_SIZE)
         pages = max(1, -(-fin.payments.total // PAGE_SIZE))
         context.update(
             fin=fin,
@@ -188,10 +207,10 @@ async def _profile_page(
             pages=pages,
         )
     elif tab == "connections":
-        conn = await service.connections(session=session, consumer=consumer)
+        conn = await meters.connections(session=session, consumer=consumer)
         context["meters"] = [(m, reading_chart(m)) for m in conn.meters]
     elif tab == "service":
-        context["history"] = await service.service_history(session=session, consumer=consumer)
+        context["history"] = await service_orders.service_history(session=session, consumer=consumer)
         context["order_types"] = list(ServiceOrderType)
         context["next_status"] = NEXT_ORDER_STATUS
     elif tab == "communications":
@@ -200,7 +219,7 @@ async def _profile_page(
             channel = Channel(params["channel"]) if params.get("channel") else None
         except ValueError:
             channel = None
-        comms = await service.communications(
+        comms = await communications.communications(
             session=session, consumer=consumer, page=page, size=PAGE_SIZE, channel=channel
         )
         pages = max(1, -(-comms.total // PAGE_SIZE))
@@ -214,7 +233,7 @@ async def _profile_page(
             pages=pages,
         )
     elif tab == "documents":
-        context["documents"] = await service.list_documents(session=session, consumer=consumer)
+        context["documents"] = await documents.list_documents(session=session, consumer=consumer)
         context["allowed_types"] = ", ".join(documents.ALLOWED_TYPES)
     return render(
         request, "consumers/profile.html", context, user=user, active="consumers", status_code=status_code
@@ -223,7 +242,7 @@ async def _profile_page(
 
 @router.get("/consumers/{key}")
 async def profile_page(request: Request, key: str, user: PageUser, session: SessionDep) -> Response:
-    consumer = await service.get_consumer(session=session, key=key)
+    consumer = await accounts.get_consumer(session=session, key=key)
     return await _profile_page(request, user, session, consumer, request.query_params.get("tab", "overview"))
 
 
@@ -251,7 +270,7 @@ async def _refused(
 @router.post("/consumers/{key}/contact")
 async def update_contact(request: Request, key: str, user: PageUser, session: SessionDep) -> Response:
     """Edit contact fields; refused (423, naming the request) while an open request locks the profile."""
-    consumer = await service.get_consumer(session=session, key=key)
+    consumer = await accounts.get_consumer(session=session, key=key)
     values = form_dict(await request.form())
     once = form_write(values, user, f"consumers.update:{consumer.id}")
     fields = ("first_name", "last_name", "phone", "email", "service_address")
@@ -260,7 +279,9 @@ async def update_contact(request: Request, key: str, user: PageUser, session: Se
         changes = schemas.ConsumerUpdate.model_validate(
             blank_to_none({k: values[k] for k in fields if k in values}, "email")
         )
-        await service.update_contact(session=session, consumer=consumer, changes=changes, actor=user.username)
+        await accounts.update_contact(
+            session=session, consumer=consumer, changes=changes, actor=user.username
+        )
         await once.commit(session)
     except Replayed:
         pass
@@ -271,13 +292,13 @@ async def update_contact(request: Request, key: str, user: PageUser, session: Se
 
 @router.post("/consumers/{key}/notes")
 async def add_note(request: Request, key: str, user: PageUser, session: SessionDep) -> Response:
-    consumer = await service.get_consumer(session=session, key=key)
+    consumer = await accounts.get_consumer(session=session, key=key)
     values = form_dict(await request.form())
     once = form_write(values, user, f"consumers.add_note:{consumer.id}")
     try:
         await once.check(session)
         note = schemas.NoteCreate.model_validate(values)
-        await service.add_note(session=session, consumer=consumer, note=note, author=user.username)
+        await communications.add_note(session=session, consumer=consumer, note=note, author=user.username)
         await once.commit(session)
     except Replayed:
         pass
@@ -288,7 +309,7 @@ async def add_note(request: Request, key: str, user: PageUser, session: SessionD
 
 @router.post("/consumers/{key}/service-orders")
 async def create_service_order(request: Request, key: str, user: PageUser, session: SessionDep) -> Response:
-    consumer = await service.get_consumer(session=session, key=key)
+    consumer = await accounts.get_consumer(session=session, key=key)
     values = form_dict(await request.form())
     once = form_write(values, user, f"consumers.create_service_order:{consumer.id}")
     try:
@@ -296,7 +317,7 @@ async def create_service_order(request: Request, key: str, user: PageUser, sessi
         order = schemas.ServiceOrderCreate.model_validate(
             blank_to_none(values, "technician", "scheduled_date")
         )
-        row = await service.create_service_order(
+        row = await service_orders.create_service_order(
             session=session, consumer=consumer, order=order, actor=user.username
         )
         message = f"Service order {row.order_number} created."
@@ -313,13 +334,13 @@ async def update_service_order(
     request: Request, key: str, order_number: str, user: PageUser, session: SessionDep
 ) -> Response:
     """Move an order forward one step (Scheduled → In Progress → Completed)."""
-    consumer = await service.get_consumer(session=session, key=key)
+    consumer = await accounts.get_consumer(session=session, key=key)
     values = form_dict(await request.form())
     once = form_write(values, user, f"consumers.update_service_order:{consumer.id}:{order_number}")
     try:
         await once.check(session)
         changes = schemas.ServiceOrderUpdate.model_validate({"status": values.get("status")})
-        row = await service.update_service_order(
+        row = await service_orders.update_service_order(
             session=session,
             consumer=consumer,
             order_number=order_number,
@@ -342,7 +363,7 @@ class _UploadRoute(UiRoute, documents.UploadLimitRoute):
 async def upload_document(
     request: Request, key: str, user: PageUser, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    consumer = await service.get_consumer(session=session, key=key)
+    consumer = await accounts.get_consumer(session=session, key=key)
     form = await request.form()
     values = form_dict(form)
     once = form_write(values, user, f"consumers.upload_document:{consumer.id}")
@@ -382,7 +403,7 @@ async def _store(
         documents_dir=settings.documents_dir,
         max_bytes=settings.documents_max_bytes,
     ) as stored:
-        await service.add_document(
+        await documents.add_document(
             session=session, consumer=consumer, title=title, stored=stored, uploaded_by=user.username
         )
         await once.commit(session)  # a concurrent twin that committed first: this file is removed
@@ -393,13 +414,13 @@ async def review_document(
     request: Request, key: str, document_id: int, user: SupervisorPageUser, session: SessionDep
 ) -> Response:
     """Approve a document one step (supervisors): the JSON API's review, its refusal on the tab."""
-    consumer = await service.get_consumer(session=session, key=key)
+    consumer = await accounts.get_consumer(session=session, key=key)
     values = form_dict(await request.form())
     once = form_write(values, user, f"consumers.review_document:{consumer.id}:{document_id}")
     try:
         await once.check(session)
         review = schemas.DocumentReview.model_validate({"status": values.get("status")})
-        row = await service.review_document(
+        row = await documents.review_document(
             session=session,
             consumer=consumer,
             document_id=document_id,
@@ -420,7 +441,7 @@ async def verify_reading(
     request: Request, key: str, meter_number: str, reading_date: date, user: PageUser, session: SessionDep
 ) -> Response:
     """Mark a pending reading verified, from the Connections tab."""
-    consumer = await service.get_consumer(session=session, key=key)
+    consumer = await accounts.get_consumer(session=session, key=key)
     once = form_write(
         form_dict(await request.form()),
         user,
@@ -428,7 +449,7 @@ async def verify_reading(
     )
     try:
         await once.check(session)
-        await service.verify_reading(
+        await meters.verify_reading(
             session=session,
             consumer=consumer,
             meter_number=meter_number,
@@ -441,4 +462,81 @@ async def verify_reading(
     return redirect(
         f"/consumers/{consumer.id}?tab=connections",
         flash=f"The {reading_date.isoformat()} reading of {meter_number} is verified.",
+    )
+
+
+# ---- protections --------------------------------------------------------------------------------------
+
+
+async def _protection_write(
+    request: Request, user: User, session: SessionDep, consumer: Consumer, operation: str, form: str,
+    write: Callable[[dict[str, str]], Awaitable[object]], flash: str,
+) -> Response:  # fmt: skip
+    values = form_dict(await request.form())
+    once = form_write(values, user, operation)
+    try:
+        await once.check(session)
+        await write(values)
+        await once.commit(session)
+    except Replayed:
+        pass
+    except (ValidationError, Problem) as exc:
+        return await _refused(request, user, session, consumer, "protections", form, values, exc)
+    return redirect(f"/consumers/{consumer.id}?tab=protections", flash=flash)
+
+
+@router.post("/consumers/{key}/protections")
+async def record_protection(request: Request, key: str, user: PageUser, session: SessionDep) -> Response:
+    consumer = await accounts.get_consumer(session=session, key=key)
+
+    async def write(values: dict[str, str]) -> object:
+        profile = await load_profile(session)
+        body = ProtectionCreate.model_validate(
+            {
+                **blank_to_none({k: v for k, v in values.items() if k != "ends_on"}, "evidence_document_id"),
+                "ends_at": protection_pages.end_of_day(profile, values.get("ends_on")),
+            }
+        )
+        return await disconnection.record_protection(
+            session=session, consumer=consumer, body=body, by=user.username
+        )
+
+    operation = f"protections.record:{consumer.id}"
+    return await _protection_write(
+        request, user, session, consumer, operation, "protection", write, "Protection recorded."
+    )
+
+
+@router.post("/consumers/{key}/protections/{protection_id}/renew")
+async def renew_protection(
+    request: Request, key: str, protection_id: int, user: PageUser, session: SessionDep
+) -> Response:
+    consumer = await accounts.get_consumer(session=session, key=key)
+
+    async def write(_values: dict[str, str]) -> object:
+        return await disconnection.renew_protection(
+            session=session, consumer=consumer, protection_id=protection_id
+        )
+
+    operation = f"protections.renew:{protection_id}"
+    return await _protection_write(
+        request, user, session, consumer, operation, "protection-action", write, "Certificate renewed."
+    )
+
+
+@router.post("/consumers/{key}/protections/{protection_id}/end")
+async def end_protection(
+    request: Request, key: str, protection_id: int, user: PageUser, session: SessionDep
+) -> Response:
+    consumer = await accounts.get_consumer(session=session, key=key)
+
+    async def write(values: dict[str, str]) -> object:
+        reason = ProtectionEnd.model_validate({"reason": values.get("reason", "")}).reason
+        return await disconnection.end_protection(
+            session=session, consumer=consumer, protection_id=protection_id, reason=reason, by=user.username
+        )
+
+    operation = f"protections.end:{protection_id}"
+    return await _protection_write(
+        request, user, session, consumer, operation, "protection-action", write, "Protection ended."
     )

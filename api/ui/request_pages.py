@@ -1,25 +1,23 @@
 """Requests pages: dashboard, list and history, the create wizard, the detail view and its actions,
-and the supervisors' escalation queue. Every read and write goes through ``api.requests.service``
-(and ``api.reference.service`` for plans, meters and slots), as the JSON API's does."""
+and the supervisors' escalation queue. Every read and write goes through ``api.requests``' create,
+actions and queries (and ``api.reference.service`` for plans, meters and slots), as the JSON API's does."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from api.consumers import service as consumers_service
+from api.consumers import accounts, service_orders
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import Problem
 from api.reference import service as reference
-from api.requests import schemas, service
+from api.requests import actions, create, queries, schemas
 from api.ui.common import (
     IDEMPOTENCY_FIELD,
     PageUser,
@@ -49,7 +47,7 @@ from domain.request.types import (
     Visibility,
 )
 from settings import Settings
-from workflows import schemas as wf
+from workflows.actions import ACTIONS, ActionSpec
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 
@@ -101,8 +99,8 @@ async def _at_risk_fraction(session: SessionDep) -> float:
 
 @router.get("/")
 async def dashboard_page(request: Request, user: PageUser, session: SessionDep) -> Response:
-    board = await service.dashboard(session=session)
-    urgent = await service.list_requests(
+    board = await queries.dashboard(session=session)
+    urgent = await queries.list_requests(
         session=session, status=list(OPEN_STATUSES), sort="resolution_due_at", page=1, size=8
     )
     return render(
@@ -117,7 +115,7 @@ async def dashboard_page(request: Request, user: PageUser, session: SessionDep) 
 @router.get("/partials/request-counters")
 async def dashboard_counters(request: Request, user: PageUser, session: SessionDep) -> Response:
     """The counters alone: the dashboard polls this every 10 seconds."""
-    board = await service.dashboard(session=session)
+    board = await queries.dashboard(session=session)
     return render(request, "requests/_counters.html", {"board": board}, user=user)
 
 
@@ -158,7 +156,7 @@ async def _list(request: Request, user: User, session: SessionDep, *, history: b
     if sort not in dict(LIST_SORTS):
         sort = "-created_at"  # unknown or none: newest first
     page = _page(params.get("page"))
-    results = await service.list_requests(
+    results = await queries.list_requests(
         session=session,
         q=filters["q"] or None,
         status=list(OPEN_STATUSES) if open_only else ([filters["status"]] if filters["status"] else None),
@@ -185,7 +183,7 @@ async def _list(request: Request, user: User, session: SessionDep, *, history: b
         "next_url": url_with(request, page=page + 1) if page < pages else None,
         "statuses": list(FINISHED) if history else list(RequestStatus),
         "fraction": await _at_risk_fraction(session),
-        "assignees": await service.assignable_users(session=session),
+        "assignees": await actions.assignable_users(session=session),
         "sorts": LIST_SORTS,
     }
     template = "requests/_results.html" if is_fragment(request) else "requests/list.html"
@@ -212,7 +210,7 @@ async def escalations_page(
 ) -> Response:
     """Open requests breached or at risk, oldest first, each with its workflow in the Temporal UI."""
     page = _page(request.query_params.get("page"))
-    queue = await service.escalation_queue(session=session, page=page, size=PAGE_SIZE)
+    queue = await queries.escalation_queue(session=session, page=page, size=PAGE_SIZE)
     pages = max(1, -(-queue.total // PAGE_SIZE))
     return render(
         request,
@@ -241,7 +239,7 @@ async def new_request_page(
     consumer_id = request.query_params.get("consumer_id", "")
     if not consumer_id:
         q = (request.query_params.get("q") or "").strip()
-        found = await consumers_service.search_consumers(session=session, q=q, size=10) if q else None
+        found = await accounts.search_consumers(session=session, q=q, size=10) if q else None
         return render(request, "requests/new_search.html", {"q": q, "found": found}, user=user, active="new")
     return await _details_step(request, user, session, settings, consumer_id, values={})
 
@@ -250,7 +248,7 @@ async def new_request_page(
 async def new_request_consumers(request: Request, user: PageUser, session: SessionDep) -> Response:
     """Search-as-you-type results for step 1."""
     q = (request.query_params.get("q") or "").strip()
-    found = await consumers_service.search_consumers(session=session, q=q, size=10) if q else None
+    found = await accounts.search_consumers(session=session, q=q, size=10) if q else None
     return render(request, "requests/_consumer_choices.html", {"q": q, "found": found}, user=user)
 
 
@@ -295,8 +293,8 @@ async def _details_step(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    consumer = await consumers_service.get_consumer(session=session, key=consumer_id)
-    request_type, refusal = service.eligibility(consumer, settings)
+    consumer = await accounts.get_consumer(session=session, key=consumer_id)
+    request_type, refusal = create.eligibility(consumer, settings)
     _, slots, slot_error = await _slots(session, values.get("preferred_date", ""))
     return render(
         request,
@@ -353,8 +351,8 @@ async def new_request_submit(
             status_code=problem.status,
         )  # fmt: skip
     if step != "submit":
-        consumer = await consumers_service.get_consumer(session=session, key=consumer_id)
-        request_type, refusal = service.eligibility(consumer, settings)
+        consumer = await accounts.get_consumer(session=session, key=consumer_id)
+        request_type, refusal = create.eligibility(consumer, settings)
         _, slots, _ = await _slots(session, values.get("preferred_date", ""))
         slot = next((s for s in slots if str(s.slot_id) == values.get("slot_id")), None)
         if body.slot_id is not None and slot is None:
@@ -378,7 +376,7 @@ async def new_request_submit(
         )
     await session.commit()  # hand back the connection the sign-in check used before the long create
     try:
-        request_id, _ = await service.create_request(
+        request_id, _ = await create.create_request(
             sessionmaker=request.app.state.sessionmaker,
             temporal=temporal,
             settings=settings,
@@ -409,7 +407,7 @@ async def _detail_page(
     values: dict[str, dict[str, str]] | None = None,
     status_code: int = 200,
 ) -> Response:
-    detail = await service.detail(session=session, settings=settings, user=user, request_id=request_id)
+    detail = await queries.detail(session=session, settings=settings, user=user, request_id=request_id)
     tab = tab if tab in dict(TABS) else "overview"
     context: dict[str, Any] = {
         "r": detail,
@@ -447,11 +445,11 @@ async def _detail_page(
             for s in context["plan_services"]
         }
     if tab == "service":
-        consumer = await consumers_service.get_consumer(session=session, key=str(detail.consumer.id))
-        history = await consumers_service.service_history(session=session, consumer=consumer)
+        consumer = await accounts.get_consumer(session=session, key=str(detail.consumer.id))
+        history = await service_orders.service_history(session=session, consumer=consumer)
         context["orders"] = [o for o in history.service_orders if o.request_id == detail.request_id]
     if tab == "overview" and Action.ASSIGN.value in context["allowed"]:
-        context["assignees"] = await service.assignable_users(session=session)
+        context["assignees"] = await actions.assignable_users(session=session)
     if request.query_params.get("dialog") in ("close", "hold"):
         context["open_dialog"] = request.query_params["dialog"]
     return render(
@@ -481,84 +479,36 @@ def _rows(form: FormData, prefix: str) -> list[dict[str, str]]:
     return [rows[i] for i in sorted(rows)]
 
 
-Builder = Callable[[dict[str, str], FormData, User], BaseModel]
+def _is_rows(annotation: Any) -> bool:
+    """Whether a body field is a list of models (the form's numbered rows)."""
+    args = get_args(annotation)
+    return get_origin(annotation) is list and isinstance(args[0], type) and issubclass(args[0], BaseModel)
 
 
-@dataclass(frozen=True)
-class UiAction:
-    action: Action
-    tab: str  # where its form lives (shown again with the refusal)
-    build: Builder
-    then: str | None = None  # the tab to open after it succeeds (default: the same)
+def _body(body: type[BaseModel], values: dict[str, str], form: FormData) -> BaseModel:
+    """An action's body from its form: a list field from its numbered rows, an optional field left
+    blank as not given."""
+    data: dict[str, Any] = {}
+    for name, field in body.model_fields.items():
+        if _is_rows(field.annotation):
+            data[name] = _rows(form, name)
+        elif name in values:
+            data[name] = None if values[name] == "" and field.default is None else values[name]
+    return body.model_validate(data)
 
 
-def _activate(values: dict[str, str], form: FormData, user: User) -> BaseModel:
-    body = schemas.ActivateBody.model_validate({"meters": _rows(form, "meters")})
-    return wf.Activate(actor=user.username, meters=body.meters)
-
-
-def _final_readings(values: dict[str, str], form: FormData, user: User) -> BaseModel:
-    body = schemas.FinalReadingsBody.model_validate({"readings": _rows(form, "readings")})
-    return wf.RecordFinalReadings(actor=user.username, readings=body.readings)
-
-
-def _close(values: dict[str, str], form: FormData, user: User) -> BaseModel:
-    body = schemas.CloseBody.model_validate(values)
-    return wf.Close(actor=user.username, reason=body.reason, notes=body.notes)
-
-
-def _note(values: dict[str, str], form: FormData, user: User) -> BaseModel:
-    body = schemas.NoteBody.model_validate(values)
-    return wf.AddNote(actor=user.username, text=body.text, visibility=body.visibility)
-
-
-def _response(values: dict[str, str], form: FormData, user: User) -> BaseModel:
-    body = schemas.ResponseBody.model_validate(blank_to_none(values, "subject"))
-    return wf.SendResponse(
-        actor=user.username, channel=body.channel, message=body.message, subject=body.subject
-    )
-
-
-def _service_order(values: dict[str, str], form: FormData, user: User) -> BaseModel:
-    body = schemas.ServiceOrderBody.model_validate(blank_to_none(values, "scheduled_date"))
-    return wf.CreateServiceOrder(
-        actor=user.username, service_type=body.service_type, description=body.description,
-        scheduled_date=body.scheduled_date,
-    )  # fmt: skip
-
-
-ACTIONS: dict[str, UiAction] = {
-    "acknowledge": UiAction(Action.ACKNOWLEDGE, "overview", lambda v, f, u: wf.Acknowledge(actor=u.username)),
-    "hold": UiAction(
-        Action.PUT_ON_HOLD,
-        "overview",
-        lambda v, f, u: wf.PutOnHold(actor=u.username, reason=schemas.PutOnHoldBody.model_validate(v).reason),
-    ),
-    "resume": UiAction(Action.RESUME, "overview", lambda v, f, u: wf.Resume(actor=u.username)),
-    "plan": UiAction(
-        Action.SELECT_PLAN,
-        "plan",
-        lambda v, f, u: wf.SelectPlan(
-            actor=u.username, plan_id=schemas.SelectPlanBody.model_validate(v).plan_id
-        ),
-        then="activate",
-    ),
-    "activate": UiAction(Action.ACTIVATE, "activate", _activate, then="overview"),
-    "final-readings": UiAction(Action.RECORD_FINAL_READINGS, "activate", _final_readings, then="overview"),
-    "close": UiAction(Action.CLOSE, "overview", _close),
-    "note": UiAction(Action.ADD_NOTE, "communication", _note),
-    "response": UiAction(Action.SEND_RESPONSE, "communication", _response),
-    "service-order": UiAction(Action.CREATE_SERVICE_ORDER, "service", _service_order),
-    # the form names a user ID; request_action turns it into wf.Assign with the name from the database
-    "assign": UiAction(Action.ASSIGN, "overview", lambda v, f, u: schemas.AssignBody.model_validate(v)),
-    "priority": UiAction(
-        Action.SET_PRIORITY,
-        "overview",
-        lambda v, f, u: wf.SetPriority(
-            actor=u.username, priority=schemas.PriorityBody.model_validate(v).priority
-        ),
-    ),
+# The tab an action's form is on (its refusal is shown there again) and the tab to open once it
+# succeeds (None: the same); an action not listed has its form on the overview.
+FORM_TABS: dict[Action, tuple[str, str | None]] = {
+    Action.SELECT_PLAN: ("plan", "activate"),
+    Action.ACTIVATE: ("activate", "overview"),
+    Action.RECORD_FINAL_READINGS: ("activate", "overview"),
+    Action.ADD_NOTE: ("communication", None),
+    Action.SEND_RESPONSE: ("communication", None),
+    Action.CREATE_SERVICE_ORDER: ("service", None),
 }
+# Each action's form posts to /requests/{id}/actions/<its path>, as the JSON API's route is named.
+BY_PATH: dict[str, ActionSpec] = {spec.path: spec for spec in ACTIONS.values()}
 
 
 @router.post("/requests/{request_id}/actions/{name}")
@@ -571,22 +521,21 @@ async def request_action(
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> Response:
-    """Run one action through ``service.act`` (role check, then the workflow's validator); on success
+    """Run one action through ``actions.act`` (role check, then the workflow's validator); on success
     redirect to the next tab with the workflow's message, on refusal show the form again with it."""
-    chosen = ACTIONS.get(name)
-    if chosen is None:
+    spec = BY_PATH.get(name)
+    if spec is None:
         raise Problem(404, f"There is no action called '{name}'.")
+    form_tab, then = FORM_TABS.get(spec.name, ("overview", None))
     form = await request.form()
     values = form_dict(form)
-    tab = values.pop("tab", "") or chosen.tab
+    tab = values.pop("tab", "") or form_tab
     key = values.pop(IDEMPOTENCY_FIELD, "") or None  # the form's own: a double submit acts once
     try:
-        payload = chosen.build(values, form, user)
-        if isinstance(payload, schemas.AssignBody):
-            payload = await service.assign_payload(session=session, actor=user, user_id=payload.user_id)
-        message = await service.act(
+        body = _body(spec.body, values, form) if spec.body is not None else None
+        message = await actions.act(
             session=session, temporal=temporal, settings=settings, user=user, request_id=request_id,
-            action=chosen.action, payload=payload, idempotency_key=key,
+            action=spec.name, body=body, idempotency_key=key,
         )  # fmt: skip
     except (ValidationError, Problem) as exc:
         detail, status = (
@@ -598,4 +547,4 @@ async def request_action(
             request, user, session, settings, request_id, tab,
             errors={name: detail}, values={name: values}, status_code=status,
         )  # fmt: skip
-    return redirect(f"/requests/{request_id}?tab={chosen.then or tab}", flash=message)
+    return redirect(f"/requests/{request_id}?tab={then or tab}", flash=message)

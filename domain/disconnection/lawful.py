@@ -42,7 +42,7 @@ from domain.disconnection.window import (
     next_window_candidate,
     window_refusal,
 )
-from domain.request.rules import Problem, TransitionRefused
+from domain.request.rules import RefusalReason, TransitionRefused
 
 __all__ = [
     "DEFAULT_HORIZON",
@@ -272,7 +272,7 @@ class CutVerdict:
     """Whether a cut is lawful at ``at``: every problem with it, and the earliest lawful moment."""
 
     at: datetime
-    problems: tuple[Problem, ...]
+    problems: tuple[RefusalReason, ...]
     earliest: LawfulMoment | CutBlocked
 
     @property
@@ -314,15 +314,15 @@ def cut_verdict(
     )
     if parse_reason(reason) not in profile.rules_apply_to:
         return CutVerdict(at, (), earliest)
-    problems: list[Problem] = []
+    problems: list[RefusalReason] = []
     floors = _floors(profile, notices, calendar)
     if isinstance(floors, CutBlocked):
-        problems.append(Problem(floors.code, floors.message))
+        problems.append(RefusalReason(floors.code, floors.message))
     else:
         day = at.astimezone(profile.zone).date()
         if floors.notice_day is not None and day < floors.notice_day:
             problems.append(
-                Problem(
+                RefusalReason(
                     CutRefusalCode.NOTICE_PERIOD_RUNNING,
                     f"The final notice period runs until {floors.notice_day.isoformat()}; "
                     "no disconnection before that day.",
@@ -330,10 +330,10 @@ def cut_verdict(
             )
         if floors.last_valid_day is not None and day > floors.last_valid_day:
             expired = _expired(profile, floors, notices)
-            problems.append(Problem(expired.code, expired.message))
+            problems.append(RefusalReason(expired.code, expired.message))
         if floors.delinquent_day is not None and day < floors.delinquent_day:
             problems.append(
-                Problem(
+                RefusalReason(
                     CutRefusalCode.NOT_DELINQUENT_LONG_ENOUGH,
                     f"The account must be {profile.min_days_delinquent} days past due before a "
                     f"disconnection: not before {floors.delinquent_day.isoformat()}.",
@@ -341,17 +341,17 @@ def cut_verdict(
             )
         if floors.contact_floor is not None and at < floors.contact_floor:
             problems.append(
-                Problem(
+                RefusalReason(
                     CutRefusalCode.CONTACT_LEAD_TIME,
                     f"The contact attempt must precede the cut by {_duration(floors.contact_lead)}: "
                     f"not before {_when(floors.contact_floor, profile)}.",
                 )
             )
     for hold in holds_at(profile, protections, at=at, reason=reason, service_area=service_area):
-        problems.append(Problem(CutRefusalCode.PROTECTED, hold.message))
+        problems.append(RefusalReason(CutRefusalCode.PROTECTED, hold.message))
     refused = window_refusal(profile, at, calendar)
     if refused is not None:
-        problems.append(Problem(refused.code, refused.message))
+        problems.append(RefusalReason(refused.code, refused.message))
     return CutVerdict(at, tuple(problems), earliest)
 
 
@@ -382,7 +382,7 @@ def check_cut(
         tail = f"Earliest lawful moment: {_when(earliest.at, profile)}."
     else:
         tail = f"No lawful moment yet: {earliest.message}"
-    problems = [*verdict.problems, Problem("earliest_lawful_moment", tail)]
+    problems = [*verdict.problems, RefusalReason("earliest_lawful_moment", tail)]
     raise TransitionRefused.from_problems(problems)
 
 

@@ -14,9 +14,17 @@ from __future__ import annotations
 import zoneinfo
 from datetime import date, time, timedelta
 from enum import IntEnum, StrEnum
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from domain.disconnection.rules import DisconnectionReason
 
@@ -40,6 +48,28 @@ __all__ = [
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+def _wall_clock(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("give a local wall-clock time without an offset")
+    return value
+
+
+LocalTime = Annotated[
+    time,
+    AfterValidator(_wall_clock),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "partial-time",
+            "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$",
+            "description": "A local wall-clock time in the profile's time zone, `HH:MM[:SS]`, without an offset",
+            "examples": ["08:00"],
+        }
+    ),
+]
+"""A time of day in the profile's zone (JSON Schema's ``format: time`` requires an offset)."""
 
 
 class Weekday(IntEnum):
@@ -138,8 +168,8 @@ class ContactAttemptRule(BaseModel):
 
     lead: timedelta = Field(ge=timedelta(0))
     attempts: int = Field(default=1, ge=1)
-    hours_start: time = time(7)
-    hours_end: time = time(21)
+    hours_start: LocalTime = time(7)
+    hours_end: LocalTime = time(21)
 
     @model_validator(mode="after")
     def _hours(self) -> Self:
@@ -219,8 +249,8 @@ class JurisdictionProfile(BaseModel):
     name: str = Field(min_length=1)
     time_zone: str
     cut_weekdays: frozenset[Weekday] = Field(min_length=1)
-    cut_hours_start: time
-    cut_hours_end: time
+    cut_hours_start: LocalTime
+    cut_hours_end: LocalTime
     holiday_country: str | None = "US"
     holiday_subdivision: str | None = None
     extra_holidays: frozenset[date] = frozenset()
@@ -247,8 +277,6 @@ class JurisdictionProfile(BaseModel):
     def _hours(self) -> Self:
         if self.cut_hours_start >= self.cut_hours_end:
             raise ValueError("the cut window must start before it ends")
-        if self.cut_hours_start.tzinfo is not None or self.cut_hours_end.tzinfo is not None:
-            raise ValueError("cut hours are local wall-clock times: give them without a time zone")
         return self
 
     @property

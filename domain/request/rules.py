@@ -27,20 +27,21 @@ from enum import StrEnum
 from typing import Any
 
 from domain.consumers.types import ConsumerStatus, UtilityType
-from domain.request.types import OPEN_STATUSES, Priority, RequestStatus, RequestType
+from domain.request.types import OPEN_STATUSES, Channel, Priority, RequestStatus, RequestType
 
 __all__ = [
     "Action",
     "FinalReading",
     "MeterChoice",
-    "Problem",
     "RefusalCode",
+    "RefusalReason",
     "TransitionRefused",
     "allowed_actions",
     "check_action",
     "check_activation",
     "check_final_readings",
     "check_plan",
+    "check_response_channel",
     "raise_priority",
     "request_type_for",
 ]
@@ -64,10 +65,11 @@ class Action(StrEnum):
 
 
 class RefusalCode(StrEnum):
-    """Machine codes carried by :class:`TransitionRefused` (and each :class:`Problem`)."""
+    """Machine codes carried by :class:`TransitionRefused` (and each :class:`RefusalReason`)."""
 
     # the action itself
     INVALID_TRANSITION = "invalid_transition"
+    INVALID_CHANNEL = "invalid_channel"
     PLAN_REQUIRED = "plan_required"
     WRONG_REQUEST_TYPE = "wrong_request_type"
     REQUEST_CLOSED = "request_closed"
@@ -95,8 +97,8 @@ class RefusalCode(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with submitted data; ``field`` locates it (e.g. ``assignments[1].reading``)."""
+class RefusalReason:
+    """One reason an action or its data was refused; ``field`` locates bad data (``meters[1].reading``)."""
 
     code: str
     message: str
@@ -116,15 +118,15 @@ class TransitionRefused(Exception):
         message: str,
         code: str = RefusalCode.INVALID_TRANSITION,
         *,
-        problems: Sequence[Problem] = (),
+        problems: Sequence[RefusalReason] = (),
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = str(code)
-        self.problems: tuple[Problem, ...] = tuple(problems) or (Problem(self.code, message),)
+        self.problems: tuple[RefusalReason, ...] = tuple(problems) or (RefusalReason(self.code, message),)
 
     @classmethod
-    def from_problems(cls, problems: Sequence[Problem]) -> TransitionRefused:
+    def from_problems(cls, problems: Sequence[RefusalReason]) -> TransitionRefused:
         if not problems:
             raise ValueError("TransitionRefused.from_problems needs at least one problem")
         return cls(" ".join(p.message for p in problems), problems[0].code, problems=problems)
@@ -137,7 +139,7 @@ class TransitionRefused(Exception):
         return f"TransitionRefused({self.message!r}, code={self.code!r})"
 
 
-def _rebuild_refusal(message: str, code: str, problems: tuple[Problem, ...]) -> TransitionRefused:
+def _rebuild_refusal(message: str, code: str, problems: tuple[RefusalReason, ...]) -> TransitionRefused:
     return TransitionRefused(message, code, problems=problems)
 
 
@@ -287,6 +289,19 @@ def raise_priority(p: Priority) -> Priority:
 
 
 # ---------------------------------------------------------------------------------------------
+# Responses
+
+
+def check_response_channel(channel: Channel) -> None:
+    """A response to the consumer goes by email, SMS, phone or in person: refuse ``system`` and ``note``."""
+    if Channel(channel) in (Channel.SYSTEM, Channel.NOTE):
+        raise TransitionRefused(
+            f"A response goes by email, SMS, phone or in person, not '{channel.value}'.",
+            RefusalCode.INVALID_CHANNEL,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
 # Plan
 
 
@@ -305,10 +320,10 @@ def check_plan(
     comparison is exact. Both problems are reported when both apply.
     """
     label = f"Plan {plan_name}" if plan_name else "The selected plan"
-    problems: list[Problem] = []
+    problems: list[RefusalReason] = []
     if not plan_active:
         problems.append(
-            Problem(
+            RefusalReason(
                 RefusalCode.PLAN_INACTIVE,
                 f"{label} is inactive; choose an active plan.",
                 "plan",
@@ -316,7 +331,7 @@ def check_plan(
         )
     if plan_category != consumer_category or plan_sub_category != consumer_sub_category:
         problems.append(
-            Problem(
+            RefusalReason(
                 RefusalCode.PLAN_CATEGORY_MISMATCH,
                 f"{label} is for {plan_category} / {plan_sub_category} consumers; "
                 f"this consumer is {consumer_category} / {consumer_sub_category}.",
@@ -385,12 +400,12 @@ def _reading_problems(
     last_reading: Decimal | None,
     last_reading_date: date | None,
     today: date,
-) -> list[Problem]:
+) -> list[RefusalReason]:
     """Problems with one reading: not a number, negative, below the last, future, before the last."""
-    problems: list[Problem] = []
+    problems: list[RefusalReason] = []
     if not isinstance(reading, Decimal) or not reading.is_finite():
         problems.append(
-            Problem(
+            RefusalReason(
                 RefusalCode.READING_INVALID,
                 f"Reading {reading} for meter {meter} is not a number.",
                 f"{field}.reading",
@@ -398,7 +413,7 @@ def _reading_problems(
         )
     elif reading < 0:
         problems.append(
-            Problem(
+            RefusalReason(
                 RefusalCode.READING_NEGATIVE,
                 f"Reading {_fmt(reading)} for meter {meter} cannot be negative.",
                 f"{field}.reading",
@@ -406,7 +421,7 @@ def _reading_problems(
         )
     elif last_reading is not None and reading < last_reading:
         problems.append(
-            Problem(
+            RefusalReason(
                 RefusalCode.READING_BELOW_LAST,
                 f"Reading {_fmt(reading)} for meter {meter} is below its last reading {_fmt(last_reading)}.",
                 f"{field}.reading",
@@ -414,7 +429,7 @@ def _reading_problems(
         )
     if reading_date > today:
         problems.append(
-            Problem(
+            RefusalReason(
                 RefusalCode.READING_DATE_FUTURE,
                 f"Reading date {reading_date.isoformat()} for meter {meter} is in the future.",
                 f"{field}.reading_date",
@@ -422,7 +437,7 @@ def _reading_problems(
         )
     elif last_reading_date is not None and reading_date < last_reading_date:
         problems.append(
-            Problem(
+            RefusalReason(
                 RefusalCode.READING_DATE_BEFORE_LAST,
                 f"Reading date {reading_date.isoformat()} for meter {meter} is before its last "
                 f"reading date {last_reading_date.isoformat()}.",
@@ -432,9 +447,9 @@ def _reading_problems(
     return problems
 
 
-def _duplicate_meter_problems(field: str, numbers: Sequence[str]) -> list[Problem]:
+def _duplicate_meter_problems(field: str, numbers: Sequence[str]) -> list[RefusalReason]:
     """One problem per meter number entered more than once (reported at its second entry)."""
-    problems: list[Problem] = []
+    problems: list[RefusalReason] = []
     seen: set[str] = set()
     reported: set[str] = set()
     for i, number in enumerate(numbers):
@@ -443,7 +458,7 @@ def _duplicate_meter_problems(field: str, numbers: Sequence[str]) -> list[Proble
         if number in seen and number not in reported:
             reported.add(number)
             problems.append(
-                Problem(
+                RefusalReason(
                     RefusalCode.DUPLICATE_METER,
                     f"Meter {number} was chosen more than once.",
                     f"{field}[{i}].meter_number",
@@ -455,7 +470,7 @@ def _duplicate_meter_problems(field: str, numbers: Sequence[str]) -> list[Proble
 
 def check_activation(
     plan_services: Sequence[tuple[UtilityType, bool]],
-    assignments: Sequence[MeterChoice],
+    meters: Sequence[MeterChoice],
     *,
     today: date,
 ) -> None:
@@ -468,42 +483,46 @@ def check_activation(
     utility, available, and the reading may not go below (nor be dated before) its last one.
 
     All problems are reported at once (see :class:`TransitionRefused`), in this order:
-    missing meters per service, then each assignment in input order.
+    missing meters per service, then each chosen meter in input order.
     """
-    problems: list[Problem] = []
+    problems: list[RefusalReason] = []
     metered: dict[UtilityType, bool] = {}
     for utility, is_metered in plan_services:
         metered[UtilityType(utility)] = metered.get(UtilityType(utility), False) or is_metered
     if not metered:
         raise TransitionRefused.from_problems(
-            [Problem(RefusalCode.PLAN_HAS_NO_SERVICES, "The selected plan includes no utility services.")]
+            [
+                RefusalReason(
+                    RefusalCode.PLAN_HAS_NO_SERVICES, "The selected plan includes no utility services."
+                )
+            ]
         )
 
-    numbers = [a.meter_number.strip() for a in assignments]
+    numbers = [m.meter_number.strip() for m in meters]
     chosen_per_utility: dict[UtilityType, list[str]] = {}
-    for a, number in zip(assignments, numbers, strict=True):
+    for a, number in zip(meters, numbers, strict=True):
         if number:
             chosen_per_utility.setdefault(UtilityType(a.utility), []).append(number)
 
     for utility, is_metered in metered.items():
         if is_metered and utility not in chosen_per_utility:
             problems.append(
-                Problem(
+                RefusalReason(
                     RefusalCode.METER_REQUIRED,
                     f"Plan includes metered {utility} service but no meter was chosen for it.",
-                    "assignments",
+                    "meters",
                 )
             )
 
-    problems.extend(_duplicate_meter_problems("assignments", numbers))
+    problems.extend(_duplicate_meter_problems("meters", numbers))
 
     reported_utilities: set[UtilityType] = set()
-    for i, (a, number) in enumerate(zip(assignments, numbers, strict=True)):
-        field = f"assignments[{i}]"
+    for i, (a, number) in enumerate(zip(meters, numbers, strict=True)):
+        field = f"meters[{i}]"
         utility = UtilityType(a.utility)
         if not number:
             problems.append(
-                Problem(
+                RefusalReason(
                     RefusalCode.METER_NUMBER_BLANK,
                     f"No meter number was given for {utility} service.",
                     f"{field}.meter_number",
@@ -512,7 +531,7 @@ def check_activation(
             continue
         if utility not in metered:
             problems.append(
-                Problem(
+                RefusalReason(
                     RefusalCode.UTILITY_NOT_IN_PLAN,
                     f"Meter {number} was chosen for {utility} service, which the plan does not include.",
                     f"{field}.utility",
@@ -520,7 +539,7 @@ def check_activation(
             )
         elif not metered[utility]:
             problems.append(
-                Problem(
+                RefusalReason(
                     RefusalCode.SERVICE_UNMETERED,
                     f"The plan's {utility} service is unmetered; no meter should be chosen for it "
                     f"(meter {number}).",
@@ -531,7 +550,7 @@ def check_activation(
         if len(distinct) > 1 and utility not in reported_utilities:
             reported_utilities.add(utility)
             problems.append(
-                Problem(
+                RefusalReason(
                     RefusalCode.DUPLICATE_UTILITY,
                     f"{len(distinct)} meters were chosen for {utility} service "
                     f"({', '.join(distinct)}); choose one.",
@@ -540,7 +559,7 @@ def check_activation(
             )
         if a.meter_utility is not None and a.meter_utility != utility:
             problems.append(
-                Problem(
+                RefusalReason(
                     RefusalCode.METER_UTILITY_MISMATCH,
                     f"Meter {number} is {_a(a.meter_utility)} {a.meter_utility} meter, but it was "
                     f"chosen for {utility} service.",
@@ -549,7 +568,7 @@ def check_activation(
             )
         if a.meter_available is False:
             problems.append(
-                Problem(
+                RefusalReason(
                     RefusalCode.METER_UNAVAILABLE,
                     f"Meter {number} is not available for assignment.",
                     f"{field}.meter_number",
@@ -587,14 +606,14 @@ def check_final_readings(
     if not readings:
         raise TransitionRefused.from_problems(
             [
-                Problem(
+                RefusalReason(
                     RefusalCode.READINGS_REQUIRED,
                     "Record at least one final meter reading to complete the disconnection.",
                     "readings",
                 )
             ]
         )
-    problems: list[Problem] = []
+    problems: list[RefusalReason] = []
     numbers = [r.meter_number.strip() for r in readings]
     problems.extend(_duplicate_meter_problems("readings", numbers))
     assigned = None if assigned_meters is None else {m.strip() for m in assigned_meters}
@@ -602,7 +621,7 @@ def check_final_readings(
         field = f"readings[{i}]"
         if not number:
             problems.append(
-                Problem(
+                RefusalReason(
                     RefusalCode.METER_NUMBER_BLANK,
                     "No meter number was given for a final reading.",
                     f"{field}.meter_number",
@@ -611,7 +630,7 @@ def check_final_readings(
             continue
         if assigned is not None and number not in assigned:
             problems.append(
-                Problem(
+                RefusalReason(
                     RefusalCode.METER_NOT_ASSIGNED,
                     f"Meter {number} is not assigned to this consumer.",
                     f"{field}.meter_number",
@@ -633,7 +652,7 @@ def check_final_readings(
         for number in sorted(assigned):
             if number not in given:
                 problems.append(
-                    Problem(
+                    RefusalReason(
                         RefusalCode.FINAL_READING_MISSING,
                         f"No final reading was recorded for meter {number}.",
                         "readings",

@@ -25,20 +25,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
-from domain.request.types import SlaState, SlaTarget
+from domain.request.types import OPEN_STATUSES, RequestStatus, SlaState, SlaTarget
 
 __all__ = [
     "Deadline",
     "DeadlineKind",
+    "RecordedSla",
     "SlaClock",
     "SlaPolicy",
+    "breached_targets",
     "extend_for_hold",
     "initial_clocks",
+    "live_state",
+    "live_status",
     "next_deadline",
     "overall_state",
     "re_escalation_at",
+    "recorded_clocks",
 ]
 
 DeadlineKind = Literal["at_risk", "breach"]
@@ -242,3 +247,75 @@ def next_deadline(
 def re_escalation_at(clock: SlaClock, policy: SlaPolicy) -> datetime:
     """When level-2 escalation fires if ``clock`` (resolution) is still unmet: due + re_escalate_after."""
     return clock.due_at + policy.re_escalate_after
+
+
+# ---- a stored request's SLA, read live --------------------------------------------------------------
+
+
+class RecordedSla(Protocol):
+    """A request's SLA as its row stores it: each clock's state, due time and when it was met (as
+    the workflow last wrote them), the overall status, and the request's status."""
+
+    @property
+    def status(self) -> RequestStatus: ...
+    @property
+    def sla_status(self) -> SlaState: ...
+    @property
+    def ack_state(self) -> SlaState: ...
+    @property
+    def ack_due_at(self) -> datetime: ...
+    @property
+    def acknowledged_at(self) -> datetime | None: ...
+    @property
+    def response_state(self) -> SlaState: ...
+    @property
+    def response_due_at(self) -> datetime: ...
+    @property
+    def first_response_at(self) -> datetime | None: ...
+    @property
+    def resolution_state(self) -> SlaState: ...
+    @property
+    def resolution_due_at(self) -> datetime: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+
+
+class RecordedClock(NamedTuple):
+    target: SlaTarget
+    state: SlaState
+    due_at: datetime
+    met_at: datetime | None
+
+
+def recorded_clocks(row: RecordedSla) -> list[RecordedClock]:
+    """The row's three clocks as stored, in target order (acknowledgement, response, resolution)."""
+    return [
+        RecordedClock(SlaTarget.ACKNOWLEDGEMENT, row.ack_state, row.ack_due_at, row.acknowledged_at),
+        RecordedClock(SlaTarget.RESPONSE, row.response_state, row.response_due_at, row.first_response_at),
+        RecordedClock(SlaTarget.RESOLUTION, row.resolution_state, row.resolution_due_at, row.resolved_at),
+    ]
+
+
+def live_state(stored: SlaState, due_at: datetime, met_at: datetime | None, now: datetime) -> SlaState:
+    """A clock's stored state brought up to ``now``: past due and unmet shows Breached even in the
+    instant before the workflow's timer has written it."""
+    if met_at is None and stored in (SlaState.ON_TRACK, SlaState.AT_RISK) and now >= due_at:
+        return SlaState.BREACHED
+    return stored
+
+
+def breached_targets(row: RecordedSla, now: datetime) -> list[SlaTarget]:
+    """The row's clocks that are Breached as of ``now`` (stored so, or past due and unmet)."""
+    return [
+        clock.target
+        for clock in recorded_clocks(row)
+        if live_state(clock.state, clock.due_at, clock.met_at, now) == SlaState.BREACHED
+    ]
+
+
+def live_status(row: RecordedSla, now: datetime) -> SlaState:
+    """The request's overall SLA status as of ``now``: Breached while it is open and any clock is
+    (even before the workflow's timer has written it); otherwise the stored status."""
+    if row.status in OPEN_STATUSES and breached_targets(row, now):
+        return SlaState.BREACHED
+    return row.sla_status

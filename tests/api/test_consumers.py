@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.consumers import schemas, service
+from api.consumers import accounts, profile, schemas
 from api.errors import Problem
 from db.models import (
     BillingAccount,
@@ -692,9 +692,9 @@ async def test_service_applies_a_custom_vip_rule(sessionmaker: Maker) -> None:
     rule = VipRule(min_health_score=50, min_years=1)
 
     async with sessionmaker() as session:
-        row = await service.get_consumer(session=session, key=str(consumer.id))
-        default = await service.profile(session=session, consumer=row)
-        custom = await service.profile(session=session, consumer=row, vip_rule=rule)
+        row = await accounts.get_consumer(session=session, key=str(consumer.id))
+        default = await profile.profile(session=session, consumer=row)
+        custom = await profile.profile(session=session, consumer=row, vip_rule=rule)
 
     assert (default.is_vip, custom.is_vip) == (False, True)
     assert custom.vip_reason is schemas.VipReason.LOYAL_AND_HEALTHY
@@ -1471,7 +1471,7 @@ async def test_edit_of_a_locked_profile_is_423_naming_the_request(
 async def test_a_lock_taken_after_the_profile_was_read_still_refuses_the_edit(sessionmaker: Maker) -> None:
     consumer = await add_consumer(sessionmaker, phone="555-0100")
     async with sessionmaker() as editing:
-        stale = await service.get_consumer(session=editing, key=str(consumer.id))
+        stale = await accounts.get_consumer(session=editing, key=str(consumer.id))
         async with sessionmaker() as activity:  # a request is created meanwhile and locks the profile
             await activity.execute(
                 update(Consumer).where(Consumer.id == consumer.id).values(locked_by_request="RC-9")
@@ -1479,7 +1479,7 @@ async def test_a_lock_taken_after_the_profile_was_read_still_refuses_the_edit(se
             await activity.commit()
 
         with pytest.raises(Problem) as refused:
-            await service.update_contact(
+            await accounts.update_contact(
                 session=editing, consumer=stale, changes=schemas.ConsumerUpdate(phone="555-0199"), actor="csr"
             )
 

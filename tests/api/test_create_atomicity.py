@@ -23,7 +23,7 @@ from temporalio.client import WorkflowFailureError
 from activities.mail import Mailer
 from activities.request import RequestActivities
 from api.errors import DependencyUnavailable
-from api.requests import service
+from api.requests import create
 from db.models import Consumer, RequestEvent, ServiceRequest, SlotBooking
 from settings import Settings
 from tests import factories
@@ -62,7 +62,7 @@ def _worker(dev_env: Any, sessionmaker: Any, task_queue: str) -> Any:
 
 def _lose_the_answer(monkeypatch: pytest.MonkeyPatch, before_losing: Any = None) -> list[str]:
     """Run the real start, then raise as if its answer had timed out. Returns the IDs started."""
-    real = service._start_workflow
+    real = create._start_workflow
     started: list[str] = []
 
     async def start_then_time_out(temporal: Any, settings: Settings, start: Any) -> None:
@@ -72,7 +72,7 @@ def _lose_the_answer(monkeypatch: pytest.MonkeyPatch, before_losing: Any = None)
             await before_losing(start.request_id)
         raise DependencyUnavailable("temporal", "Could not start the request workflow: deadline exceeded")
 
-    monkeypatch.setattr(service, "_start_workflow", start_then_time_out)
+    monkeypatch.setattr(create, "_start_workflow", start_then_time_out)
     return started
 
 

@@ -238,11 +238,11 @@ async def test_each_rendering_of_a_form_carries_a_fresh_key_and_a_double_submit_
     cookie = {"connectdesk_session": stack.as_("csr")["Authorization"].split()[1]}
     stack.client.cookies.update(cookie)
     pages = [await stack.client.get(f"/requests/{rid}?tab=communication") for _ in range(2)]
-    keys = [_form_key(p.text, f"/requests/{rid}/actions/note") for p in pages]
+    keys = [_form_key(p.text, f"/requests/{rid}/actions/notes") for p in pages]
     assert keys[0] != keys[1]
 
     form = {"text": "Double-clicked note", "visibility": "internal", "idempotency_key": keys[0]}
-    sent = [await stack.client.post(f"/requests/{rid}/actions/note", data=form) for _ in range(2)]
+    sent = [await stack.client.post(f"/requests/{rid}/actions/notes", data=form) for _ in range(2)]
 
     assert [s.status_code for s in sent] == [303, 303]
     assert (

@@ -10,9 +10,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.requests import service
+from api.requests import queries
+from db.models import User
 from domain.request.types import OPEN_STATUSES, Priority, RequestStatus, RequestType, SlaState
 from tests import factories
 
@@ -126,7 +128,7 @@ async def test_every_filter_sort_and_page_matches_the_reference(
     sessionmaker: async_sessionmaker[AsyncSession], rows: list[dict[str, Any]], sort: str
 ) -> None:
     async with sessionmaker() as session:
-        agents = {u.username: u.id for u in await session.scalars(service.select(service.User))}
+        agents = {u.username: u.id for u in await session.scalars(select(User))}
         for filters in FILTERS:
             f = {
                 **filters,
@@ -146,7 +148,7 @@ async def test_every_filter_sort_and_page_matches_the_reference(
                 assert not expected
             got: list[str] = []
             for page in range(1, 5):
-                result = await service.list_requests(session=session, sort=sort, page=page, size=7, **f)
+                result = await queries.list_requests(session=session, sort=sort, page=page, size=7, **f)
                 assert result.total == len(expected), (filters, page)
                 got += [item.request_id for item in result.items]
             assert got == expected[:28], filters
@@ -161,9 +163,9 @@ async def test_a_broad_id_prefix_pages_by_walking_the_sort_index_with_the_same_r
     walk: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(service, "BROAD", 2)  # 40 rows stand for the thousands that share a prefix
-    monkeypatch.setattr(service, "WALK", walk)
-    walked = service._walked
+    monkeypatch.setattr(queries, "BROAD", 2)  # 40 rows stand for the thousands that share a prefix
+    monkeypatch.setattr(queries, "WALK", walk)
+    walked = queries._walked
     outcomes: list[bool] = []
 
     async def spy(*args: Any) -> Any:
@@ -171,12 +173,12 @@ async def test_a_broad_id_prefix_pages_by_walking_the_sort_index_with_the_same_r
         outcomes.append(found is not None)
         return found
 
-    monkeypatch.setattr(service, "_walked", spy)
+    monkeypatch.setattr(queries, "_walked", spy)
     async with sessionmaker() as session:
         for filters in ({"q": "rc-"}, {"q": "RC-", "status": [RequestStatus.COMPLETED]}):
             expected = _expected(rows, sort, **filters)
             assert len(expected) > 2
-            result = await service.list_requests(session=session, sort=sort, page=2, size=5, **filters)
+            result = await queries.list_requests(session=session, sort=sort, page=2, size=5, **filters)
             assert result.total == len(expected)
             assert [item.request_id for item in result.items] == expected[5:10]
     assert outcomes == [walk == 20] * 2

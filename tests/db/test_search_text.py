@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.consumers import service as consumers
-from api.requests import service as requests
+from api.consumers import accounts
+from api.requests import queries as requests
 from db.models import Consumer, ServiceRequest
 from domain.request.types import RequestStatus
 from tests import factories
@@ -87,6 +87,6 @@ async def test_consumer_search_follows_the_same_rule(
         await factories.consumer(session, first_name="Ada", last_name="Okonkwo")
         await factories.consumer(session, first_name="Ada", last_name="Quimby")
         await session.commit()
-        page = await consumers.search_consumers(session=session, q=q)
+        page = await accounts.search_consumers(session=session, q=q)
         assert [row.last_name for row in page.items] == expected
         assert page.total == len(expected)

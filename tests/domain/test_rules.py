@@ -17,8 +17,8 @@ from domain.request.rules import (
     Action,
     FinalReading,
     MeterChoice,
-    Problem,
     RefusalCode,
+    RefusalReason,
     TransitionRefused,
     allowed_actions,
     check_action,
@@ -208,7 +208,7 @@ def test_refusal_messages(
     with pytest.raises(TransitionRefused) as exc:
         check_action(action, status, rtype, plan_selected=plan)
     assert exc.value.message == message
-    assert exc.value.problems == (Problem(exc.value.code, message),)
+    assert exc.value.problems == (RefusalReason(exc.value.code, message),)
 
 
 def test_wrong_type_is_reported_before_status() -> None:
@@ -230,7 +230,7 @@ def test_transition_refused_defaults_and_repr() -> None:
     assert e.code == "invalid_transition"
     assert e.code == RefusalCode.INVALID_TRANSITION.value
     assert str(e) == "Nope."
-    assert e.problems == (Problem("invalid_transition", "Nope."),)
+    assert e.problems == (RefusalReason("invalid_transition", "Nope."),)
     assert "Nope." in repr(e) and "invalid_transition" in repr(e)
     with pytest.raises(ValueError):
         TransitionRefused.from_problems([])
@@ -238,7 +238,7 @@ def test_transition_refused_defaults_and_repr() -> None:
 
 def test_transition_refused_survives_pickling() -> None:
     e = TransitionRefused.from_problems(
-        [Problem("duplicate_meter", "Meter M-1 was chosen more than once.", "f")]
+        [RefusalReason("duplicate_meter", "Meter M-1 was chosen more than once.", "f")]
     )
     back = pickle.loads(pickle.dumps(e))
     assert (back.message, back.code, back.problems) == (e.message, e.code, e.problems)
@@ -386,7 +386,7 @@ def test_activation_refuses_missing_meter_for_metered_service() -> None:
     e = refused_activation(BOTH_METERED, [meter(E, "M-2")])
     assert e.code == "meter_required"
     assert e.message == "Plan includes metered water service but no meter was chosen for it."
-    assert e.problems[0].field == "assignments"
+    assert e.problems[0].field == "meters"
 
 
 def test_activation_refuses_missing_meters_for_every_service() -> None:
@@ -401,7 +401,7 @@ def test_activation_refuses_meter_for_utility_not_in_plan() -> None:
     e = refused_activation([(W, True)], [meter(W, "M-1"), meter(E, "M-2")])
     assert e.code == "utility_not_in_plan"
     assert e.message == "Meter M-2 was chosen for electricity service, which the plan does not include."
-    assert e.problems[0].field == "assignments[1].utility"
+    assert e.problems[0].field == "meters[1].utility"
 
 
 def test_activation_refuses_meter_for_unmetered_service() -> None:
@@ -421,7 +421,7 @@ def test_activation_refuses_duplicated_meter_number() -> None:
     e = refused_activation(BOTH_METERED, [meter(W, "M-1"), meter(E, "M-1")])
     assert e.code == "duplicate_meter"
     assert e.message == "Meter M-1 was chosen more than once."
-    assert e.problems[0].field == "assignments[1].meter_number"
+    assert e.problems[0].field == "meters[1].meter_number"
 
 
 def test_activation_same_meter_twice_for_one_utility_is_one_problem() -> None:
@@ -453,7 +453,7 @@ def test_activation_refuses_future_reading_date() -> None:
     e = refused_activation([(W, True)], [meter(W, "M-100004", day=date(2026, 12, 1))])
     assert e.code == "reading_date_future"
     assert e.message == "Reading date 2026-12-01 for meter M-100004 is in the future."
-    assert e.problems[0].field == "assignments[0].reading_date"
+    assert e.problems[0].field == "meters[0].reading_date"
 
 
 def test_activation_accepts_reading_dated_today() -> None:
@@ -514,10 +514,10 @@ def test_activation_reports_every_problem_in_order() -> None:
         ],
     )
     assert [(p.code, p.field) for p in e.problems] == [
-        ("meter_required", "assignments"),
-        ("meter_unavailable", "assignments[0].meter_number"),
-        ("reading_below_last", "assignments[0].reading"),
-        ("reading_date_future", "assignments[0].reading_date"),
+        ("meter_required", "meters"),
+        ("meter_unavailable", "meters[0].meter_number"),
+        ("reading_below_last", "meters[0].reading"),
+        ("reading_date_future", "meters[0].reading_date"),
     ]
     assert e.code == "meter_required"
     assert e.message == " ".join(p.message for p in e.problems)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -10,13 +11,17 @@ from domain.request.sla import (
     Deadline,
     SlaClock,
     SlaPolicy,
+    breached_targets,
     extend_for_hold,
     initial_clocks,
+    live_state,
+    live_status,
     next_deadline,
     overall_state,
     re_escalation_at,
+    recorded_clocks,
 )
-from domain.request.types import SlaState, SlaTarget
+from domain.request.types import RequestStatus, SlaState, SlaTarget
 
 ACK = SlaTarget.ACKNOWLEDGEMENT
 RESP = SlaTarget.RESPONSE
@@ -365,3 +370,57 @@ def test_naive_now_refused(call: object) -> None:
 def test_naive_clock_fields_refused(started: datetime, due: datetime, met: datetime | None) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         SlaClock(ACK, started, due, met)
+
+
+# ---- a stored request's SLA, read live --------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """What a request row stores of its SLA (as ``RecordedSla`` reads it)."""
+
+    status: RequestStatus = RequestStatus.PENDING
+    sla_status: SlaState = ON
+    ack_state: SlaState = ON
+    ack_due_at: datetime = T0 + timedelta(hours=2)
+    acknowledged_at: datetime | None = None
+    response_state: SlaState = ON
+    response_due_at: datetime = T0 + timedelta(hours=4)
+    first_response_at: datetime | None = None
+    resolution_state: SlaState = ON
+    resolution_due_at: datetime = T0 + timedelta(hours=24)
+    resolved_at: datetime | None = None
+
+
+def test_recorded_clocks_in_target_order() -> None:
+    row = Row(acknowledged_at=T0 + timedelta(hours=1), ack_state=MET)
+    assert [(c.target, c.state, c.met_at) for c in recorded_clocks(row)] == [
+        (ACK, MET, T0 + timedelta(hours=1)),
+        (RESP, ON, None),
+        (RES, ON, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stored", "met", "now", "live"),
+    [
+        (ON, None, T0 + timedelta(hours=2) - US, ON),  # not yet due
+        (ON, None, T0 + timedelta(hours=2), BR),  # due and unmet: Breached before the timer writes it
+        (RISK, None, T0 + timedelta(hours=3), BR),
+        (MET, T0, T0 + timedelta(hours=3), MET),  # met stays met
+        (BR, None, T0, BR),  # stored Breached stays
+        (ON, T0 + timedelta(hours=1), T0 + timedelta(hours=3), ON),  # met, the stored state stands
+    ],
+)
+def test_live_state(stored: SlaState, met: datetime | None, now: datetime, live: SlaState) -> None:
+    assert live_state(stored, T0 + timedelta(hours=2), met, now) == live
+
+
+def test_breached_targets_and_live_status() -> None:
+    row = Row(response_state=BR, sla_status=BR)
+    assert breached_targets(row, T0) == [RESP]
+    assert breached_targets(row, T0 + timedelta(hours=2)) == [ACK, RESP]
+    assert live_status(Row(), T0 + timedelta(hours=2)) == BR  # open, a clock past due: Breached now
+    assert live_status(Row(), T0) == ON
+    closed = Row(status=RequestStatus.CLOSED, sla_status=RISK)
+    assert live_status(closed, T0 + timedelta(days=2)) == RISK  # a finished request keeps its stored status

@@ -86,6 +86,30 @@ async def test_consumer_search_and_every_profile_tab(page: Page, site: Site, tmp
     await expect(page.locator("#upload-error")).to_contain_text("are not accepted")
     await expect(page.get_by_label("Title")).to_have_value("Not allowed")
 
+    # a medical certificate, with the uploaded agreement as its evidence: the header says so
+    await tabs.get_by_role("link", name="Protections").click()
+    await expect(page.locator("#disconnection-check")).to_be_visible()
+    await page.get_by_label("Kind").select_option(label="Medical certificate")
+    await page.get_by_label(re.compile("^Evidence")).select_option(label="Service agreement")
+    await page.get_by_label("Note").fill("Home dialysis")
+    await page.get_by_role("button", name="Record protection").click()
+    await expect(page.get_by_role("status")).to_have_text("Protection recorded.")
+    await expect(page.locator("#protected-badge")).to_have_text("Protected: Medical certificate")
+    certificate = page.locator("#protections tbody tr", has_text="Home dialysis")
+    await expect(certificate).to_contain_text("In force")
+    await expect(page.locator("#disconnection-check")).to_contain_text(
+        "Medical certificate blocks the disconnection"
+    )
+    await certificate.get_by_role("button", name=re.compile("^Renew")).click()
+    await expect(page.get_by_role("status")).to_have_text("Certificate renewed.")
+    await expect(certificate).to_contain_text("renewed 1×")
+    await snap(page, "consumer-protections")
+    await certificate.get_by_label("Why it ends").fill("Treatment finished")
+    await certificate.get_by_role("button", name=re.compile("^End")).click()
+    await expect(page.get_by_role("status")).to_have_text("Protection ended.")
+    await expect(certificate).to_contain_text("Treatment finished")
+    await expect(page.locator("#protected-badge")).to_have_count(0)
+
 
 async def test_locked_profile_refuses_contact_edits_in_plain_words(page: Page, site: Site) -> None:
     consumer = site.spare[0]

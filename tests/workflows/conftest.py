@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.mail import Mailer
 from activities.request import RequestActivities
+from db import claims
 from db.models import Consumer, Meter, MeterAssignment, Plan, PlanService, RequestEvent, ServiceRequest
 from domain.consumers.types import Category, ConsumerStatus, MeterStatus, UtilityType
 from domain.request.rules import request_type_for
@@ -51,14 +52,14 @@ class World:
 
     async def start_request(self, *, consumer: Consumer | None = None, sla: SlaSettings | None = None,
                             created_at: datetime | None = None) -> StartRequest:  # fmt: skip
-        """The next request's start input (the workflow writes its own row: ``row_written`` False)."""
+        """The next request's start input, its row written as the API's create writes it."""
         consumer = consumer or self.consumer
         self.counter += 1
         request_type = request_type_for(consumer.status)
         request_id = (
             f"{'RC' if request_type.value == 'Reconnection' else 'DC'}-T-{self.task_queue}-{self.counter}"
         )
-        return StartRequest(
+        start = StartRequest(
             request_id=request_id,
             consumer_id=consumer.id,
             account_number=consumer.account_number,
@@ -71,6 +72,10 @@ class World:
             created_at=created_at or await self.env.get_current_time(),
             sla=sla or SlaSettings(),
         )
+        async with self.sessionmaker() as session:
+            await factories.written_request(session, start)
+            await session.commit()
+        return start
 
     async def start(self, *, consumer: Consumer | None = None, sla: SlaSettings | None = None,
                     created_at: datetime | None = None) -> WorkflowHandle[RequestWorkflow, object]:  # fmt: skip
@@ -83,7 +88,7 @@ class World:
             static_summary=summary_for(start),
         )
         self.started.append(handle)
-        await self.wait_for_row(start.request_id)
+        await self.wait_for_claim(start.request_id)
         return handle
 
     async def terminate_running(self) -> None:
@@ -110,17 +115,15 @@ class World:
             assert found is not None
             return found
 
-    async def wait_for_row(self, request_id: str, timeout: float = 15.0) -> None:
-        """Wait until the workflow's first activity has written the request row."""
+    async def wait_for_claim(self, request_id: str, timeout: float = 15.0) -> None:
+        """Wait until the workflow's first activity has claimed the request row ('created' logged)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
             async with self.sessionmaker() as session:
-                if await session.scalar(
-                    select(ServiceRequest.id).where(ServiceRequest.request_id == request_id)
-                ):
+                if await claims.is_claimed(session, request_id):
                     return
             await asyncio.sleep(0.05)
-        raise AssertionError(f"request row {request_id} was never written")
+        raise AssertionError(f"request row {request_id} was never claimed")
 
 
 async def make_world(

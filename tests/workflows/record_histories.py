@@ -31,22 +31,22 @@ from settings import Settings
 from tests.workflows.conftest import World, make_world
 from worker import build_worker
 from workflows import search_attributes
-from workflows.request import RequestWorkflow
-from workflows.schemas import (
+from workflows.actions import (
     Acknowledge,
     Activate,
     AddNote,
     Close,
     CreateServiceOrder,
-    FinalReading,
-    MeterChoice,
+    FinalReadingBody,
+    MeterChoiceBody,
     PutOnHold,
     RecordFinalReadings,
     Resume,
     SelectPlan,
     SendResponse,
-    SlaSettings,
 )
+from workflows.request import RequestWorkflow
+from workflows.schemas import SlaSettings
 
 OUT = Path(__file__).parent / "histories"
 
@@ -79,8 +79,8 @@ async def reconnection(world: World, name: str = "reconnection_completed") -> No
     )
     await handle.execute_update(RequestWorkflow.select_plan, SelectPlan(actor="csr", plan_id=world.plan.id))
     await handle.execute_update(RequestWorkflow.activate, Activate(actor="csr", meters=[
-        MeterChoice(utility=UtilityType.ELECTRICITY, meter_number=world.meters["elec"].meter_number, reading=Decimal("150"), reading_date=today),
-        MeterChoice(utility=UtilityType.WATER, meter_number=world.meters["water"].meter_number, reading=Decimal("120"), reading_date=today),
+        MeterChoiceBody(utility=UtilityType.ELECTRICITY, meter_number=world.meters["elec"].meter_number, reading=Decimal("150"), reading_date=today),
+        MeterChoiceBody(utility=UtilityType.WATER, meter_number=world.meters["water"].meter_number, reading=Decimal("120"), reading_date=today),
     ]))  # fmt: skip
     await handle.result()  # type: ignore[attr-defined]
     await _save(world, handle, name)
@@ -93,7 +93,7 @@ async def disconnection(world: World, name: str = "disconnection_completed") -> 
     await handle.signal("put_on_hold", {"actor": "ops", "reason": "refused: still Pending"})
     await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
     await handle.execute_update(RequestWorkflow.record_final_readings, RecordFinalReadings(actor="csr", readings=[
-        FinalReading(meter_number=world.meters["in_service"].meter_number, reading=Decimal("640"), reading_date=today)]))  # fmt: skip
+        FinalReadingBody(meter_number=world.meters["in_service"].meter_number, reading=Decimal("640"), reading_date=today)]))  # fmt: skip
     await handle.result()  # type: ignore[attr-defined]
     await _save(world, handle, name)
 

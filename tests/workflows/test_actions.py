@@ -16,20 +16,20 @@ from domain.consumers.types import ConsumerStatus, MeterStatus, ServiceOrderType
 from domain.request.types import Priority, RequestStatus, RequestType, Visibility
 from tests import factories
 from tests.workflows.conftest import World
-from workflows.request import RequestWorkflow
-from workflows.schemas import (
+from workflows.actions import (
     Acknowledge,
     Activate,
     AddNote,
     Assign,
     CreateServiceOrder,
-    FinalReading,
-    MeterChoice,
-    Outcome,
+    FinalReadingBody,
+    MeterChoiceBody,
     RecordFinalReadings,
     SelectPlan,
     SetPriority,
 )
+from workflows.request import RequestWorkflow
+from workflows.schemas import Outcome
 
 
 async def _ready_to_activate(world: World) -> WorkflowHandle[RequestWorkflow, object]:
@@ -41,10 +41,10 @@ async def _ready_to_activate(world: World) -> WorkflowHandle[RequestWorkflow, ob
 
 def _choice(
     world: World, key: str, utility: UtilityType, reading: str = "150", days_ago: int = 0
-) -> MeterChoice:
+) -> MeterChoiceBody:
     from datetime import date
 
-    return MeterChoice(
+    return MeterChoiceBody(
         utility=utility,
         meter_number=world.meters[key].meter_number,
         reading=Decimal(reading),
@@ -142,13 +142,13 @@ async def test_whole_disconnection(world: World) -> None:
 
     below = RecordFinalReadings(
         actor="csr",
-        readings=[FinalReading(meter_number=world.meters["in_service"].meter_number, reading=Decimal("499"), reading_date=date.today())],
+        readings=[FinalReadingBody(meter_number=world.meters["in_service"].meter_number, reading=Decimal("499"), reading_date=date.today())],
     )  # fmt: skip
     assert "below its last reading" in await _refused(handle, RequestWorkflow.record_final_readings, below)
 
     final = RecordFinalReadings(
         actor="csr",
-        readings=[FinalReading(meter_number=world.meters["in_service"].meter_number, reading=Decimal("612.4"), reading_date=date.today())],
+        readings=[FinalReadingBody(meter_number=world.meters["in_service"].meter_number, reading=Decimal("612.4"), reading_date=date.today())],
     )  # fmt: skip
     done: Outcome = await handle.execute_update(RequestWorkflow.record_final_readings, final)
 

@@ -20,16 +20,8 @@ from db.models import (
 from domain.consumers.types import ConsumerStatus, MeterStatus, UtilityType
 from domain.request.types import CloseReason, RequestStatus, SlaState
 from tests.workflows.conftest import World
+from workflows.actions import Acknowledge, Activate, Close, MeterChoiceBody, PutOnHold, Resume, SelectPlan
 from workflows.request import RequestWorkflow
-from workflows.schemas import (
-    Acknowledge,
-    Activate,
-    Close,
-    MeterChoice,
-    PutOnHold,
-    Resume,
-    SelectPlan,
-)
 
 
 async def _row(world: World, request_id: str) -> ServiceRequest:
@@ -81,9 +73,9 @@ async def test_whole_reconnection(world: World) -> None:
         Activate(
             actor="csr",
             meters=[
-                MeterChoice(utility=UtilityType.ELECTRICITY, meter_number=world.meters["elec"].meter_number,
+                MeterChoiceBody(utility=UtilityType.ELECTRICITY, meter_number=world.meters["elec"].meter_number,
                             reading=Decimal("150.5"), reading_date=today),
-                MeterChoice(utility=UtilityType.WATER, meter_number=world.meters["water"].meter_number,
+                MeterChoiceBody(utility=UtilityType.WATER, meter_number=world.meters["water"].meter_number,
                             reading=Decimal("120"), reading_date=today),
             ],
         ),

@@ -10,8 +10,8 @@ from temporalio.client import WorkflowExecutionStatus
 
 from domain.consumers.types import UtilityType
 from tests.workflows.conftest import Mailbox, World
+from workflows.actions import Acknowledge, Activate, MeterChoiceBody, SelectPlan
 from workflows.request import RequestWorkflow
-from workflows.schemas import Acknowledge, Activate, MeterChoice, SelectPlan
 
 
 async def test_breach_emails_the_supervisors(timed_mail_world: World, mailbox: Mailbox) -> None:
@@ -39,9 +39,9 @@ async def test_completion_emails_the_consumer_a_confirmation(mail_world: World, 
         Activate(
             actor="csr",
             meters=[
-                MeterChoice(utility=UtilityType.ELECTRICITY, meter_number=world.meters["elec"].meter_number,
+                MeterChoiceBody(utility=UtilityType.ELECTRICITY, meter_number=world.meters["elec"].meter_number,
                             reading=Decimal(150), reading_date=today),
-                MeterChoice(utility=UtilityType.WATER, meter_number=world.meters["water"].meter_number,
+                MeterChoiceBody(utility=UtilityType.WATER, meter_number=world.meters["water"].meter_number,
                             reading=Decimal(120), reading_date=today),
             ],
         ),

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from db.models import Communication
 from domain.request.types import Channel, CloseReason, Priority, RequestStatus, SlaState, SlaTarget
 from tests.workflows.conftest import World
+from workflows.actions import Acknowledge, Close, PutOnHold, Resume, SendResponse
 from workflows.request import RequestWorkflow
-from workflows.schemas import Acknowledge, Close, PutOnHold, Resume, SendResponse, SlaSettings
+from workflows.schemas import SlaSettings
 
 SECOND = timedelta(seconds=1)
 

@@ -12,8 +12,8 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from domain.request.types import CloseReason, RequestStatus
 from tests.workflows.conftest import World
+from workflows.actions import Acknowledge, Close, PutOnHold, Resume, SelectPlan
 from workflows.request import RequestWorkflow
-from workflows.schemas import Acknowledge, Close, PutOnHold, Resume, SelectPlan
 
 # status reached → action → expected status afterwards (None: refused)
 EXPECTED: dict[RequestStatus, dict[str, RequestStatus | None]] = {

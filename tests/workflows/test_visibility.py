@@ -7,8 +7,8 @@ import asyncio
 from temporalio.client import Client
 
 from tests.workflows.conftest import World
+from workflows.actions import Acknowledge
 from workflows.request import RequestWorkflow
-from workflows.schemas import Acknowledge
 
 
 async def _ids(client: Client, query: str, expected: str) -> list[str]:

@@ -1,0 +1,460 @@
+"""The reads of requests: the list (search, filters, sort and its page planner), the escalation
+queue, the dashboard's counters, one request's detail, and the consumer lookup for a new request."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, func, literal_column, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from api.errors import Problem
+from api.pagination import Page, offset, window_total
+from api.requests import schemas
+from api.requests.actions import may
+from api.requests.create import eligibility
+from db import search
+from db.models import (
+    Communication,
+    Consumer,
+    Meter,
+    MeterAssignment,
+    Plan,
+    RequestCount,
+    RequestEvent,
+    ServiceRequest,
+    SlotBooking,
+    TimeSlot,
+    User,
+)
+from db.models.request import PRIORITY_RANK, open_condition
+from domain.consumers.types import UtilityType
+from domain.request import rules
+from domain.request.sla import live_state, recorded_clocks
+from domain.request.types import OPEN_STATUSES, Priority, RequestStatus, RequestType, SlaState
+from settings import Settings
+
+Assignee = aliased(User)
+SORTS: dict[str, Any] = {
+    "created_at": ServiceRequest.created_at,
+    "priority": literal_column(f"({PRIORITY_RANK})"),  # the text of the expression index
+    "resolution_due_at": ServiceRequest.resolution_due_at,
+    "status": ServiceRequest.status,
+    "request_id": ServiceRequest.request_id,
+}
+
+
+def _rows_query() -> Select[Any]:
+    return (
+        select(
+            ServiceRequest,
+            Consumer.account_number,
+            Consumer.first_name,
+            Consumer.last_name,
+            Assignee.username,
+        )
+        .join(Consumer, Consumer.id == ServiceRequest.consumer_id)
+        .outerjoin(Assignee, Assignee.id == ServiceRequest.assigned_to)
+    )
+
+
+def _row(
+    req: ServiceRequest, account: str, first: str, last: str, assignee: str | None
+) -> schemas.RequestRow:
+    return schemas.RequestRow(
+        request_id=req.request_id,
+        request_type=req.request_type,
+        status=req.status,
+        priority=req.priority,
+        reason=req.reason,
+        consumer_id=req.consumer_id,
+        account_number=account,
+        consumer_name=f"{first} {last}",
+        created_at=req.created_at,
+        sla_status=req.sla_status,
+        resolution_due_at=req.resolution_due_at,
+        escalation_level=req.escalation_level,
+        assignee=assignee,
+        preferred_date=req.preferred_date,
+    )
+
+
+async def list_requests(
+    *,
+    session: AsyncSession,
+    q: str | None = None,
+    status: list[RequestStatus] | None = None,
+    request_type: RequestType | None = None,
+    priority: list[Priority] | None = None,
+    sla_status: list[SlaState] | None = None,
+    created_from: date | None = None,
+    created_to: date | None = None,
+    assignee_id: int | None = None,
+    history: bool = False,
+    sort: str = "-created_at",
+    page: int = 1,
+    size: int = 25,
+) -> Page[schemas.RequestRow]:
+    """Search (request ID, consumer name or account number; partial, case-insensitive), filter,
+    sort and paginate; ``history`` keeps Completed and Closed requests only."""
+    totals_columns = _totals_filters(ServiceRequest, request_type, status, priority, sla_status, history)
+    others: list[Any] = []  # filters the running totals cannot answer
+    if created_from:
+        others.append(ServiceRequest.created_at >= datetime.combine(created_from, datetime.min.time(), UTC))
+    if created_to:
+        others.append(
+            ServiceRequest.created_at
+            < datetime.combine(created_to + timedelta(days=1), datetime.min.time(), UTC)
+        )
+    if assignee_id is not None:
+        others.append(ServiceRequest.assigned_to == assignee_id)
+    filters = [*totals_columns, *others]
+    found = search.request_condition(q, session.get_bind().dialect.name)
+    conditions = [found, *filters] if found is not None else filters
+    where = and_(*conditions) if conditions else None
+
+    key = sort.lstrip("-")
+    if key not in SORTS:
+        raise Problem(
+            422, f"Cannot sort by '{key}'; use one of {', '.join(SORTS)}.", type_="/problems/validation",
+            errors=[{"field": "sort", "message": "unknown sort key"}],
+        )  # fmt: skip
+    descending = sort.startswith("-")
+    order = _ordering(SORTS[key], ServiceRequest.id, key, descending)
+
+    # The page's ids first, sorted and cut on the requests table alone; then its rows with their
+    # consumer and assignee (joining first would join every match before the sort). The total:
+    # - filters on the running totals' columns only: from the totals, and the page walks its sort
+    #   index (for open requests by creation date, the open-requests index, already in order);
+    # - few matches (a search, open requests in another order or with more filters): read them
+    #   all, then sort and count that one set (a window). Materialised, so that no planner walks
+    #   a sort index through 90,000 closed requests hoping to meet the rare, bunched open ones;
+    # - anything else (a date range, an assignee, an ID prefix): counted apart.
+    only_totals = not others and not q
+    open_only = bool(status and set(status) <= set(OPEN_STATUSES))
+    walks_open_index = open_only and only_totals and key == "created_at"
+    windowed = bool(q and search.id_prefix(q) is None) or (open_only and not walks_open_index)
+    counted = not windowed and only_totals
+    skip = offset(page, size)
+    total = None if windowed or counted else await _count(session, where)
+    page_ids: Select[Any] | None = None
+    if total is not None and total > BROAD and (prefix := search.id_prefix(q)) is not None:
+        # Thousands share this ID prefix. Where they are dense early in the sort order (recent
+        # IDs, newest first), a short walk of the sort index fills the page; where not (last
+        # year's IDs, newest first), gather them through the ID index and sort them instead.
+        wanted = min(size, total - skip)
+        page_ids = await _walked(session, filters, prefix, key, descending, skip, size, wanted)
+        windowed = page_ids is None
+    if windowed:
+        matched = select(ServiceRequest.id, SORTS[key].label("sort_key")).where(where).cte("matches")
+        matched = matched.prefix_with("MATERIALIZED")
+        page_ids = (
+            select(matched.c.id, func.count().over().label("total"))
+            .order_by(*_ordering(matched.c.sort_key, matched.c.id, key, descending))
+            .limit(size)
+            .offset(skip)
+        )
+    elif page_ids is None:
+        page_ids = select(ServiceRequest.id).order_by(*order).limit(size).offset(skip)
+        if where is not None:
+            page_ids = page_ids.where(where)
+    ids = page_ids.subquery()
+    counts = windowed and total is None
+    rows = (
+        await session.execute(
+            _rows_query()
+            .add_columns(*([ids.c.total] if counts else []))
+            .join(ids, ids.c.id == ServiceRequest.id)
+            .order_by(*order)
+        )
+    ).all()
+
+    if counted:
+        total = await _counted(session, request_type, status, priority, sla_status, history)
+    elif counts:
+        total = await window_total(rows, page, lambda: _count(session, where))
+    assert total is not None
+    return Page(items=[_row(*r[:5]) for r in rows], total=total, page=page, size=size)
+
+
+def _ordering(sort_key: Any, row_id: Any, key: str, descending: bool) -> list[Any]:
+    """ORDER BY the sort key, ties in id order the same way round (so that an index on (key, id)
+    walks the page in order); request IDs are unique already."""
+    direction = (lambda column: column.desc()) if descending else (lambda column: column.asc())
+    return [direction(sort_key)] + ([] if key == "request_id" else [direction(row_id)])
+
+
+BROAD = 1_000
+"""More matches than this and a list's page is first looked for by walking its sort index."""
+WALK = 20
+"""How many rows per match wanted a walk reads before it gives up (a sparse stretch)."""
+
+
+async def _walked(
+    session: AsyncSession,
+    filters: list[Any],
+    prefix: str,
+    key: str,
+    descending: bool,
+    skip: int,
+    size: int,
+    wanted: int,
+) -> Select[Any] | None:
+    """The page's IDs, read off the first ``WALK × (skip + size)`` rows of the sort index that
+    pass ``filters``, testing the ID prefix on each; None when those rows hold fewer than the
+    ``wanted`` matches (then the page lies further on, and gathering them all is cheaper).
+
+    Exact: every match before the page lies within the rows walked, in the same order."""
+    head = (
+        select(ServiceRequest.id, ServiceRequest.request_id, SORTS[key].label("sort_key"))
+        .where(*filters)
+        .order_by(*_ordering(SORTS[key], ServiceRequest.id, key, descending))
+        .limit(WALK * (skip + size))
+        .subquery()
+    )
+    found = list(
+        await session.scalars(
+            select(head.c.id)
+            .where(func.substr(head.c.request_id, 1, len(prefix)) == prefix)
+            .order_by(*_ordering(head.c.sort_key, head.c.id, key, descending))
+            .limit(size)
+            .offset(skip)
+        )
+    )
+    if len(found) < wanted:
+        return None
+    return select(ServiceRequest.id).where(ServiceRequest.id.in_(found))
+
+
+async def _count(session: AsyncSession, where: Any) -> int:
+    return await session.scalar(select(func.count()).select_from(ServiceRequest).where(where)) or 0
+
+
+def _totals_filters(
+    table: type[ServiceRequest] | type[RequestCount],
+    request_type: RequestType | None,
+    status: list[RequestStatus] | None,
+    priority: list[Priority] | None,
+    sla_status: list[SlaState] | None,
+    history: bool,
+) -> list[Any]:
+    """The filters on the columns both the requests and their running totals have."""
+    filters: list[Any] = []
+    if history:
+        filters.append(table.status.in_([RequestStatus.COMPLETED, RequestStatus.CLOSED]))
+    if status:
+        open_ = table is ServiceRequest and set(status) == set(OPEN_STATUSES)
+        filters.append(open_condition() if open_ else table.status.in_(status))
+    if request_type:
+        filters.append(table.request_type == request_type)
+    if priority:
+        filters.append(table.priority.in_(priority))
+    if sla_status:
+        filters.append(table.sla_status.in_(sla_status))
+    return filters
+
+
+async def _counted(
+    session: AsyncSession,
+    request_type: RequestType | None,
+    status: list[RequestStatus] | None,
+    priority: list[Priority] | None,
+    sla_status: list[SlaState] | None,
+    history: bool,
+) -> int:
+    """A list's total from the running totals, when it filters on nothing else."""
+    filters = _totals_filters(RequestCount, request_type, status, priority, sla_status, history)
+    return await session.scalar(select(func.coalesce(func.sum(RequestCount.n), 0)).where(*filters)) or 0
+
+
+async def escalation_queue(
+    *, session: AsyncSession, page: int = 1, size: int = 25
+) -> Page[schemas.RequestRow]:
+    """Open requests whose SLA is breached or at risk, oldest first: what supervisors work through."""
+    return await list_requests(
+        session=session,
+        status=list(OPEN_STATUSES),
+        sla_status=[SlaState.BREACHED, SlaState.AT_RISK],
+        sort="created_at",
+        page=page,
+        size=size,
+    )
+
+
+async def dashboard(*, session: AsyncSession) -> schemas.Dashboard:
+    """The four counters and the open requests' SLA at-risk / breached counts, from the running
+    totals the database's triggers keep (a few dozen rows, whatever the number of requests)."""
+    pending, completed, open_sla = Counter[RequestType](), Counter[RequestType](), Counter[SlaState]()
+    for kept in await session.scalars(select(RequestCount).where(RequestCount.n != 0)):
+        if kept.status in OPEN_STATUSES:
+            pending[kept.request_type] += kept.n
+            open_sla[kept.sla_status] += kept.n
+        elif kept.status is RequestStatus.COMPLETED:
+            completed[kept.request_type] += kept.n
+    return schemas.Dashboard(
+        pending_connection=pending[RequestType.RECONNECTION],
+        completed_connection=completed[RequestType.RECONNECTION],
+        pending_disconnection=pending[RequestType.DISCONNECTION],
+        completed_disconnection=completed[RequestType.DISCONNECTION],
+        sla_at_risk=open_sla[SlaState.AT_RISK],
+        sla_breached=open_sla[SlaState.BREACHED],
+    )
+
+
+async def _service_info(session: AsyncSession, consumer: Consumer) -> list[schemas.ServiceInfo]:
+    """Per utility, the meter serving the consumer now, or else the last one that did: a
+    reconnection shows the meter and reading the service was disconnected with."""
+    assignments = await session.execute(
+        select(Meter, MeterAssignment)
+        .join(MeterAssignment, MeterAssignment.meter_id == Meter.id)
+        .where(MeterAssignment.consumer_id == consumer.id)
+        .order_by(
+            Meter.utility, MeterAssignment.unassigned_on.is_(None).desc(),
+            MeterAssignment.unassigned_on.desc(), MeterAssignment.id.desc(),
+        )
+    )  # fmt: skip
+    services: dict[UtilityType, schemas.ServiceInfo] = {}
+    for meter, held in assignments:
+        if meter.utility in services:
+            continue
+        current = held.unassigned_on is None
+        services[meter.utility] = schemas.ServiceInfo(
+            utility=meter.utility, meter_number=meter.meter_number, device_number=meter.device_number,
+            meter_type=meter.meter_type, model=meter.model,
+            current_reading=meter.last_reading if current else held.final_reading,
+            reading_date=meter.last_reading_date if current else held.unassigned_on,
+            service_status=(
+                ("Active" if consumer.status.value == "Active" else consumer.status.value) if current
+                else f"Disconnected on {held.unassigned_on.isoformat()}"  # type: ignore[union-attr]
+            ),
+        )  # fmt: skip
+    return list(services.values())
+
+
+async def detail(
+    *, session: AsyncSession, settings: Settings, user: User, request_id: str
+) -> schemas.RequestDetail:
+    """The whole request: consumer auto-fill, services and meters, SLA clocks, plan, timeline,
+    communications, and the actions the caller's role may take now."""
+    found = (await session.execute(_rows_query().where(ServiceRequest.request_id == request_id))).first()
+    if found is None:
+        raise Problem(404, f"No request {request_id}.", type_="/problems/not-found")
+    req: ServiceRequest = found[0]
+    consumer = await session.get(Consumer, req.consumer_id)
+    assert consumer is not None
+    now = datetime.now(UTC)
+
+    services = await _service_info(session, consumer)
+    sla = [
+        schemas.SlaClock(
+            target=clock.target, due_at=clock.due_at, met_at=clock.met_at,
+            state=live_state(clock.state, clock.due_at, clock.met_at, now),
+            seconds_remaining=int((clock.due_at - now).total_seconds()),
+        )
+        for clock in recorded_clocks(req)
+    ]  # fmt: skip
+    plan = await session.get(Plan, req.plan_id) if req.plan_id else None
+    booking = await session.scalar(select(SlotBooking).where(SlotBooking.request_id == req.request_id))
+    slot = await session.get(TimeSlot, booking.slot_id) if booking else None
+    events = (
+        await session.scalars(
+            select(RequestEvent).where(RequestEvent.request_id == req.request_id).order_by(RequestEvent.id)
+        )
+    ).all()
+    comms = (
+        await session.scalars(
+            select(Communication)
+            .where(Communication.request_id == req.request_id)
+            .order_by(Communication.created_at.desc(), Communication.id.desc())
+        )
+    ).all()
+    allowed = [
+        a.value
+        for a in rules.allowed_actions(req.status, req.request_type, plan_selected=req.plan_id is not None)
+        if may(user, a, req)
+    ]
+    base = _row(*found)
+    return schemas.RequestDetail(
+        **base.model_dump(),
+        consumer=consumer_card(consumer),
+        services=services,
+        sla=sla,
+        plan=schemas.PlanSummary(
+            id=plan.id, name=plan.name, short_name=plan.short_name, monthly_fee=plan.monthly_fee
+        )
+        if plan
+        else None,
+        slot=schemas.SlotSummary(id=slot.id, label=slot.label, day=booking.day) if slot and booking else None,
+        notes=req.notes,
+        close_reason=req.close_reason,
+        close_notes=req.close_notes,
+        timeline=[
+            schemas.TimelineEntry(occurred_at=e.occurred_at, actor=e.actor, kind=e.kind, detail=e.detail)
+            for e in events
+        ],
+        communications=[
+            schemas.CommunicationEntry(
+                created_at=c.created_at,
+                channel=c.channel,
+                direction=c.direction.value,
+                visibility=c.visibility,
+                subject=c.subject,
+                body=c.body,
+                author=c.author,
+            )
+            for c in comms
+        ],
+        allowed_actions=allowed,
+        temporal_url=(
+            f"{settings.temporal_ui}/namespaces/{settings.temporal_namespace}/workflows/"
+            f"{settings.workflow_id(req.request_id)}"
+        ),
+    )
+
+
+async def lookup_customers(
+    *, session: AsyncSession, settings: Settings, q: str, limit: int = 10
+) -> list[schemas.CustomerMatch]:
+    """Consumers whose name, account number or phone contains ``q`` (case-insensitive), with the
+    request type they would get and whether a request can be created now."""
+    digits = "".join(ch for ch in q if ch.isdigit())
+    found = search.consumer_condition(q, session.get_bind().dialect.name)
+    if found is None:
+        return []
+    if len(digits) >= 3:
+        found = or_(found, func.replace(func.replace(Consumer.phone, "-", ""), " ", "").like(f"%{digits}%"))
+    consumers = (
+        await session.scalars(
+            select(Consumer).where(found).order_by(Consumer.last_name, Consumer.first_name).limit(limit)
+        )
+    ).all()
+    matches = []
+    for consumer in consumers:
+        request_type, refusal = eligibility(consumer, settings)
+        matches.append(
+            schemas.CustomerMatch(
+                consumer=consumer_card(consumer),
+                request_type=request_type,
+                eligible=refusal is None,
+                reason=refusal,
+            )
+        )
+    return matches
+
+
+def consumer_card(consumer: Consumer) -> schemas.ConsumerCard:
+    return schemas.ConsumerCard(
+        id=consumer.id,
+        account_number=consumer.account_number,
+        name=consumer.full_name,
+        service_address=consumer.service_address,
+        phone=consumer.phone,
+        email=consumer.email,
+        category=consumer.category.value,
+        sub_category=consumer.sub_category,
+        status=consumer.status.value,
+        balance=consumer.balance,
+    )

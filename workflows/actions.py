@@ -1,0 +1,195 @@
+"""Every action on a request, declared once: what the caller fills in, the workflow's message, and
+the registry the workflow, the JSON API and the UI derive their handlers from.
+
+Per action: a *body* (what a CSR fills in: the JSON body and the UI form, named as the API
+publishes it), a *message* (the body plus who acts, :class:`ActedBy`: the Temporal update's and
+signal's input) and an :class:`ActionSpec` in :data:`ACTIONS`. Adding an action is its entry here,
+its rule in ``domain.request.rules`` and its handler method on the workflow — nothing else.
+
+Pure pydantic and ``domain``: the workflow sandbox imports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import Field
+
+from domain.consumers.types import ServiceOrderType, UtilityType
+from domain.request.rules import Action
+from domain.request.types import Channel, CloseReason, Priority, Visibility
+from workflows.schemas import ID_MAX, READING_LIMIT, Model
+
+RowId = Annotated[int, Field(ge=1, le=ID_MAX, description="An ID (1 to 2³¹−1)")]
+# Readings are NUMERIC(14, 2) in the database: a larger one would fail its activity on every retry.
+Reading = Annotated[Decimal, Field(ge=0, lt=READING_LIMIT, description="Up to 999,999,999,999.99")]
+
+
+class ActedBy(Model):
+    """What every action's message adds to its body: who acts, and the idempotency digest."""
+
+    actor: str = Field(description="Who does it: a username, or 'system'")
+    # A fingerprint of what the caller sent with an Idempotency-Key, echoed in the Outcome: a retry
+    # under the same update ID gets the first Outcome back, and the API compares the two.
+    digest: str | None = None
+
+
+# ---- bodies and messages, one pair per action (in the domain's Action order) --------------------
+
+
+class Acknowledge(ActedBy):
+    pass
+
+
+class PutOnHoldBody(Model):
+    reason: str = Field(min_length=1, max_length=500, examples=["Awaiting payment confirmation"])
+
+
+class PutOnHold(PutOnHoldBody, ActedBy):
+    pass
+
+
+class Resume(ActedBy):
+    pass
+
+
+class SelectPlanBody(Model):
+    plan_id: RowId
+
+
+class SelectPlan(SelectPlanBody, ActedBy):
+    pass
+
+
+class MeterChoiceBody(Model):  # a meter chosen for one utility service of the plan, with its reading
+    utility: UtilityType
+    meter_number: str
+    reading: Reading
+    reading_date: date
+
+
+class ActivateBody(Model):
+    meters: list[MeterChoiceBody] = Field(min_length=1)
+
+
+class Activate(ActivateBody, ActedBy):
+    pass
+
+
+class FinalReadingBody(Model):  # the final reading of one of the consumer's meters
+    meter_number: str
+    reading: Reading
+    reading_date: date
+
+
+class FinalReadingsBody(Model):
+    readings: list[FinalReadingBody] = Field(min_length=1)
+
+
+class RecordFinalReadings(FinalReadingsBody, ActedBy):
+    pass
+
+
+class CloseBody(Model):
+    reason: CloseReason
+    notes: str = Field(default="", max_length=2000)
+
+
+class Close(CloseBody, ActedBy):
+    pass
+
+
+class NoteBody(Model):
+    text: str = Field(min_length=1, max_length=4000)
+    visibility: Visibility = Visibility.INTERNAL
+
+
+class AddNote(NoteBody, ActedBy):
+    pass
+
+
+class ResponseBody(Model):
+    channel: Channel = Field(description="email, sms, phone or in_person")
+    message: str = Field(min_length=1, max_length=4000)
+    subject: str | None = None
+
+
+class SendResponse(ResponseBody, ActedBy):
+    pass
+
+
+class ServiceOrderBody(Model):
+    service_type: ServiceOrderType
+    description: str = Field(min_length=1, max_length=2000)
+    scheduled_date: date | None = None
+
+
+class CreateServiceOrder(ServiceOrderBody, ActedBy):
+    pass
+
+
+class PriorityBody(Model):
+    priority: Priority
+
+
+class SetPriority(PriorityBody, ActedBy):
+    pass
+
+
+class AssignBody(Model):
+    user_id: RowId
+
+
+class Assign(AssignBody, ActedBy):
+    user_name: str  # looked up by the API: the body names the user by ID only
+
+
+# ---- the registry ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    """One action: everything the workflow, the API and the UI need to offer it."""
+
+    name: Action  # the Temporal update and signal name, and the key of its rule in the domain
+    message: type[ActedBy]  # the update's input
+    body: type[Model] | None  # what the caller fills in (None: nothing)
+    handler: str  # the RequestWorkflow method that does it, with the lock held, after the checks
+    path: str  # its URL segment: /api/v1/requests/{id}/<path>, and the UI's /actions/<path>
+    summary: str  # one line for the API reference and the update's description
+    check_data: str | None = None  # the RequestWorkflow method that checks its data (a 422)
+
+
+ACTIONS: dict[str, ActionSpec] = {  # by update name (an Action is its name)
+    spec.name.value: spec
+    for spec in (
+        ActionSpec(Action.ACKNOWLEDGE, Acknowledge, None, "_acknowledge", "acknowledge",
+                   "Acknowledge: Pending → In Progress"),
+        ActionSpec(Action.PUT_ON_HOLD, PutOnHold, PutOnHoldBody, "_put_on_hold", "hold",
+                   "Put on hold with a reason: In Progress → On Hold"),
+        ActionSpec(Action.RESUME, Resume, None, "_resume", "resume", "Resume: On Hold → In Progress"),
+        ActionSpec(Action.SELECT_PLAN, SelectPlan, SelectPlanBody, "_select_plan", "plan",
+                   "Select and save the billing plan (reconnection)"),
+        ActionSpec(Action.ACTIVATE, Activate, ActivateBody, "_activate", "activate",
+                   "Reconnect and activate: assign meters with their readings → Completed",
+                   check_data="_check_activation_data"),
+        ActionSpec(Action.RECORD_FINAL_READINGS, RecordFinalReadings, FinalReadingsBody,
+                   "_record_final_readings", "final-readings",
+                   "Record final readings and disconnect → Completed", check_data="_check_final_data"),
+        ActionSpec(Action.CLOSE, Close, CloseBody, "_close", "close", "Close with a reason and notes → Closed"),
+        ActionSpec(Action.ADD_NOTE, AddNote, NoteBody, "_add_note", "notes",
+                   "Add a note, internal or visible to the consumer"),
+        ActionSpec(Action.SEND_RESPONSE, SendResponse, ResponseBody, "_send_response", "responses",
+                   "Send a response to the consumer (email, SMS, phone, in person)",
+                   check_data="_check_response_data"),
+        ActionSpec(Action.CREATE_SERVICE_ORDER, CreateServiceOrder, ServiceOrderBody, "_create_service_order",
+                   "service-orders", "Create a service order for field work"),
+        ActionSpec(Action.SET_PRIORITY, SetPriority, PriorityBody, "_set_priority", "priority",
+                   "Change the priority (supervisor)"),
+        ActionSpec(Action.ASSIGN, Assign, AssignBody, "_assign", "assign",
+                   "Assign or reassign to a user (supervisor)"),
+    )
+}  # fmt: skip
