@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -175,6 +176,16 @@ class Settings(BaseSettings):
         ROOT / "var" / "documents", description="Where uploaded consumer documents are stored"
     )
     documents_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
+
+    log_format: Literal["json", "text"] = Field(
+        "json", description="json: one object per line (production); text: readable (`make run`)"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    worker_metrics_address: str = Field(
+        "",
+        description="host:port where the worker serves Prometheus metrics (the Temporal SDK's and "
+        "ConnectDesk's); empty: off",
+    )
 
     payment_webhook_secret: SecretStr = Field(
         SecretStr(""),

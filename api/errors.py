@@ -15,6 +15,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+import logs
+
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -69,6 +71,8 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
         if problem.status == 503 and request.method in WRITES and "Idempotency-Key" not in problem.detail:
             body["detail"] = f"{problem.detail} {RETRY_WRITE}"
     body.update(problem.extra)
+    if (rid := logs.request_id.get()) is not None:
+        body["request_id"] = rid
     return JSONResponse(body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
 
 

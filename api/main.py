@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import errors, idempotency, openapi, params
+import logs
+from api import errors, idempotency, observability, openapi, params
 from api.admin.router import router as admin_router
 from api.audit.router import router as audit_router
 from api.auth import service as auth_service
@@ -30,8 +31,11 @@ from settings import Settings, server_settings
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app. Refuses (``MissingSecret``) settings without a signing key; from the environment
-    (``settings`` None, as under ``uvicorn --factory``) a wrong or missing setting exits in one line."""
-    settings = settings or server_settings()
+    (``settings`` None, as under ``uvicorn --factory``) a wrong or missing setting exits in one line,
+    and the process's logging is set up as the settings say (JSON lines, or text)."""
+    if settings is None:
+        settings = server_settings()
+        logs.configure(settings.log_format, settings.log_level)
     settings.jwt_keyring  # noqa: B018 - raises MissingSecret: no app that cannot sign in safely
 
     @asynccontextmanager
@@ -78,4 +82,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CrossSiteWriteGuard, public_url=settings.public)
     app.add_middleware(SlidingSession, settings=settings)
     app.add_middleware(SecurityHeaders, https=settings.public.startswith("https://"))
+    observability.install(app)  # outermost: the request ID is set before anything else runs
     return app

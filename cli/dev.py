@@ -186,7 +186,8 @@ def run_dev_stack(settings: Settings) -> int:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
 
     console.print(f"[bold]ConnectDesk dev stack[/] — data in {settings.var_dir}")
-    api_env = signing_env(settings)
+    readable = {"CONNECTDESK_LOG_FORMAT": os.environ.get("CONNECTDESK_LOG_FORMAT", "text")}  # a terminal
+    api_env = {**signing_env(settings), **readable}
     console.print("applying migrations …")
     asyncio.run(upgrade(settings.db_url))
     if not asyncio.run(run_seed(settings.db_url, settings.seed_consumers, settings.seed, only_if_empty=True)):
@@ -210,7 +211,7 @@ def run_dev_stack(settings: Settings) -> int:
             )
             return 1
         console.print("starting worker …")
-        stack.start("worker", [sys.executable, str(ROOT / "worker.py")])
+        stack.start("worker", [sys.executable, str(ROOT / "worker.py")], env=readable)
         console.print("starting API …")
         stack.start(
             "api",
