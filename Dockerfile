@@ -29,7 +29,7 @@ COPY cli ./cli
 COPY db ./db
 COPY domain ./domain
 COPY workflows ./workflows
-COPY worker.py settings.py logs.py alembic.ini ./
+COPY worker.py settings.py logs.py tracing.py alembic.ini ./
 
 # settings.ROOT is the directory settings.py is installed in (site-packages) and db/migrate.py reads
 # ROOT/alembic.ini, whose script_location is %(here)s/db/migrations — so alembic.ini must sit next to

@@ -181,6 +181,15 @@ class Settings(BaseSettings):
         "json", description="json: one object per line (production); text: readable (`make run`)"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    worker_shutdown_grace_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM, how long the worker lets in-flight activities finish before cancelling them",
+    )
+    otlp_endpoint: str = Field(
+        "",
+        description="OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); empty: tracing off",
+    )
     worker_metrics_address: str = Field(
         "",
         description="host:port where the worker serves Prometheus metrics (the Temporal SDK's and "

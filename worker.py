@@ -10,6 +10,7 @@ import inspect
 import logging
 import signal
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
@@ -19,6 +20,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 import logs
+import tracing
 from activities.mail import Mailer
 from activities.request import RequestActivities
 from db.session import make_engine, make_sessionmaker
@@ -26,6 +28,7 @@ from settings import Settings, get_settings
 from workflows.policies import LOCAL_DB_TIMEOUT
 from workflows.request import RequestWorkflow
 
+log = logging.getLogger("connectdesk.worker")
 SQLITE_BUSY_TIMEOUT = LOCAL_DB_TIMEOUT.total_seconds() - 2
 """A local activity's SQLite write gives up waiting for the lock before its try is cancelled."""
 
@@ -39,6 +42,9 @@ def build_worker(
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=[RequestWorkflow],
         activities=activity_methods(activities),
+        # SIGTERM (a rolling restart): stop polling, let in-flight activities finish for this long,
+        # then cancel them; Temporal retries what was cut off on another worker.
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
     )
 
 
@@ -78,9 +84,12 @@ async def main(settings: Settings | None = None) -> int:
             namespace=settings.temporal_namespace,
             data_converter=pydantic_data_converter,
             runtime=metrics_runtime(settings.worker_metrics_address),
+            interceptors=tracing.interceptors(
+                tracing.provider_for(settings.otlp_endpoint, "connectdesk-worker")
+            ),
         )
     except RuntimeError as exc:
-        logging.error("cannot reach Temporal at %s: %s", settings.temporal_address, exc)
+        log.error("cannot reach Temporal at %s: %s", settings.temporal_address, exc)
         await engine.dispose()
         return 1
     worker = build_worker(client, settings, build_activities(settings, make_sessionmaker(engine)))
@@ -88,12 +97,10 @@ async def main(settings: Settings | None = None) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    logging.info(
-        "worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_address
-    )
+    log.info("worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_address)
     async with worker:
         await stop.wait()
-        logging.info("shutting down: finishing in-flight tasks")
+        log.info("shutting down: finishing in-flight tasks")
     await engine.dispose()
     return 0
 

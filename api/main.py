@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 
 import logs
+import tracing
 from api import errors, idempotency, observability, openapi, params
 from api.admin.router import router as admin_router
 from api.audit.router import router as audit_router
@@ -29,14 +31,16 @@ from db.session import make_engine, make_sessionmaker
 from settings import Settings, server_settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None) -> FastAPI:
     """The app. Refuses (``MissingSecret``) settings without a signing key; from the environment
     (``settings`` None, as under ``uvicorn --factory``) a wrong or missing setting exits in one line,
-    and the process's logging is set up as the settings say (JSON lines, or text)."""
+    and the process's logging is set up as the settings say (JSON lines, or text). Traces go to
+    ``tracer_provider`` (tests), else to the settings' OTLP endpoint, else nowhere."""
     if settings is None:
         settings = server_settings()
         logs.configure(settings.log_format, settings.log_level)
     settings.jwt_keyring  # noqa: B018 - raises MissingSecret: no app that cannot sign in safely
+    tracer_provider = tracer_provider or tracing.provider_for(settings.otlp_endpoint, "connectdesk-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,7 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.temporal = TemporalGateway(
-            settings.temporal_address, settings.temporal_namespace, settings.temporal_rpc_timeout_seconds
+            settings.temporal_address,
+            settings.temporal_namespace,
+            settings.temporal_rpc_timeout_seconds,
+            tracing.interceptors(tracer_provider),
         )
         await asyncio.to_thread(auth_service.dummy_hash)  # the first unknown username is not slower
         try:
@@ -82,5 +89,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CrossSiteWriteGuard, public_url=settings.public)
     app.add_middleware(SlidingSession, settings=settings)
     app.add_middleware(SecurityHeaders, https=settings.public.startswith("https://"))
+    tracing.instrument(app, tracer_provider)
     observability.install(app)  # outermost: the request ID is set before anything else runs
     return app

@@ -18,6 +18,7 @@ import time
 import uuid
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -72,5 +73,6 @@ def install(app: FastAPI) -> None:
     Instrumentator(
         should_group_status_codes=False,
         excluded_handlers=["/metrics", "/static/.*"],
+        registry=CollectorRegistry(),  # the app's own: a second app in the process (tests) counts apart
     ).instrument(app).expose(app, endpoint="/metrics", include_in_schema=False)
     app.add_middleware(RequestContext)

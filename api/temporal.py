@@ -7,11 +7,16 @@ A Temporal outage becomes ``DependencyUnavailable`` (503 + Retry-After), never a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 
-from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import (
+    Client,
+    Interceptor,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -22,15 +27,20 @@ from domain.request.types import RequestStatus
 UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
 
 
-async def connect(address: str, namespace: str) -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+async def connect(address: str, namespace: str, interceptors: Sequence[Interceptor] = ()) -> Client:
+    return await Client.connect(
+        address, namespace=namespace, data_converter=pydantic_data_converter, interceptors=interceptors
+    )
 
 
 class TemporalGateway:
-    def __init__(self, address: str, namespace: str, rpc_timeout: float) -> None:
+    def __init__(
+        self, address: str, namespace: str, rpc_timeout: float, interceptors: Sequence[Interceptor] = ()
+    ) -> None:
         self.address = address
         self.namespace = namespace
         self.rpc_timeout = timedelta(seconds=rpc_timeout)
+        self.interceptors = interceptors  # tracing, when on
         self._client: Client | None = None
         self._lock = asyncio.Lock()
 
@@ -42,7 +52,8 @@ class TemporalGateway:
             if self._client is None:
                 try:
                     self._client = await asyncio.wait_for(
-                        connect(self.address, self.namespace), self.rpc_timeout.total_seconds()
+                        connect(self.address, self.namespace, self.interceptors),
+                        self.rpc_timeout.total_seconds(),
                     )
                 except (RuntimeError, OSError, TimeoutError) as exc:
                     raise DependencyUnavailable(
