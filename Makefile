@@ -57,14 +57,16 @@ fuzz: install
 	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_PHASES=examples,coverage,fuzzing,stateful FUZZ_MIN_CASES=2000 \
 	  $(BIN)/python -m pytest tests/fuzz -q -s $(PYTEST_ARGS)
 
-## make bench: every benchmark on SQLite and PostgreSQL; tables printed, JSON under bench/results/
+## make bench: every benchmark on SQLite and PostgreSQL (scale_bench: SQLite, 10,000 open requests);
+## tables printed, JSON under bench/results/
 bench: install
 	$(BIN)/python bench/seed_bench.py --consumers 100000
 	$(BIN)/python bench/seed_bench.py --consumers 100000 --postgres
-	$(BIN)/python bench/api_bench.py --separate-processes
-	$(BIN)/python bench/api_bench.py --postgres --separate-processes
+	$(BIN)/python bench/api_bench.py
+	$(BIN)/python bench/api_bench.py --postgres
 	$(BIN)/python bench/read_bench.py
 	$(BIN)/python bench/read_bench.py --postgres
+	$(BIN)/python bench/scale_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -31,7 +31,6 @@ import contextlib
 import json
 import math
 import os
-import platform
 import random
 import re
 import sys
@@ -44,6 +43,7 @@ from time import perf_counter
 from typing import Any
 
 import sqlalchemy
+from _support import DEFAULT_ADMIN_URL, RESULTS_DIR, admin, machine, ms, new_parser, percentile, save_results
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -53,7 +53,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from api.reference.service import REASONS
-from api.requests import service as requests_service
+from api.requests import queries as requests_service
 from db.migrate import current_revision, head_revision, refresh_statistics, upgrade
 from db.models import Communication, Consumer, Plan, RequestEvent, ServiceRequest, User
 from db.seed import seed
@@ -78,11 +78,8 @@ try:  # written alongside this benchmark; its queries are skipped (with a note) 
 except ImportError:  # pragma: no cover - depends on the branch
     consumers_service = None  # type: ignore[assignment]
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "read.json"
-CACHE = ROOT / "bench" / "results" / "cache"
+CACHE = RESULTS_DIR / "cache"
 CACHE_META = CACHE / "read_bench.json"
-DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 GOALS_MS = {"postgresql": 20.0, "sqlite": 50.0}
 GENERATOR = 1  # bump when the generated requests change shape: cached databases are rebuilt
 BATCH = 10_000
@@ -350,15 +347,6 @@ def _remove_sqlite(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-async def _admin(admin_url: str, sql: str) -> None:
-    engine = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
 async def _pg_exists(admin_url: str, name: str) -> bool:
     engine = make_engine(admin_url)
     try:
@@ -410,8 +398,8 @@ async def ensure_database(
         console.print(f"[bold]building[/] {key} ({why}); takes a few minutes once …")
         if kind == "postgresql":
             if exists:
-                await _admin(args.admin_url, f'DROP DATABASE IF EXISTS "{shape.name}" WITH (FORCE)')
-            await _admin(args.admin_url, f'CREATE DATABASE "{shape.name}"')
+                await admin(args.admin_url, f'DROP DATABASE IF EXISTS "{shape.name}" WITH (FORCE)')
+            await admin(args.admin_url, f'CREATE DATABASE "{shape.name}"')
         else:
             await asyncio.to_thread(_remove_sqlite, path)
         meta = await build(url, shape, console)
@@ -697,13 +685,6 @@ def scan_warnings(kind: str, plan: list[str]) -> list[str]:
     return sorted(set(found))
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))]
-
-
 async def run_query(sessionmaker: Any, q: Query, reps: int, warmup: int) -> None:
     for i in range(-warmup, reps):
         total = 0.0
@@ -711,10 +692,10 @@ async def run_query(sessionmaker: Any, q: Query, reps: int, warmup: int) -> None
             began = perf_counter()
             async with sessionmaker() as session:
                 await call(session, i if i >= 0 else 10_000 + i)
-            ms = (perf_counter() - began) * 1000
-            total += ms
+            took = (perf_counter() - began) * 1000
+            total += took
             if i >= 0 and len(q.parts) > 1:
-                q.samples.setdefault(label, []).append(ms)
+                q.samples.setdefault(label, []).append(took)
         if i >= 0:
             q.samples.setdefault("", []).append(total)
             q.timed.append((total, i))
@@ -724,13 +705,13 @@ async def slowest(sessionmaker: Any, capture: Capture, q: Query, n: int, console
     """Print the ``n`` slowest calls of ``q`` with the parameters they sent, to tell which inputs
     make its p99."""
     console.print(f"[bold]{q.group}: {q.name}[/] — the {n} slowest calls")
-    for ms, i in sorted(q.timed, reverse=True)[:n]:
+    for took, i in sorted(q.timed, reverse=True)[:n]:
         with capture.capturing() as statements:
             for _, call in q.parts:
                 async with sessionmaker() as session:
                     await call(session, i)
         sent = sorted({str(p) for _, parameters in statements for p in (parameters or ())})
-        console.print(f"  {ms:7.1f} ms  i={i:<4} {len(statements)} statements  {', '.join(sent)[:160]}")
+        console.print(f"  {took:7.1f} ms  i={i:<4} {len(statements)} statements  {', '.join(sent)[:160]}")
 
 
 async def plans_for(engine: AsyncEngine, sessionmaker: Any, capture: Capture, q: Query) -> None:
@@ -752,10 +733,6 @@ async def plans_for(engine: AsyncEngine, sessionmaker: Any, capture: Capture, q:
             )
 
 
-def _ms(v: float) -> str:
-    return "-" if math.isnan(v) else f"{v:,.2f}" if v < 10 else f"{v:,.1f}"
-
-
 def report(kind: str, queries: list[Query], console: Console, explain_all: bool) -> dict[str, Any]:
     goal = GOALS_MS[kind]
     table = Table(title=f"read path on {kind}: ms per call (goal p99 ≤ {goal:.0f} ms)")
@@ -775,10 +752,10 @@ def report(kind: str, queries: list[Query], console: Console, explain_all: bool)
                 q.group if key == "" else "",
                 title,
                 str(len(values)),
-                _ms(percentile(values, 50)),
-                _ms(percentile(values, 95)),
-                _ms(p99),
-                _ms(max(values) if values else math.nan),
+                ms(percentile(values, 50)),
+                ms(percentile(values, 95)),
+                ms(p99),
+                ms(max(values) if values else math.nan),
                 "[green]met[/]" if met else "[red]missed[/]",
                 ", ".join(scans) if q.plans else "",
             )
@@ -810,13 +787,6 @@ def report(kind: str, queries: list[Query], console: Console, explain_all: bool)
 def _short_sql(sql: str) -> str:
     one = " ".join(sql.split())
     return one if len(one) <= 220 else f"{one[:140]} … {one[-70:]}"
-
-
-def _save(kind: str, result: dict[str, Any]) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results[kind] = result
-    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True, default=str) + "\n")
 
 
 @contextlib.asynccontextmanager
@@ -890,12 +860,7 @@ async def bench(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         "database": {**meta, "kind": kind, "server_version": version},
         "reps": args.reps,
         "seconds": round(seconds, 1),
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "sqlalchemy": sqlalchemy.__version__,
-        "cpus": os.cpu_count(),
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in load_after],
+        **machine(load_before, load_after),
     }
 
 
@@ -905,12 +870,9 @@ async def _scalar(engine: AsyncEngine, sql: str) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = new_parser(__doc__)
     parser.add_argument("--consumers", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--reps", type=int, default=200, help="timed calls per query (after warm-up)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed calls per query first")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL (a database of its own, kept)")
@@ -936,8 +898,8 @@ def main() -> int:
     result = asyncio.run(bench(args, console))
     kind = result["database"]["kind"] + ("+proposed-indexes" if args.with_proposed_indexes else "")
     if not args.no_save:
-        _save(kind, result)
-        print(f"results: {RESULTS} [{kind}]")
+        path = save_results("read", kind, result)
+        print(f"results: {path} [{kind}]")
     return 0
 
 
