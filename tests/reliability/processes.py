@@ -122,6 +122,9 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
         self.kills = 0
+        self.terms = 0
+        self.term_seconds: list[float] = []  # how long each SIGTERM took to end the process
+        self.term_exit_codes: list[int] = []
         self.starts = 0
         self.unplanned_exits = 0
 
@@ -174,6 +177,20 @@ class WorkerProcess:
         self.proc.kill()
         self.proc.wait()
         self.kills += 1
+
+    async def terminate(self, timeout: float) -> None:
+        """SIGTERM, as a rolling restart does, and wait for the process to end by itself."""
+        assert self.proc is not None
+        began = time.monotonic()
+        self.proc.terminate()
+        while self.proc.poll() is None:
+            if time.monotonic() - began > timeout:
+                self.proc.kill()  # counted as a failure by the caller: its exit code is -9
+                break
+            await asyncio.sleep(0.05)
+        self.term_seconds.append(time.monotonic() - began)
+        self.term_exit_codes.append(self.proc.wait())
+        self.terms += 1
 
     def stop(self) -> None:
         """At the end, once audited: killed too (a graceful stop here takes over 15 s)."""

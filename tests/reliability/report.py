@@ -18,6 +18,8 @@ class Result:
     findings: Findings
     seconds: float
     worker_kills: int = 0
+    worker_terms: int = 0
+    worker_term_seconds_max: float = 0.0
     worker_unplanned_exits: int = 0
     workflow_task_failures: list[str] = field(default_factory=list)
     dev_server_restarts: int = 0
@@ -35,6 +37,7 @@ class Result:
             ("at their end state (Completed / Closed)", f"{ends['Completed']} / {ends['Closed']}"),
             ("actions sent / HTTP attempts", f"{t.actions} / {t.attempts}"),
             ("worker SIGKILLs", str(self.worker_kills)),
+            ("worker SIGTERMs (longest exit)", f"{self.worker_terms} ({self.worker_term_seconds_max:.1f} s)"),
             ("worker exits nobody caused", str(self.worker_unplanned_exits)),
             ("workflow task failures (worker log)", str(len(self.workflow_task_failures))),
             ("dev server SIGKILL + restarts", str(self.dev_server_restarts)),

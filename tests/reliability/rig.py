@@ -31,6 +31,7 @@ from tests.reliability.processes import DevServer, Mailbox, SqliteLock, TcpProxy
 from tests.reliability.report import Result
 
 TASK_QUEUE = "reliability"
+SHUTDOWN_GRACE = 10.0  # seconds a SIGTERMed worker lets in-flight activities finish
 POOL = {"db_pool_size": 4, "db_max_overflow": 8}  # PostgreSQL is shared with the rest of the suite
 
 
@@ -99,6 +100,8 @@ class Rig:
             findings=findings,
             seconds=time.monotonic() - started,
             worker_kills=self.worker.kills,
+            worker_terms=self.worker.terms,
+            worker_term_seconds_max=max(self.worker.term_seconds, default=0.0),
             worker_unplanned_exits=self.worker.unplanned_exits,
             workflow_task_failures=await asyncio.to_thread(self.worker.task_failures),
             dev_server_restarts=self.dev.kills,
@@ -149,6 +152,23 @@ def kill_worker_every(scale: Scale) -> Callable[[Rig], Awaitable[None]]:
             if await _sleep_unless_stopping(rig, random.uniform(*scale.worker_uptime)):
                 return
             rig.worker.kill()
+            rig.worker.start()
+
+    return fault
+
+
+def roll_worker_every(scale: Scale, *, grace: float) -> Callable[[Rig], Awaitable[None]]:
+    """A rolling restart: SIGTERM the worker a few seconds after it starts polling (it stops
+    polling, lets in-flight activities finish for its grace period, exits), then start it again."""
+
+    async def fault(rig: Rig) -> None:
+        while rig.worker.terms < scale.max_worker_kills:
+            while not (rig.worker.alive() and rig.worker.ready()):
+                if await _sleep_unless_stopping(rig, 0.1):
+                    return
+            if await _sleep_unless_stopping(rig, random.uniform(*scale.worker_uptime)):
+                return
+            await rig.worker.terminate(timeout=grace + 15)
             rig.worker.start()
 
     return fault
@@ -226,6 +246,7 @@ async def build_rig(
                 "CONNECTDESK_SMTP_PORT": str(mailbox.port),
                 "CONNECTDESK_DB_POOL_SIZE": str(POOL["db_pool_size"]),
                 "CONNECTDESK_DB_MAX_OVERFLOW": str(POOL["db_max_overflow"]),
+                "CONNECTDESK_WORKER_SHUTDOWN_GRACE_SECONDS": str(SHUTDOWN_GRACE),
             },
         )
         stack.callback(worker.stop)
