@@ -1,6 +1,7 @@
 """Logging for the API and the worker: one JSON object per line (production), or readable text.
 
-Each JSON line carries the time, level, logger and message; the HTTP request ID and the user when
+Each JSON line carries the time, level, logger and message; the HTTP request ID (``http_request_id``)
+and the user when
 the line is written while serving a request; and, for lines from workflow or activity code, the
 workflow ID, run ID, workflow type and activity type (the Temporal SDK's ``temporal_workflow`` and
 ``temporal_activity`` extras, flattened). ``configure`` replaces only the handler it installed
@@ -60,7 +61,7 @@ def flattened(record: logging.LogRecord) -> dict[str, Any]:
         "message": record.getMessage(),
     }
     if (rid := request_id.get()) is not None:
-        line["request_id"] = rid
+        line["http_request_id"] = rid
     for provider in _context:
         line.update({k: v for k, v in provider().items() if v is not None})
     for extra, fields in _TEMPORAL_EXTRAS.items():

@@ -72,7 +72,7 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
             body["detail"] = f"{problem.detail} {RETRY_WRITE}"
     body.update(problem.extra)
     if (rid := logs.request_id.get()) is not None:
-        body["request_id"] = rid
+        body["http_request_id"] = rid
     return JSONResponse(body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
 
 

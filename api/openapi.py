@@ -55,8 +55,8 @@ class ProblemDocument(BaseModel):
     reason: str | None = Field(None, description="409/422 from a workflow: the kind of refusal")
     dependency: str | None = Field(None, description="503: which dependency is down")
     reference: str | None = Field(None, description="500: quote it to find the error in the log")
-    request_id: str | None = Field(
-        None, description="The request's ID (also in `X-Request-ID`), for the logs"
+    http_request_id: str | None = Field(
+        None, description="The HTTP request's ID (also in `X-Request-ID`): quote it to find its log lines"
     )
 
 

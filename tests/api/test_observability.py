@@ -80,9 +80,10 @@ async def test_the_request_id_is_echoed_or_made_and_problems_carry_it(
     insane = await client.get("/healthz", headers={"X-Request-ID": "bad id with spaces" * 20})
 
     assert sent.headers["x-request-id"] == "edge-42.a"
-    assert sent.status_code == 404 and sent.json()["request_id"] == "edge-42.a"
+    assert sent.status_code == 404 and sent.json()["http_request_id"] == "edge-42.a"
     assert (
-        len(made.headers["x-request-id"]) == 32 and made.json()["request_id"] == made.headers["x-request-id"]
+        len(made.headers["x-request-id"]) == 32
+        and made.json()["http_request_id"] == made.headers["x-request-id"]
     )
     assert insane.headers["x-request-id"] != "bad id with spaces" * 20
 
@@ -94,7 +95,7 @@ async def test_log_lines_are_json_with_the_request_id_and_the_user(
 
     lines = _lines(json_lines)
     [access] = [line for line in lines if line["logger"] == "connectdesk.http"]
-    assert access["request_id"] == "trace-me-1" and access["user"] == "supervisor"
+    assert access["http_request_id"] == "trace-me-1" and access["user"] == "supervisor"
     assert access["message"].startswith("GET /api/v1/requests 200 ")
     assert {"time", "level", "message"} <= access.keys() and access["level"] == "info"
 
