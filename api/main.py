@@ -17,6 +17,7 @@ from api.audit.router import router as audit_router
 from api.auth import service as auth_service
 from api.auth.cookies import SlidingSession
 from api.auth.router import router as auth_router
+from api.complaints.router import router as complaints_router
 from api.consumers.router import router as consumers_router
 from api.csrf import CrossSiteWriteGuard
 from api.disconnection import router as disconnection
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         auth_router,
         requests_router,
         consumers_router,
+        complaints_router,
         disconnection.consumer_router,
         payments.consumer_router,
         payments.webhook_router,

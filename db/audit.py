@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from db.models import (
     AuditEntry,
+    Complaint,
     Consumer,
     ConsumerProtection,
     Document,
@@ -37,6 +38,7 @@ actor: ContextVar[str | None] = ContextVar("audit_actor", default=None)
 """The username the current writes are done for (set per HTTP request by the API's auth)."""
 
 AUDITED: dict[type[Any], str] = {
+    Complaint: "complaint",
     Consumer: "consumer",
     ConsumerProtection: "protection",
     Document: "document",

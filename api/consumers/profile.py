@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.complaints.service import complaint_counts
 from api.consumers import schemas
 from api.consumers.accounts import cents, today_utc
 from api.consumers.billing import average_monthly_bill, financial, payment_records
@@ -76,6 +77,7 @@ async def _standing(session: AsyncSession, consumer: Consumer, today: date) -> _
             )
         )
     ).all()
+    complaints, resolved = await complaint_counts(session, cid)
     from_customer = [at for direction, at in contacts if direction == Direction.FROM_CUSTOMER]
     to_customer = [at for direction, at in contacts if direction == Direction.TO_CUSTOMER]
 
@@ -91,9 +93,9 @@ async def _standing(session: AsyncSession, consumer: Consumer, today: date) -> _
         ),
         communications_from_customer=len(from_customer),
         communications_answered=_answered(from_customer, to_customer),
-        complaints_total=0,  # the model has no complaints yet
-        complaints_resolved=0,
-        unresolved_complaints=0,
+        complaints_total=complaints,
+        complaints_resolved=resolved,
+        unresolved_complaints=complaints - resolved,
         disconnections=sum(
             1
             for r in requests

@@ -1,5 +1,5 @@
 """Consumers pages: dashboard and search, the profile header and its tabs (Overview, Financial,
-Connections, Service, Communications, Documents, Protections), and the forms on them. Every read
+Connections, Service, Communications, Documents, Protections, Complaints), and the forms on them. Every read
 and write goes through the ``api.consumers`` and ``api.disconnection`` modules, as the JSON API's
 does."""
 
@@ -15,6 +15,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from api.complaints import schemas as complaint_schemas
+from api.complaints import service as complaints
 from api.consumers import (
     accounts,
     billing,
@@ -46,7 +48,7 @@ from api.ui.common import (
 )
 from db.disconnection import load_profile
 from db.models import Consumer, User
-from domain.consumers.types import ConsumerStatus, ServiceOrderStatus, ServiceOrderType
+from domain.consumers.types import ComplaintCategory, ConsumerStatus, ServiceOrderStatus, ServiceOrderType
 from domain.request.types import Channel, Visibility
 from settings import Settings
 
@@ -61,6 +63,7 @@ TABS = [
     ("communications", "Communications"),
     ("documents", "Documents"),
     ("protections", "Protections"),
+    ("complaints", "Complaints"),
 ]
 NEXT_ORDER_STATUS = {
     ServiceOrderStatus.SCHEDULED: ServiceOrderStatus.IN_PROGRESS,
@@ -194,6 +197,9 @@ async def _profile_page(
     }
     if tab == "protections":
         context.update(await protection_pages.tab_context(session, consumer))
+    elif tab == "complaints":
+        context["complaints"] = await complaints.list_complaints(session=session, consumer=consumer)
+        context["complaint_categories"] = list(ComplaintCategory)
     elif tab == "overview":
         context["overview"] = await profile.overview(session=session, consumer=consumer)
     elif tab == "financial":
@@ -468,10 +474,11 @@ async def verify_reading(
 # ---- protections --------------------------------------------------------------------------------------
 
 
-async def _protection_write(
-    request: Request, user: User, session: SessionDep, consumer: Consumer, operation: str, form: str,
-    write: Callable[[dict[str, str]], Awaitable[object]], flash: str,
+async def _tab_write(
+    request: Request, user: User, session: SessionDep, consumer: Consumer, operation: str, tab: str,
+    form: str, write: Callable[[dict[str, str]], Awaitable[object]], flash: str,
 ) -> Response:  # fmt: skip
+    """One form of a profile tab, written once per form key; a refusal shows the tab again with it."""
     values = form_dict(await request.form())
     once = form_write(values, user, operation)
     try:
@@ -481,8 +488,8 @@ async def _protection_write(
     except Replayed:
         pass
     except (ValidationError, Problem) as exc:
-        return await _refused(request, user, session, consumer, "protections", form, values, exc)
-    return redirect(f"/consumers/{consumer.id}?tab=protections", flash=flash)
+        return await _refused(request, user, session, consumer, tab, form, values, exc)
+    return redirect(f"/consumers/{consumer.id}?tab={tab}", flash=flash)
 
 
 @router.post("/consumers/{key}/protections")
@@ -502,8 +509,16 @@ async def record_protection(request: Request, key: str, user: PageUser, session:
         )
 
     operation = f"protections.record:{consumer.id}"
-    return await _protection_write(
-        request, user, session, consumer, operation, "protection", write, "Protection recorded."
+    return await _tab_write(
+        request,
+        user,
+        session,
+        consumer,
+        operation,
+        "protections",
+        "protection",
+        write,
+        "Protection recorded.",
     )
 
 
@@ -519,8 +534,16 @@ async def renew_protection(
         )
 
     operation = f"protections.renew:{protection_id}"
-    return await _protection_write(
-        request, user, session, consumer, operation, "protection-action", write, "Certificate renewed."
+    return await _tab_write(
+        request,
+        user,
+        session,
+        consumer,
+        operation,
+        "protections",
+        "protection-action",
+        write,
+        "Certificate renewed.",
     )
 
 
@@ -537,6 +560,51 @@ async def end_protection(
         )
 
     operation = f"protections.end:{protection_id}"
-    return await _protection_write(
-        request, user, session, consumer, operation, "protection-action", write, "Protection ended."
+    return await _tab_write(
+        request,
+        user,
+        session,
+        consumer,
+        operation,
+        "protections",
+        "protection-action",
+        write,
+        "Protection ended.",
     )
+
+
+# ---- complaints ---------------------------------------------------------------------------------------
+
+
+@router.post("/consumers/{key}/complaints")
+async def open_complaint(request: Request, key: str, user: PageUser, session: SessionDep) -> Response:
+    consumer = await accounts.get_consumer(session=session, key=key)
+
+    async def write(values: dict[str, str]) -> object:
+        body = complaint_schemas.ComplaintCreate.model_validate(blank_to_none(values, "request_id"))
+        return await complaints.open_complaint(
+            session=session, consumer=consumer, body=body, by=user.username
+        )
+
+    return await _tab_write(
+        request, user, session, consumer, f"complaints.open:{consumer.id}", "complaints", "complaint", write,
+        "Complaint opened.",
+    )  # fmt: skip
+
+
+@router.post("/consumers/{key}/complaints/{complaint_id}")
+async def update_complaint(
+    request: Request, key: str, complaint_id: int, user: PageUser, session: SessionDep
+) -> Response:
+    consumer = await accounts.get_consumer(session=session, key=key)
+
+    async def write(values: dict[str, str]) -> object:
+        changes = complaint_schemas.ComplaintUpdate.model_validate(blank_to_none(values, "resolution_notes"))
+        return await complaints.update_complaint(
+            session=session, consumer=consumer, complaint_id=complaint_id, changes=changes, by=user.username
+        )
+
+    return await _tab_write(
+        request, user, session, consumer, f"complaints.update:{complaint_id}", "complaints", "complaint-action",
+        write, "Complaint updated.",
+    )  # fmt: skip

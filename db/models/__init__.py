@@ -4,6 +4,7 @@ from db.base import Base
 from db.models.audit import AuditEntry
 from db.models.billing import BillingAccount, Payment
 from db.models.communication import Communication
+from db.models.complaint import Complaint
 from db.models.consumer import Consumer
 from db.models.counters import ConsumerTotal, RequestCount
 from db.models.document import Document
@@ -23,6 +24,7 @@ __all__ = [
     "Base",
     "BillingAccount",
     "Communication",
+    "Complaint",
     "Consumer",
     "ConsumerProtection",
     "ConsumerTotal",

@@ -90,6 +90,21 @@ class ServiceOrderStatus(StrEnum):
     COMPLETED = "Completed"
 
 
+class ComplaintCategory(StrEnum):
+    BILLING = "Billing"
+    SERVICE_QUALITY = "Service quality"
+    OUTAGE = "Outage"
+    METER = "Meter"
+    STAFF_CONDUCT = "Staff conduct"
+    OTHER = "Other"
+
+
+class ComplaintStatus(StrEnum):
+    OPEN = "Open"
+    IN_PROGRESS = "In progress"
+    RESOLVED = "Resolved"
+
+
 class DocumentStatus(StrEnum):
     VERIFIED = "Verified"
     PUBLISHED = "Published"

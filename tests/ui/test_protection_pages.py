@@ -132,3 +132,37 @@ async def test_admins_choose_the_profile_and_declare_and_end_emergencies(
     again = await client.post(f"/admin/weather-emergencies/{emergency.id}/end", headers=signed_in(admin))
     assert ended.status_code == 303 and "ended" in _flash(ended)
     assert again.status_code == 409 and "already ended" in again.text
+
+
+async def test_a_complaint_is_opened_resolved_and_reopened_on_its_tab(
+    client: httpx.AsyncClient, users: dict[str, User], sessionmaker: Maker
+) -> None:
+    from db.models import Complaint
+
+    consumer, csr = await _consumer(sessionmaker), users["csr"]
+    opened = await client.post(
+        f"/consumers/{consumer.id}/complaints",
+        data={"category": "Billing", "request_id": "", "description": "Estimated bill far too high"},
+        headers=signed_in(csr),
+    )
+    assert opened.status_code == 303 and "Complaint opened." in _flash(opened)
+    async with sessionmaker() as session:
+        complaint = await session.scalar(select(Complaint).where(Complaint.consumer_id == consumer.id))
+    assert complaint is not None and complaint.status.value == "Open"
+    page = await client.get(f"/consumers/{consumer.id}?tab=complaints", headers=signed_in(csr))
+    assert "Estimated bill far too high" in page.text and "Resolve" in page.text
+
+    blank = await client.post(
+        f"/consumers/{consumer.id}/complaints/{complaint.id}",
+        data={"status": "Resolved", "resolution_notes": ""},
+        headers=signed_in(csr),
+    )
+    assert blank.status_code == 422 and 'id="complaint-action-error"' in blank.text
+    resolved = await client.post(
+        f"/consumers/{consumer.id}/complaints/{complaint.id}",
+        data={"status": "Resolved", "resolution_notes": "Actual reading taken; rebilled"},
+        headers=signed_in(csr),
+    )
+    assert resolved.status_code == 303
+    page = await client.get(f"/consumers/{consumer.id}?tab=complaints", headers=signed_in(csr))
+    assert "Resolution: Actual reading taken; rebilled" in page.text and "Reopen" in page.text
