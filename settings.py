@@ -123,6 +123,7 @@ class Settings(BaseSettings):
     temporal_rpc_timeout_seconds: float = Field(5.0, gt=0)
 
     api_host: str = "127.0.0.1"
+    api_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes for `connectdesk api`")
     api_port: int = Field(8000, ge=1, le=65535)
     public_url: str = Field("", description="URL users open; default http://<api host>:<api port>")
 
@@ -189,6 +190,9 @@ class Settings(BaseSettings):
     otlp_endpoint: str = Field(
         "",
         description="OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); empty: tracing off",
+    )
+    worker_max_cached_workflows: int = Field(
+        1000, ge=0, description="Open requests a worker keeps in memory (its sticky cache); ~0.4 MB each"
     )
     worker_metrics_address: str = Field(
         "",

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -46,9 +47,11 @@ from domain.consumers.types import (
     VerificationStatus,
 )
 from domain.dates import add_months
+from domain.disconnection.rules import DisconnectionKind, reconnection_meters
 from domain.request import rules
 from domain.request.types import Direction, RequestStatus, RequestType
 from workflows.schemas import (
+    AssignedMeter,
     CommunicationRecord,
     Completion,
     Email,
@@ -224,19 +227,27 @@ class RequestActivities:
 
     @activity.defn
     async def lookup_meters(self, lookup: MeterLookup) -> MeterFactsList:
-        """What the database knows of the named meters (unknown numbers are simply absent)."""
+        """What the database knows of the named meters (unknown numbers are simply absent); with a
+        consumer, which of them are that consumer's own, assigned with service off (``in_place``)."""
         async with self.sessionmaker() as session:
             rows = (
                 await session.scalars(select(Meter).where(Meter.meter_number.in_(lookup.meter_numbers)))
             ).all()
-            assigned_by = (
-                await session.scalars(
-                    select(MeterAssignment.request_id).where(
+            open_assignments = (
+                await session.execute(
+                    select(
+                        MeterAssignment.meter_id, MeterAssignment.consumer_id, MeterAssignment.request_id
+                    ).where(
                         MeterAssignment.meter_id.in_([m.id for m in rows]),
                         MeterAssignment.unassigned_on.is_(None),
                     )
                 )
             ).all()
+            own = {
+                a.meter_id
+                for a in open_assignments
+                if lookup.consumer_id is not None and a.consumer_id == lookup.consumer_id
+            }
             return MeterFactsList(
                 meters=[
                     MeterFacts(
@@ -244,10 +255,11 @@ class RequestActivities:
                         utility=m.utility,
                         available=m.status == MeterStatus.AVAILABLE,
                         last_reading=m.last_reading,
+                        in_place=m.id in own and m.status == MeterStatus.ASSIGNED,
                     )
                     for m in rows
                 ],
-                completed_by_this_request=any(_is_this_request(r) for r in assigned_by),
+                completed_by_this_request=any(_is_this_request(a.request_id) for a in open_assignments),
             )
 
     @activity.defn
@@ -267,9 +279,14 @@ class RequestActivities:
                 ).all()
                 if _is_this_request(row.request_id)
             ]
-            # this request's completion already unassigned the meters: the ones it closed
+            # this request's completion already unassigned the meters (permanent): the ones it
+            # closed; or left them assigned (temporary): the open ones
             still_open = MeterAssignment.unassigned_on.is_(None)
-            closed_by_it = MeterAssignment.unassigned_on >= done[0].created_at.date() if done else still_open
+            closed_by_it = (
+                or_(still_open, MeterAssignment.unassigned_on >= done[0].created_at.date())
+                if done
+                else still_open
+            )
             rows = (
                 await session.scalars(
                     select(Meter)
@@ -335,9 +352,12 @@ class RequestActivities:
     async def complete(self, done: Completion) -> None:
         """Finish a request in one transaction.
 
-        Reconnection: assign the meters with their readings, consumer Active, billing account on
-        the plan, confirmation logged. Disconnection: final readings, meters unassigned, consumer
-        Inactive, billing stopped. Both release the profile lock.
+        Reconnection: the readings recorded; the consumer's own meters (service off) re-energised in
+        place, other chosen meters assigned (they must be Available), own meters not chosen released;
+        consumer Active, billing account on the plan. Disconnection: final readings, billing stopped;
+        temporary: consumer Temporarily Disconnected, meters stay assigned; permanent (or no kind,
+        as before kinds existed): consumer Inactive, meters unassigned. Both release the profile lock
+        and log the confirmation.
         """
         today = done.projection.occurred_at.date()
         async with (
@@ -356,64 +376,17 @@ class RequestActivities:
                 ).all()
             }
             for choice in done.meters:
-                meter = meters[choice.meter_number]
-                # One reading per meter and day: a second one the same day replaces the first.
-                same_day = await session.scalar(
-                    select(MeterReading).where(
-                        MeterReading.meter_id == meter.id, MeterReading.reading_date == choice.reading_date
-                    )
-                )
-                if same_day is None:
-                    session.add(
-                        MeterReading(
-                            meter_id=meter.id,
-                            consumer_id=done.consumer_id,
-                            reading_date=choice.reading_date,
-                            value=choice.reading,
-                            verification_status=VerificationStatus.VERIFIED,
-                            recorded_at=done.projection.occurred_at,
-                        )
-                    )
-                else:
-                    same_day.value = choice.reading
-                    same_day.consumer_id = done.consumer_id
-                    same_day.verification_status = VerificationStatus.VERIFIED
-                    same_day.recorded_at = done.projection.occurred_at
-                meter.last_reading = choice.reading
-                meter.last_reading_date = choice.reading_date
-                if done.request_type is RequestType.RECONNECTION:
-                    if meter.status != MeterStatus.AVAILABLE:
-                        raise ApplicationError(
-                            f"Meter {meter.meter_number} is no longer available ({meter.status.value}).",
-                            type="MeterUnavailable",
-                            non_retryable=True,
-                        )
-                    meter.status = MeterStatus.ASSIGNED
-                    session.add(
-                        MeterAssignment(
-                            meter_id=meter.id,
-                            consumer_id=done.consumer_id,
-                            request_id=done.request_id,
-                            assigned_on=today,
-                            initial_reading=choice.reading,
-                        )
-                    )
-                else:
-                    meter.status = MeterStatus.AVAILABLE
-                    await session.execute(
-                        update(MeterAssignment)
-                        .where(MeterAssignment.meter_id == meter.id, MeterAssignment.unassigned_on.is_(None))
-                        .values(unassigned_on=today, final_reading=choice.reading)
-                    )
+                await self._record_reading(session, done, meters[choice.meter_number], choice)
             consumer = await session.get(Consumer, done.consumer_id)
             assert consumer is not None
+            await session.execute(
+                update(BillingAccount)
+                .where(BillingAccount.consumer_id == done.consumer_id, BillingAccount.active)
+                .values(active=False)
+            )
             if done.request_type is RequestType.RECONNECTION:
+                await self._reconnect(session, done, meters, today)
                 consumer.status = ConsumerStatus.ACTIVE
-                await session.execute(
-                    update(BillingAccount)
-                    .where(BillingAccount.consumer_id == done.consumer_id, BillingAccount.active)
-                    .values(active=False)
-                )
                 assert done.plan_id is not None
                 session.add(
                     BillingAccount(
@@ -426,16 +399,98 @@ class RequestActivities:
                         next_bill_date=add_months(today, 1),
                     )
                 )
+            elif done.disconnection_kind is DisconnectionKind.TEMPORARY:
+                consumer.status = ConsumerStatus.TEMPORARILY_DISCONNECTED  # meters stay assigned
             else:
+                for choice in done.meters:
+                    meter = meters[choice.meter_number]
+                    meter.status = MeterStatus.AVAILABLE
+                    await session.execute(
+                        update(MeterAssignment)
+                        .where(MeterAssignment.meter_id == meter.id, MeterAssignment.unassigned_on.is_(None))
+                        .values(unassigned_on=today, final_reading=choice.reading)
+                    )
                 consumer.status = ConsumerStatus.INACTIVE
-                await session.execute(
-                    update(BillingAccount)
-                    .where(BillingAccount.consumer_id == done.consumer_id, BillingAccount.active)
-                    .values(active=False)
-                )
             if consumer.locked_by_request == done.request_id:
                 consumer.locked_by_request = None
             await self._communicate(session, done.notice)
+
+    @staticmethod
+    async def _record_reading(
+        session: AsyncSession, done: Completion, meter: Meter, choice: AssignedMeter
+    ) -> None:
+        # One reading per meter and day: a second one the same day replaces the first.
+        same_day = await session.scalar(
+            select(MeterReading).where(
+                MeterReading.meter_id == meter.id, MeterReading.reading_date == choice.reading_date
+            )
+        )
+        if same_day is None:
+            session.add(
+                MeterReading(
+                    meter_id=meter.id,
+                    consumer_id=done.consumer_id,
+                    reading_date=choice.reading_date,
+                    value=choice.reading,
+                    verification_status=VerificationStatus.VERIFIED,
+                    recorded_at=done.projection.occurred_at,
+                )
+            )
+        else:
+            same_day.value = choice.reading
+            same_day.consumer_id = done.consumer_id
+            same_day.verification_status = VerificationStatus.VERIFIED
+            same_day.recorded_at = done.projection.occurred_at
+        meter.last_reading = choice.reading
+        meter.last_reading_date = choice.reading_date
+
+    @staticmethod
+    async def _reconnect(
+        session: AsyncSession, done: Completion, meters: dict[str, Meter], today: date
+    ) -> None:
+        """Re-energise the consumer's own meters in place, assign the new ones, release the rest."""
+        own = {
+            m.meter_number: (m, a)
+            for m, a in (
+                await session.execute(
+                    select(Meter, MeterAssignment)
+                    .join(MeterAssignment, MeterAssignment.meter_id == Meter.id)
+                    .where(
+                        MeterAssignment.consumer_id == done.consumer_id,
+                        MeterAssignment.unassigned_on.is_(None),
+                    )
+                )
+            ).all()
+        }
+        in_place = [n for n, (m, _) in own.items() if m.status == MeterStatus.ASSIGNED]
+        split = reconnection_meters([c.meter_number for c in done.meters], in_place)
+        readings = {c.meter_number: c.reading for c in done.meters}
+        for number in split.assign:
+            meter = meters[number]
+            if meter.status != MeterStatus.AVAILABLE:
+                raise ApplicationError(
+                    f"Meter {meter.meter_number} is no longer available ({meter.status.value}).",
+                    type="MeterUnavailable",
+                    non_retryable=True,
+                )
+            meter.status = MeterStatus.ASSIGNED
+            session.add(
+                MeterAssignment(
+                    meter_id=meter.id,
+                    consumer_id=done.consumer_id,
+                    request_id=done.request_id,
+                    assigned_on=today,
+                    initial_reading=readings[number],
+                )
+            )
+        # Swapped out or not in the new plan: unassigned at their last reading. (Own meters out
+        # for maintenance are not in ``in_place``: they are released too.)
+        for number in [*split.release, *(n for n in own if n not in in_place and n not in readings)]:
+            meter, assignment = own[number]
+            assignment.unassigned_on = today
+            assignment.final_reading = meter.last_reading
+            if meter.status == MeterStatus.ASSIGNED:
+                meter.status = MeterStatus.AVAILABLE
 
     @activity.defn
     async def release(self, closing: Release) -> None:

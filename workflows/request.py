@@ -12,6 +12,7 @@ warnings and escalations; nothing polls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -21,7 +22,12 @@ from temporalio.common import RawValue, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.disconnection import DisconnectionActivities
     from activities.request import RequestActivities
+    from domain.disconnection import notices as notice_rules
+    from domain.disconnection.lawful import CutBlocked, NoticesSent, check_cut, earliest_lawful_moment
+    from domain.disconnection.protections import Hold, holds_at
+    from domain.disconnection.rules import DisconnectionKind, kind_of_request
     from domain.request import rules, sla
     from domain.request.rules import Action, TransitionRefused
     from domain.request.types import (
@@ -29,11 +35,12 @@ with workflow.unsafe.imports_passed_through():
         Channel,
         Direction,
         RequestStatus,
+        RequestType,
         SlaState,
         SlaTarget,
         Visibility,
     )
-    from workflows import policies
+    from workflows import metrics, policies
     from workflows import search_attributes as sa
     from workflows.actions import (
         ACTIONS,
@@ -53,18 +60,26 @@ with workflow.unsafe.imports_passed_through():
         SetPriority,
     )
     from workflows.schemas import (
+        NOTICE_STAGE_LABELS,
+        PROTECTIONS_CHANGED,
         WORKFLOW_NAME,
         AssignedMeter,
         CommunicationRecord,
         Completion,
         Email,
         Escalation,
+        HoldView,
+        LawfulFacts,
+        LawfulFactsQuery,
         MeterFactsList,
         MeterLookup,
+        NoticeStep,
+        NoticesView,
         Outcome,
         PlanCheck,
         PlanView,
         Projection,
+        ProtectionsChanged,
         Release,
         RequestState,
         RowChanges,
@@ -81,6 +96,13 @@ ROW_BEFORE_ACTIONS = "row-before-actions"
 # Patch: the database activities run as local activities (no activity task round trip through the
 # server); runs begun before it replay with the regular activities they recorded.
 LOCAL_ACTIVITIES = "local-activities"
+# Patch: a disconnection reads the lawful-cut facts at start; one the profile's rules govern
+# (non-payment) sends its final notice and contact attempts on durable timers, holds itself while
+# a protection or moratorium is in force, and re-checks the law when its final readings arrive.
+NOTICES = "disconnection-notices"
+# Patch: a disconnection started before kinds existed (no kind in its start) completes with the kind
+# its reason now gives (temporary: Temporarily Disconnected, meters kept); replayed, it stays permanent.
+SERVICE_OFF = "service-off-kinds"
 
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
@@ -156,6 +178,16 @@ class RequestWorkflow:
         self.recorded = False  # record_created has written the row
         self.emails: list[asyncio.Future[Any]] = []
         self.lock = asyncio.Lock()
+        # Lawful disconnection (the NOTICES patch): the facts last read, the steps taken, the
+        # hold the system put on (None: not held by the system), and whether to re-read.
+        self.governed = False
+        self.facts: LawfulFacts | None = None
+        self.final_notice: NoticeStep | None = None
+        self.contact_attempts: list[NoticeStep] = []
+        self.auto_hold: str | None = None
+        self.facts_stale = False
+        self.notices: NoticesView | None = None
+        self.lawful: asyncio.Task[None] | None = None
 
     # ---- run: SLA timers until the request is resolved -----------------------------------------
 
@@ -163,7 +195,10 @@ class RequestWorkflow:
     async def run(self, start: StartRequest) -> RequestState:
         await self._activity(RequestActivities.record_created, start)
         self.recorded = True
+        metrics.count("connectdesk_requests_created_total", request_type=start.request_type.value)
         self._publish()
+        if start.request_type is RequestType.DISCONNECTION and workflow.patched(NOTICES):
+            self.lawful = asyncio.create_task(self._lawful_disconnection())
         while self.status in OPEN_STATUSES:
             deadline = self._next_deadline()
             timeout = None if deadline is None else max(deadline[0] - workflow.now(), timedelta(0))
@@ -173,6 +208,8 @@ class RequestWorkflow:
                 assert deadline is not None
                 await self._on_deadline(deadline[1], deadline[2])
             self.changed = False
+        if self.lawful is not None:
+            await self.lawful  # it stops once the request is no longer open
         await workflow.wait_condition(workflow.all_handlers_finished)
         # Activities still running when a workflow completes are dropped: see the e-mails out.
         await asyncio.gather(*self.emails, return_exceptions=True)
@@ -207,6 +244,7 @@ class RequestWorkflow:
             if self.status not in OPEN_STATUSES or clock.is_met(now):
                 return
             if kind == "at_risk":
+                metrics.count("connectdesk_sla_at_risk_total", target=target.value)
                 await self._project(
                     "sla_at_risk",
                     f"{target.value.capitalize()} SLA is at risk: due {clock.due_at:%Y-%m-%d %H:%M} UTC.",
@@ -221,6 +259,9 @@ class RequestWorkflow:
 
     async def _escalate(self, target: SlaTarget, now: datetime, *, again: bool) -> None:
         level = self.escalation_level + 1
+        if not again:
+            metrics.count("connectdesk_sla_breaches_total", target=target.value)
+        metrics.count("connectdesk_escalations_total", target=target.value, level=level)
         priority = rules.raise_priority(self.priority)
         what = (
             f"still unresolved {self.policy.re_escalate_after} after its resolution SLA breach"
@@ -263,6 +304,239 @@ class RequestWorkflow:
             Email(key=notice.key, subject=notice.subject or "", body=notice.body, to_supervisors=True)
         )
 
+    # ---- lawful disconnection: notice steps on durable timers, holds, the check at the cut -------
+
+    @workflow.signal(name=PROTECTIONS_CHANGED)
+    def protections_changed(self, change: ProtectionsChanged) -> None:
+        """A protection or weather emergency changed (the API signals after its commit): re-read."""
+        workflow.logger.info("protections changed: %s (by %s)", change.what, change.by)
+        self.facts_stale = True
+
+    async def _read_facts(self) -> LawfulFacts:
+        self.facts = await workflow.execute_local_activity_method(
+            DisconnectionActivities.lawful_facts,
+            LawfulFactsQuery(
+                consumer_id=self.start.consumer_id, reason=self.start.reason, now=workflow.now()
+            ),
+            start_to_close_timeout=policies.LOCAL_DB_TIMEOUT,
+            retry_policy=policies.DB_LOOKUP,
+        )
+        return self.facts
+
+    async def _lawful_disconnection(self) -> None:
+        """A non-payment disconnection's way to the field: the final notice, the notice period, the
+        contact attempts, then ready once the cut is lawful; on hold while a protection holds.
+        Wakes on its timers and on ``protections_changed`` or a status change; never polls."""
+        facts = await self._read_facts()
+        if not facts.governed:
+            return
+        self.governed = True
+        while self.status in OPEN_STATUSES:
+            async with self.lock:
+                if self.status not in OPEN_STATUSES:
+                    break
+                wake = await self._lawful_step(facts)
+                self._publish()
+            status = self.status
+            timeout = None if wake is None else max(wake - workflow.now(), timedelta(seconds=1))
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda status=status: self.facts_stale or self.status is not status,  # type: ignore[misc]
+                    timeout=timeout,
+                )
+            self.facts_stale = False
+            if self.status in OPEN_STATUSES:
+                facts = await self._read_facts()
+
+    def _notices_sent(self, attempts: list[datetime] | None = None) -> NoticesSent:
+        return NoticesSent(
+            final_notice_on=self.final_notice.local_day if self.final_notice else None,
+            contact_attempts=tuple(
+                attempts if attempts is not None else [a.at for a in self.contact_attempts]
+            ),
+        )
+
+    async def _lawful_step(self, facts: LawfulFacts) -> datetime | None:
+        """Take the notice step due now, hold or resume, project what changed; the next wake-up."""
+        now = workflow.now()
+        profile = facts.profile
+        if self.final_notice is None:
+            await self._send_final_notice(facts, now)
+        assert self.final_notice is not None
+        period_ends = notice_rules.notice_period_ends(profile, self.final_notice.local_day, facts.calendar)
+        holds = holds_at(
+            profile, facts.protections, at=now, reason=self.start.reason, service_area=facts.service_address
+        )
+        due = None
+        if now >= period_ends:
+            attempts = [a.at for a in self.contact_attempts]
+            due = notice_rules.next_contact_attempt(profile, not_before=now, attempts=attempts)
+            if due is not None and due <= now and not holds:  # no reminders while a protection holds
+                await self._contact_attempt(facts, now)
+                attempts = [a.at for a in self.contact_attempts]
+                due = notice_rules.next_contact_attempt(profile, not_before=now, attempts=attempts)
+        await self._apply_holds(holds)
+        view = self._notices_view(facts, holds, now, period_ends)
+        if self.notices is None or view.model_dump(exclude={"checked_at"}) != self.notices.model_dump(
+            exclude={"checked_at"}
+        ):
+            await self._project_notices(view)
+        self.notices = view
+        later = [period_ends, due, view.earliest_lawful_moment, *(h.until for h in holds)]
+        future = [moment for moment in later if moment is not None and moment > now]
+        return min(future) if future else None
+
+    async def _send_final_notice(self, facts: LawfulFacts, now: datetime) -> None:
+        profile = facts.profile
+        channel = Channel.EMAIL if facts.email else Channel.SMS
+        day = now.astimezone(profile.zone).date()
+        first_day = notice_rules.notice_day(profile, day, facts.calendar)
+        subject = f"Final notice before disconnection — account {self.start.account_number}"
+        body = (
+            f"Your account {self.start.account_number} is past due. Unless it is paid or a payment "
+            f"arrangement is agreed, your service may be disconnected on or after {first_day:%A %d %B %Y}. "
+            "If someone in your home is seriously ill or relies on life-support equipment, or you dispute "
+            "the amount, contact us: a medical certificate or a dispute postpones the disconnection. "
+            f"Request {self.start.request_id}."
+        )
+        await self._communicate(
+            "system", channel, Direction.TO_CUSTOMER, Visibility.CONSUMER, subject, body,
+            kind="final_notice_sent",
+            detail=f"Final notice sent by {channel.value}: no disconnection before {first_day.isoformat()} "
+            f"({profile.name}: {profile.final_notice.days} days' notice).",
+            responds=False,
+        )  # fmt: skip
+        self.final_notice = NoticeStep(kind="final_notice", channel=channel, at=now, local_day=day)
+        if channel is Channel.EMAIL:
+            self._email(
+                Email(
+                    key=f"{self.start.request_id}:final-notice",
+                    subject=subject,
+                    body=body,
+                    consumer_id=self.start.consumer_id,
+                )
+            )
+
+    async def _contact_attempt(self, facts: LawfulFacts, now: datetime) -> None:
+        """An automatic contact attempt (SMS to the phone on file, else e-mail) inside contact hours."""
+        rule = facts.profile.contact_attempt
+        assert rule is not None
+        channel = Channel.SMS if facts.phone else Channel.EMAIL
+        number = len(self.contact_attempts) + 1
+        body = (
+            f"Contact attempt {number} of {rule.attempts} about account {self.start.account_number}: your "
+            "service may be disconnected for non-payment. Call us to pay, to agree a payment arrangement, "
+            f"or to tell us about a medical emergency. Request {self.start.request_id}."
+        )
+        await self._communicate(
+            "system", channel, Direction.TO_CUSTOMER, Visibility.CONSUMER,
+            f"Disconnection notice: contact attempt {number}", body,
+            kind="contact_attempt",
+            detail=f"Contact attempt {number} of {rule.attempts} by {channel.value} "
+            f"(the cut must follow the last by at least {rule.lead}).",
+            responds=False,
+        )  # fmt: skip
+        day = now.astimezone(facts.profile.zone).date()
+        self.contact_attempts.append(
+            NoticeStep(kind="contact_attempt", channel=channel, at=now, local_day=day)
+        )
+
+    async def _apply_holds(self, holds: tuple[Hold, ...]) -> None:
+        """On hold (by the system) while a protection or moratorium holds; resume what the system held."""
+        if holds:
+            message = " ".join(h.message for h in holds)
+            if self.status is RequestStatus.IN_PROGRESS:
+                await self._transition(
+                    "put_on_hold", f"Put on hold automatically: {message}", "system",
+                    RequestStatus.ON_HOLD, self.clocks, RowChanges(),
+                )  # fmt: skip
+                self.held_since = workflow.now()
+                self.auto_hold = message
+            elif self.status is RequestStatus.ON_HOLD and self.auto_hold not in (None, message):
+                await self._project("hold_updated", f"Still on hold: {message}", "system", RowChanges())
+                self.auto_hold = message
+        elif self.auto_hold is not None:
+            if self.status is RequestStatus.ON_HOLD:
+                await self._resume_as(
+                    "system", f"Resumed automatically: the hold lifted. Was: {self.auto_hold}"
+                )
+            self.auto_hold = None
+
+    def _notices_view(
+        self, facts: LawfulFacts, holds: tuple[Hold, ...], now: datetime, period_ends: datetime
+    ) -> NoticesView:
+        profile = facts.profile
+        rule = profile.contact_attempt
+        required = rule.attempts if rule else 0
+        # The earliest lawful moment if the attempts still to come are made as scheduled.
+        planned = [a.at for a in self.contact_attempts]
+        while len(planned) < required:
+            following = notice_rules.next_contact_attempt(
+                profile, not_before=max(period_ends, now), attempts=planned
+            )
+            assert following is not None
+            planned.append(following)
+        found = earliest_lawful_moment(
+            profile,
+            now=now,
+            reason=self.start.reason,
+            notices=self._notices_sent(planned),
+            protections=facts.protections,
+            service_area=facts.service_address,
+            calendar=facts.calendar,
+        )
+        earliest = None if isinstance(found, CutBlocked) else found.at
+        assert self.final_notice is not None
+        return NoticesView(
+            profile=profile.name,
+            stage=notice_rules.stage_at(
+                now,
+                period_ends=period_ends,
+                attempts_made=len(self.contact_attempts),
+                attempts_required=required,
+                earliest=earliest,
+            ),
+            final_notice=self.final_notice,
+            notice_period_ends_on=period_ends.date(),
+            contact_attempts=list(self.contact_attempts),
+            contact_attempts_required=required,
+            contact_lead_hours=rule.lead.total_seconds() / 3600 if rule else 0,
+            holds=[HoldView(kind=h.kind, label=h.label, until=h.until, message=h.message) for h in holds],
+            earliest_lawful_moment=earliest,
+            blocked=found.message if isinstance(found, CutBlocked) else None,
+            checked_at=now,
+        )
+
+    async def _project_notices(self, view: NoticesView) -> None:
+        label = NOTICE_STAGE_LABELS[view.stage]
+        if view.earliest_lawful_moment is not None:
+            when = f"earliest lawful moment {view.earliest_lawful_moment:%A %Y-%m-%d %H:%M %Z}"
+        else:
+            when = f"no lawful moment yet: {view.blocked}"
+        ready = view.stage is notice_rules.Stage.READY_FOR_FIELD_WORK
+        await self._project(
+            "ready_for_field_work" if ready else "lawful_check",
+            f"{label}; {when}.",
+            "system",
+            RowChanges(disconnection_stage=view.stage, notices=view.model_dump(mode="json")),
+        )
+
+    async def _check_lawful_cut(self) -> None:
+        """Refuse a cut that is not lawful at this very moment (the world changes while a request
+        waits), naming every problem and the earliest lawful moment."""
+        if not self.governed:
+            return
+        facts = await self._read_facts()
+        check_cut(
+            facts.profile,
+            at=workflow.now(),
+            reason=self.start.reason,
+            notices=self._notices_sent(),
+            protections=facts.protections,
+            service_area=facts.service_address,
+            calendar=facts.calendar,
+        )
+
     # ---- query ---------------------------------------------------------------------------------
 
     @workflow.query
@@ -292,6 +566,7 @@ class RequestWorkflow:
             assignee=self.assignee,
             allowed_actions=[str(a) for a in self._allowed()],
             close_reason=self.close_reason,
+            notices=self.notices,
         )
 
     # ---- updates: one per action of workflows.actions.ACTIONS, added by _action_updates ----------
@@ -306,11 +581,16 @@ class RequestWorkflow:
 
     def _validate(self, spec: ActionSpec, a: ActedBy) -> None:
         """Every action's validator: the request's state allows it, then (a 422) its data is sound."""
-        self._check(spec.name)
+        try:
+            self._check(spec.name)
+        except TransitionRefused as exc:
+            _count_refusal(spec.name, exc.code)
+            raise
         if spec.check_data is not None:
             try:
                 getattr(self, spec.check_data)(a)
             except TransitionRefused as exc:
+                _count_refusal(spec.name, exc.code)
                 raise _data_refused(exc) from None
 
     # ---- signals: the same actions, for operators in the Temporal UI or CLI -----------------------
@@ -360,6 +640,7 @@ class RequestWorkflow:
                 self._check(spec.name)
                 message = await getattr(self, spec.handler)(a)
             except TransitionRefused as exc:
+                _count_refusal(spec.name, exc.code)
                 raise ApplicationError(exc.message, type="TransitionRefused", non_retryable=True) from None
             except (ActivityError, ApplicationError) as exc:
                 # A local activity's refusal arrives as the ApplicationError itself, a regular one's
@@ -394,18 +675,20 @@ class RequestWorkflow:
         return "Request put on hold"
 
     async def _resume(self, a: Resume) -> str:
+        await self._resume_as(a.actor, "Resumed; status In Progress.")
+        return "Request resumed"
+
+    async def _resume_as(self, actor: str, detail: str) -> None:
         now = workflow.now()
         clocks = dict(self.clocks)
-        detail = "Resumed; status In Progress."
         changes = RowChanges()
         if self.held_since is not None and self.policy.pause_resolution_on_hold:
             held = now - self.held_since
             clocks[SlaTarget.RESOLUTION] = sla.extend_for_hold(clocks[SlaTarget.RESOLUTION], held)
             changes = RowChanges(resolution_due_at=clocks[SlaTarget.RESOLUTION].due_at)
             detail += f" Resolution due moved by {held} held."
-        await self._transition("resumed", detail, a.actor, RequestStatus.IN_PROGRESS, clocks, changes)
+        await self._transition("resumed", detail, actor, RequestStatus.IN_PROGRESS, clocks, changes)
         self.held_since = None
-        return "Request resumed"
 
     async def _select_plan(self, a: SelectPlan) -> str:
         plan = await self._activity(
@@ -444,6 +727,7 @@ class RequestWorkflow:
                     meter_utility=known[m.meter_number].utility if facts else None,
                     meter_last_reading=known[m.meter_number].last_reading if facts else None,
                     meter_available=known[m.meter_number].available if facts else None,
+                    meter_in_place=known[m.meter_number].in_place if facts else None,
                 )
                 for m in a.meters
             ],
@@ -453,11 +737,13 @@ class RequestWorkflow:
     async def _activate(self, a: Activate) -> str:
         facts = await self._activity(
             RequestActivities.lookup_meters,
-            MeterLookup(meter_numbers=[m.meter_number for m in a.meters]),
+            # With the consumer: their own meters, service off, are re-energised in place.
+            MeterLookup(meter_numbers=[m.meter_number for m in a.meters], consumer_id=self.start.consumer_id),
             lookup=True,
         )
         self._check_activation_data(a, None if facts.completed_by_this_request else facts)
         assert self.plan is not None
+        in_place = {f.meter_number for f in facts.meters if f.in_place}
         meters = [
             AssignedMeter(
                 utility=m.utility, meter_number=m.meter_number, reading=m.reading, reading_date=m.reading_date
@@ -465,7 +751,9 @@ class RequestWorkflow:
             for m in a.meters
         ]
         listing = ", ".join(
-            f"{m.utility.value} {m.meter_number} at {m.reading} on {m.reading_date}" for m in meters
+            f"{m.utility.value} {m.meter_number} at {m.reading} on {m.reading_date}"
+            + (" (re-energised in place)" if m.meter_number in in_place else "")
+            for m in meters
         )
         await self._complete(
             a.actor,
@@ -496,6 +784,7 @@ class RequestWorkflow:
         )
 
     async def _record_final_readings(self, a: RecordFinalReadings) -> str:
+        await self._check_lawful_cut()
         facts = await self._activity(RequestActivities.consumer_meters, self.start.consumer_id, lookup=True)
         self._check_final_data(a, None if facts.completed_by_this_request else facts)
         utility = {f.meter_number: f.utility for f in facts.meters}
@@ -508,7 +797,23 @@ class RequestWorkflow:
             )
             for r in a.readings
         ]
+        kind = self.start.disconnection_kind
+        if kind is None and workflow.patched(SERVICE_OFF):
+            kind = kind_of_request(self.start.request_type, self.start.reason)
         listing = ", ".join(f"{m.meter_number} final {m.reading} on {m.reading_date}" for m in meters)
+        if kind is DisconnectionKind.TEMPORARY:
+            await self._complete(
+                a.actor,
+                f"Temporarily disconnected ({self.start.reason}): service off, meters stay assigned; "
+                f"readings: {listing}.",
+                "Service temporarily disconnected",
+                f"Your {self._utilities(meters)} service has been temporarily disconnected "
+                f"(request {self.start.request_id}, {self.start.reason}). Your meters stay in place; "
+                f"ask us to reconnect when the reason is resolved. Readings: {listing}.",
+                meters,
+                kind,
+            )
+            return "Final readings recorded; temporarily disconnected"
         await self._complete(
             a.actor,
             f"Disconnected; final readings: {listing}.",
@@ -516,11 +821,18 @@ class RequestWorkflow:
             f"Your {self._utilities(meters)} service has been disconnected as requested "
             f"(request {self.start.request_id}). Final readings: {listing}.",
             meters,
+            kind,
         )
         return "Final readings recorded; disconnected"
 
     async def _complete(
-        self, actor: str, detail: str, subject: str, body: str, meters: list[AssignedMeter]
+        self,
+        actor: str,
+        detail: str,
+        subject: str,
+        body: str,
+        meters: list[AssignedMeter],
+        kind: DisconnectionKind | None = None,
     ) -> None:
         now = workflow.now()
         clocks = {**self.clocks, SlaTarget.RESOLUTION: self.clocks[SlaTarget.RESOLUTION].met(now)}
@@ -552,9 +864,11 @@ class RequestWorkflow:
                 meters=meters,
                 projection=projection,
                 notice=notice,
+                disconnection_kind=kind,
             ),
         )
         self.status, self.clocks, self.meters = RequestStatus.COMPLETED, clocks, meters
+        metrics.count("connectdesk_requests_completed_total", request_type=self.start.request_type.value)
         self._email(Email(key=notice.key, subject=subject, body=body, consumer_id=self.start.consumer_id))
 
     async def _close(self, a: Close) -> str:
@@ -569,6 +883,11 @@ class RequestWorkflow:
             RequestActivities.release, Release(consumer_id=self.start.consumer_id, projection=projection)
         )
         self.status, self.clocks, self.close_reason = RequestStatus.CLOSED, clocks, a.reason
+        metrics.count(
+            "connectdesk_requests_closed_total",
+            request_type=self.start.request_type.value,
+            reason=a.reason.value,
+        )
         return "Request closed"
 
     async def _add_note(self, a: AddNote) -> str:
@@ -799,7 +1118,13 @@ class RequestWorkflow:
             lines.append(f"Plan: {self.plan.name} ({self.plan.short_name})")
         if self.assignee:
             lines.append(f"Assignee: {self.assignee}")
+        if self.notices is not None:
+            lines.append(f"Disconnection: {NOTICE_STAGE_LABELS[self.notices.stage]}")
         workflow.set_current_details("\n".join(lines))
+
+
+def _count_refusal(action: str, reason: str) -> None:
+    metrics.count("connectdesk_actions_refused_total", action=action, reason=reason)
 
 
 def _data_refused(exc: TransitionRefused) -> ApplicationError:

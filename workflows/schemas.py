@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.consumers.types import Category, ServiceOrderType, UtilityType
+from domain.disconnection.notices import Stage as NoticeStage
+from domain.disconnection.profile import JurisdictionProfile
+from domain.disconnection.protections import Protection, ProtectionKind
+from domain.disconnection.rules import DisconnectionKind
+from domain.disconnection.window import HolidayCalendar
 from domain.request.types import (
     Channel,
     CloseReason,
@@ -25,6 +31,7 @@ from domain.request.types import (
 )
 
 WORKFLOW_NAME = "RequestWorkflow"
+PROTECTIONS_CHANGED = "protections_changed"  # the signal: re-read the lawful-cut facts
 ID_PREFIX = {RequestType.RECONNECTION: "RC", RequestType.DISCONNECTION: "DC"}
 # Readings are NUMERIC(14, 2) in the database: a larger one would fail its activity on every retry.
 READING_LIMIT = Decimal(10) ** 12
@@ -80,6 +87,9 @@ class StartRequest(Model):
     created_by_user_id: int | None = None
     created_at: datetime
     sla: SlaSettings = SlaSettings()
+    # A disconnection's kind, decided by its reason and shown before submit; None on requests
+    # started before kinds existed (the workflow decides those when they complete).
+    disconnection_kind: DisconnectionKind | None = None
 
 
 # ---- state (query) ---------------------------------------------------------------------------
@@ -114,6 +124,47 @@ class ServiceOrderView(Model):
     status: str
 
 
+NOTICE_STAGE_LABELS = {
+    NoticeStage.FINAL_NOTICE_PERIOD: "Final notice period",
+    NoticeStage.CONTACT_ATTEMPTS: "Contact attempts",
+    NoticeStage.AWAITING_LAWFUL_MOMENT: "Awaiting the lawful moment",
+    NoticeStage.READY_FOR_FIELD_WORK: "Ready for field work",
+}
+
+
+class NoticeStep(Model):
+    """A notice step taken: the final notice or a contact attempt, by which channel, when."""
+
+    kind: str  # "final_notice" | "contact_attempt"
+    channel: Channel
+    at: datetime
+    local_day: date
+
+
+class HoldView(Model):
+    kind: ProtectionKind
+    label: str
+    until: datetime | None
+    message: str
+
+
+class NoticesView(Model):
+    """The lawful-disconnection side of a non-payment request: its notice steps, holds and the
+    earliest lawful moment (None with ``blocked`` when no moment can be computed)."""
+
+    profile: str
+    stage: NoticeStage
+    final_notice: NoticeStep | None = None
+    notice_period_ends_on: date | None = None
+    contact_attempts: list[NoticeStep] = []
+    contact_attempts_required: int = 0
+    contact_lead_hours: float = 0
+    holds: list[HoldView] = []
+    earliest_lawful_moment: datetime | None = None
+    blocked: str | None = None
+    checked_at: datetime
+
+
 class RequestState(Model):
     request_id: str
     request_type: RequestType
@@ -128,6 +179,7 @@ class RequestState(Model):
     assignee: str | None
     allowed_actions: list[str]
     close_reason: CloseReason | None = None
+    notices: NoticesView | None = None  # a disconnection the profile's rules govern
 
 
 class Outcome(Model):
@@ -159,6 +211,8 @@ class RowChanges(Model):
     assigned_to: int | None = None
     close_reason: CloseReason | None = None
     close_notes: str | None = None
+    disconnection_stage: NoticeStage | None = None
+    notices: dict[str, Any] | None = None  # a NoticesView as JSON
 
 
 class Projection(Model):
@@ -181,6 +235,7 @@ class PlanCheck(Model):
 
 class MeterLookup(Model):
     meter_numbers: list[str]
+    consumer_id: int | None = None  # a reconnection's consumer: their own meters count as in place
 
 
 class MeterFacts(Model):
@@ -188,6 +243,8 @@ class MeterFacts(Model):
     utility: UtilityType
     available: bool
     last_reading: Decimal | None
+    # Assigned to the looked-up consumer (service off): re-energised in place at reconnection.
+    in_place: bool = False
 
 
 class MeterFactsList(Model):
@@ -234,6 +291,9 @@ class Completion(Model):
     meters: list[AssignedMeter]
     projection: Projection
     notice: CommunicationRecord
+    # Temporary: consumer Temporarily Disconnected, meters stay assigned. Permanent (and None, as
+    # completions recorded before kinds existed did): consumer Inactive, meters unassigned.
+    disconnection_kind: DisconnectionKind | None = None
 
 
 class Release(Model):
@@ -260,3 +320,32 @@ class Escalation(Model):
     target: SlaTarget
     projection: Projection
     notice: CommunicationRecord
+
+
+# ---- lawful disconnection ----------------------------------------------------------------------
+
+
+class LawfulFactsQuery(Model):
+    consumer_id: int
+    reason: str
+    now: datetime
+
+
+class LawfulFacts(Model):
+    """What the rules of a lawful cut read, as of ``now``: the profile, the protections and
+    emergencies, the holidays (built outside the sandbox), the consumer's contact details."""
+
+    governed: bool  # the profile's rules govern the request's reason
+    profile: JurisdictionProfile
+    protections: list[Protection]
+    calendar: HolidayCalendar
+    service_address: str | None
+    email: str | None
+    phone: str | None
+
+
+class ProtectionsChanged(Model):
+    """Signal: a protection or weather emergency was recorded, renewed or ended; re-read the facts."""
+
+    what: str
+    by: str

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from api.auth.deps import AdminUser, CsrUser
 from api.consumers.deps import CurrentConsumer
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.disconnection import schemas, service
 from api.errors import PROBLEM_JSON
 from api.idempotency import IdempotencyKey, IdempotentWrite
@@ -47,6 +47,8 @@ async def list_protections(session: SessionDep, consumer: CurrentConsumer) -> li
 @consumer_router.post("/{id_or_account_number}/protections", status_code=201, responses=_problems(404, 422))
 async def record_protection(
     session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
     user: CsrUser,
     consumer: CurrentConsumer,
     body: schemas.ProtectionCreate,
@@ -59,6 +61,14 @@ async def record_protection(
     await once.check(session)
     result = await service.record_protection(session=session, consumer=consumer, body=body, by=user.username)
     await once.commit(session, result, status_code=201)
+    await service.tell_waiting(
+        session=session,
+        temporal=temporal,
+        settings=settings,
+        consumer_id=consumer.id,
+        what="protection recorded",
+        by=user.username,
+    )
     return result
 
 
@@ -67,6 +77,8 @@ async def record_protection(
 )
 async def renew_protection(
     session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
     user: CsrUser,
     consumer: CurrentConsumer,
     protection_id: ProtectionId,
@@ -79,6 +91,14 @@ async def renew_protection(
     await once.check(session)
     result = await service.renew_protection(session=session, consumer=consumer, protection_id=protection_id)
     await once.commit(session, result)
+    await service.tell_waiting(
+        session=session,
+        temporal=temporal,
+        settings=settings,
+        consumer_id=consumer.id,
+        what="medical certificate renewed",
+        by=user.username,
+    )
     return result
 
 
@@ -87,6 +107,8 @@ async def renew_protection(
 )
 async def end_protection(
     session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
     user: CsrUser,
     consumer: CurrentConsumer,
     protection_id: ProtectionId,
@@ -102,6 +124,10 @@ async def end_protection(
         session=session, consumer=consumer, protection_id=protection_id, reason=body.reason, by=user.username
     )
     await once.commit(session, result)
+    await service.tell_waiting(
+        session=session, temporal=temporal, settings=settings, consumer_id=consumer.id,
+        what="protection ended", by=user.username,
+    )  # fmt: skip
     return result
 
 
@@ -134,7 +160,12 @@ async def list_disconnection_presets(_admin: AdminUser) -> list[JurisdictionProf
 
 @admin_router.put("/disconnection-profile", responses=_problems(403, 422))
 async def save_disconnection_profile(
-    session: SessionDep, admin: AdminUser, body: JurisdictionProfile, key: IdempotencyKey = None
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    admin: AdminUser,
+    body: JurisdictionProfile,
+    key: IdempotencyKey = None,
 ) -> schemas.ProfileRead:
     """Replace the profile in force (the whole profile; start from GET or a preset). New checks and
     waiting requests use it from now on."""
@@ -142,18 +173,37 @@ async def save_disconnection_profile(
     await once.check(session)
     result = await service.save_profile(session, body, by=admin.username)
     await once.commit(session, result)
+    await service.tell_waiting(
+        session=session,
+        temporal=temporal,
+        settings=settings,
+        what="disconnection profile changed",
+        by=admin.username,
+    )
     return result
 
 
 @admin_router.post("/disconnection-profile/adopt-preset", responses=_problems(403, 422))
 async def adopt_disconnection_preset(
-    session: SessionDep, admin: AdminUser, body: schemas.PresetChoice, key: IdempotencyKey = None
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    admin: AdminUser,
+    body: schemas.PresetChoice,
+    key: IdempotencyKey = None,
 ) -> schemas.ProfileRead:
     """Make a preset the profile in force."""
     once = IdempotentWrite.of(key, user_id=admin.id, operation="disconnection.adopt_preset", payload=body)
     await once.check(session)
     result = await service.save_profile(session, service.preset(body.key), by=admin.username)
     await once.commit(session, result)
+    await service.tell_waiting(
+        session=session,
+        temporal=temporal,
+        settings=settings,
+        what="disconnection profile changed",
+        by=admin.username,
+    )
     return result
 
 
@@ -172,7 +222,12 @@ async def list_weather_emergencies(
 
 @admin_router.post("/weather-emergencies", status_code=201, responses=_problems(403, 422))
 async def declare_weather_emergency(
-    session: SessionDep, admin: AdminUser, body: schemas.WeatherEmergencyCreate, key: IdempotencyKey = None
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    admin: AdminUser,
+    body: schemas.WeatherEmergencyCreate,
+    key: IdempotencyKey = None,
 ) -> schemas.WeatherEmergencyRead:
     """Declare a cold or heat emergency, everywhere or in one service area: no non-payment
     disconnection there until it ends."""
@@ -182,12 +237,24 @@ async def declare_weather_emergency(
     await once.check(session)
     result = await service.declare_emergency(session=session, body=body, by=admin.username)
     await once.commit(session, result, status_code=201)
+    await service.tell_waiting(
+        session=session,
+        temporal=temporal,
+        settings=settings,
+        what="weather emergency declared",
+        by=admin.username,
+    )
     return result
 
 
 @admin_router.post("/weather-emergencies/{emergency_id}/end", responses=_problems(403, 404, 409))
 async def end_weather_emergency(
-    session: SessionDep, admin: AdminUser, emergency_id: EmergencyId, key: IdempotencyKey = None
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    admin: AdminUser,
+    emergency_id: EmergencyId,
+    key: IdempotencyKey = None,
 ) -> schemas.WeatherEmergencyRead:
     """End an emergency now."""
     once = IdempotentWrite.of(
@@ -196,4 +263,11 @@ async def end_weather_emergency(
     await once.check(session)
     result = await service.end_emergency(session=session, emergency_id=emergency_id, by=admin.username)
     await once.commit(session, result)
+    await service.tell_waiting(
+        session=session,
+        temporal=temporal,
+        settings=settings,
+        what="weather emergency ended",
+        by=admin.username,
+    )
     return result

@@ -6,16 +6,27 @@ are fed from. Every write leaves the commit to the caller (the router commits on
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.service import RPCError
 
 from api.disconnection import schemas
-from api.errors import Problem
+from api.errors import DependencyUnavailable, Problem
+from api.temporal import TemporalGateway
 from db import disconnection as stored
-from db.models import Consumer, ConsumerProtection, Document, SystemSetting, WeatherEmergencyDeclaration
+from db.models import (
+    Consumer,
+    ConsumerProtection,
+    Document,
+    ServiceRequest,
+    SystemSetting,
+    WeatherEmergencyDeclaration,
+)
 from domain.disconnection.lawful import CutBlocked, cut_verdict
 from domain.disconnection.profile import PRESETS, JurisdictionProfile
 from domain.disconnection.protections import (
@@ -28,6 +39,11 @@ from domain.disconnection.protections import (
 from domain.disconnection.rules import DisconnectionReason
 from domain.disconnection.window import holiday_calendar
 from domain.request.rules import TransitionRefused
+from domain.request.types import OPEN_STATUSES, RequestType
+from settings import Settings
+from workflows.schemas import PROTECTIONS_CHANGED, ProtectionsChanged
+
+log = logging.getLogger(__name__)
 
 NOT_FOUND = "/problems/not-found"
 CONFLICT = "/problems/conflict"
@@ -275,3 +291,48 @@ async def end_emergency(*, session: AsyncSession, emergency_id: int, by: str) ->
     row.ended_at, row.ended_by = now, by
     await session.flush()
     return emergency_read(row, now)
+
+
+# ---- waiting disconnections: told when their facts change ---------------------------------------
+
+
+async def waiting_requests(*, session: AsyncSession, consumer_id: int | None = None) -> list[str]:
+    """The open disconnections the profile's rules govern (non-payment): all, or one consumer's."""
+    profile = await stored.load_profile(session)
+    query = (
+        select(ServiceRequest.request_id)
+        .where(ServiceRequest.request_type == RequestType.DISCONNECTION)
+        .where(ServiceRequest.status.in_(OPEN_STATUSES))
+        .where(ServiceRequest.reason.in_([r.value for r in profile.rules_apply_to]))
+        .order_by(ServiceRequest.id)
+    )
+    if consumer_id is not None:
+        query = query.where(ServiceRequest.consumer_id == consumer_id)
+    return list(await session.scalars(query))
+
+
+async def tell_waiting(
+    *, session: AsyncSession, temporal: TemporalGateway, settings: Settings, what: str, by: str,
+    consumer_id: int | None = None,
+) -> None:  # fmt: skip
+    """After a committed change to protections (of ``consumer_id``, or everyone's: emergencies, the
+    profile), signal the waiting disconnections it may hold or release."""
+    waiting = await waiting_requests(session=session, consumer_id=consumer_id)
+    await notify_waiting(temporal=temporal, settings=settings, request_ids=waiting, what=what, by=by)
+
+
+async def notify_waiting(
+    *, temporal: TemporalGateway, settings: Settings, request_ids: Iterable[str], what: str, by: str
+) -> None:
+    """Signal each waiting request to re-read its protections (after the commit), so it holds or
+    resumes now. Best effort: the change is committed either way, and the workflow re-checks the
+    facts at its next timer and at the cut itself."""
+    for request_id in request_ids:
+        try:
+            client = await temporal.client()
+            handle = client.get_workflow_handle(settings.workflow_id(request_id))
+            await handle.signal(
+                PROTECTIONS_CHANGED, ProtectionsChanged(what=what, by=by), rpc_timeout=temporal.rpc_timeout
+            )
+        except (DependencyUnavailable, RPCError) as exc:
+            log.warning("could not tell %s that %s: %s", request_id, what, exc)

@@ -20,7 +20,8 @@ from db.models import Consumer, RequestEvent, ServiceRequest, TimeSlot, User
 from db.slots import SlotFull, book_slot, release_slot
 from db.system_settings import load_sla_settings
 from domain.dates import window_open
-from domain.request import rules
+from domain.disconnection.rules import disconnection_kind_for, request_type_for_service
+from domain.request.rules import TransitionRefused
 from domain.request.types import OPEN_STATUSES, RequestStatus, RequestType, SlaState
 from settings import Settings
 from workflows import search_attributes as sa
@@ -39,9 +40,13 @@ async def _consumer(session: AsyncSession, data: schemas.RequestCreate) -> Consu
     return consumer
 
 
-def eligibility(consumer: Consumer, settings: Settings) -> tuple[RequestType, str | None]:
-    """The type a request for this consumer gets, and why it cannot be created (None when it can)."""
-    request_type = rules.request_type_for(consumer.status)
+def eligibility(consumer: Consumer, settings: Settings) -> tuple[RequestType | None, str | None]:
+    """The type a request for this consumer gets (service off: Reconnection; on: Disconnection), and
+    why it cannot be created (None when it can). A Pending account gets no type, and the reason."""
+    try:
+        request_type = request_type_for_service(consumer.status)
+    except TransitionRefused as refused:
+        return None, refused.message
     if consumer.locked_by_request:
         return (
             request_type,
@@ -173,7 +178,8 @@ async def create_request(
     """Create a request and start its workflow; returns (request ID, created?).
 
     Refuses: unknown consumer (404), a reason not in the list (422), a past date (422), an
-    ineligible consumer or one with an open request (409, naming it), a full slot (409).
+    ineligible consumer (a Pending account, a balance too high to reconnect) or one with an open
+    request (409, naming it), a full slot (409). A disconnection's kind follows from its reason.
     Atomic: the row, the profile lock and the slot booking are written in one transaction, and
     removed again if the workflow cannot be started (503).
     """
@@ -187,9 +193,9 @@ async def create_request(
         consumer = await _consumer(session, data)
         consumer_id, account_number = consumer.id, consumer.account_number  # still readable after a rollback
         request_type, refusal = eligibility(consumer, settings)
-        if refusal:
+        if refusal or request_type is None:
             raise Problem(
-                409, refusal, type_="/problems/not-eligible", open_request=consumer.locked_by_request
+                409, refusal or "", type_="/problems/not-eligible", open_request=consumer.locked_by_request
             )
         if data.reason not in REASONS[request_type]:
             raise Problem(
@@ -279,6 +285,9 @@ async def create_request(
             created_by_user_id=user.id,
             created_at=now,
             sla=sla,
+            disconnection_kind=disconnection_kind_for(data.reason)
+            if request_type is RequestType.DISCONNECTION
+            else None,
         )
     try:
         await _start_workflow(temporal, settings, start)

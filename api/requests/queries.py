@@ -36,6 +36,7 @@ from domain.request import rules
 from domain.request.sla import live_state, recorded_clocks
 from domain.request.types import OPEN_STATUSES, Priority, RequestStatus, RequestType, SlaState
 from settings import Settings
+from workflows.schemas import NoticesView
 
 Assignee = aliased(User)
 SORTS: dict[str, Any] = {
@@ -408,6 +409,7 @@ async def detail(
             for c in comms
         ],
         allowed_actions=allowed,
+        notices=NoticesView.model_validate(req.notices) if req.notices else None,
         temporal_url=(
             f"{settings.temporal_ui}/namespaces/{settings.temporal_namespace}/workflows/"
             f"{settings.workflow_id(req.request_id)}"

@@ -50,7 +50,9 @@ async def create(
     minimal: MinimalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> schemas.RequestDetail | schemas.RequestCreated:
-    """The system decides the type (Inactive → Reconnection, otherwise Disconnection), checks
+    """The system decides the type from whether service is on (Inactive, Disconnected, Temporarily
+    Disconnected → Reconnection; Active, Collection → Disconnection; Pending → 409 with the reason)
+    and a disconnection's kind from its reason (`disconnection_kind` in the answer), checks
     eligibility, locks the consumer's profile, books the slot (the earliest free one when none is
     given) and starts the request's workflow. A retry with the same Idempotency-Key and body answers
     200 with the request created the first time."""

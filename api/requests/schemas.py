@@ -5,10 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from api.params import DbId
 from domain.consumers.types import UtilityType
+from domain.disconnection.rules import (
+    DisconnectionKind,
+    DisconnectionReason,
+    disconnection_kind_for,
+    disconnection_outcome,
+    kind_of_request,
+)
 from domain.request.types import (
     Channel,
     CloseReason,
@@ -19,6 +26,7 @@ from domain.request.types import (
     SlaTarget,
     Visibility,
 )
+from workflows.schemas import NoticesView
 
 
 class RequestCreate(BaseModel):
@@ -73,6 +81,21 @@ class RequestRow(BaseModel):
     escalation_level: int
     assignee: str | None
     preferred_date: date | None
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="A disconnection's kind, decided by its reason: temporary (Temporarily "
+        "Disconnected, meters stay assigned) or permanent (Inactive, meters unassigned); null for a "
+        "reconnection"
+    )
+    @property
+    def disconnection_kind(self) -> DisconnectionKind | None:
+        return kind_of_request(self.request_type, self.reason)
+
+    @computed_field(description="What completing this disconnection does, in words")  # type: ignore[prop-decorator]
+    @property
+    def disconnection_outcome(self) -> str | None:
+        kind = self.disconnection_kind
+        return None if kind is None else disconnection_outcome(self.reason).summary
 
 
 class SlaClock(BaseModel):
@@ -156,6 +179,11 @@ class RequestDetail(RequestRow):
     communications: list[CommunicationEntry]
     allowed_actions: list[str]
     temporal_url: str
+    notices: NoticesView | None = Field(
+        default=None,
+        description="A non-payment disconnection's notice steps with their dates, the protections "
+        "holding it and the earliest lawful moment for the cut",
+    )
 
 
 class Dashboard(BaseModel):
@@ -187,6 +215,17 @@ class CustomerMatch(BaseModel):
     """A consumer found for the create form: auto-fill fields, the type a request would get, eligibility."""
 
     consumer: ConsumerCard
-    request_type: RequestType
+    request_type: RequestType | None = Field(
+        description="Reconnection when service is off, Disconnection when it is on; null for a Pending account"
+    )
     eligible: bool
     reason: str | None = Field(None, description="Why a request cannot be created now")
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="For a disconnection: the kind each reason gives, shown before submit"
+    )
+    @property
+    def disconnection_kinds(self) -> dict[str, DisconnectionKind]:
+        if self.request_type is not RequestType.DISCONNECTION:
+            return {}
+        return {r.value: disconnection_kind_for(r) for r in DisconnectionReason}

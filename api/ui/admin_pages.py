@@ -124,6 +124,11 @@ async def _submit(
         return await _admin_page(
             request, user, session, tab, errors={form: detail}, values={form: values}, status_code=status
         )
+    if tab == "disconnection":  # emergencies and the profile can hold or release waiting disconnections
+        await disconnection.tell_waiting(
+            session=session, temporal=request.app.state.temporal, settings=request.app.state.settings,
+            what=str(message).rstrip(".").lower(), by=user.username,
+        )  # fmt: skip
     return redirect(f"/admin?tab={tab}", flash=message)
 
 

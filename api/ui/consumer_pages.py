@@ -478,7 +478,8 @@ async def _tab_write(
     request: Request, user: User, session: SessionDep, consumer: Consumer, operation: str, tab: str,
     form: str, write: Callable[[dict[str, str]], Awaitable[object]], flash: str,
 ) -> Response:  # fmt: skip
-    """One form of a profile tab, written once per form key; a refusal shows the tab again with it."""
+    """One form of a profile tab, written once per form key; a refusal shows the tab again with it.
+    A committed change to protections tells the consumer's waiting disconnection at once."""
     values = form_dict(await request.form())
     once = form_write(values, user, operation)
     try:
@@ -489,6 +490,11 @@ async def _tab_write(
         pass
     except (ValidationError, Problem) as exc:
         return await _refused(request, user, session, consumer, tab, form, values, exc)
+    if tab == "protections":
+        await disconnection.tell_waiting(
+            session=session, temporal=request.app.state.temporal, settings=request.app.state.settings,
+            consumer_id=consumer.id, what=flash.rstrip(".").lower(), by=user.username,
+        )  # fmt: skip
     return redirect(f"/consumers/{consumer.id}?tab={tab}", flash=flash)
 
 

@@ -35,6 +35,7 @@ from api.ui.common import (
 from db.models import User
 from db.system_settings import load_sla_settings
 from domain.consumers.types import ServiceOrderType
+from domain.disconnection.rules import DisconnectionOutcome, DisconnectionReason, disconnection_outcome
 from domain.request.rules import Action
 from domain.request.types import (
     OPEN_STATUSES,
@@ -303,7 +304,8 @@ async def _details_step(
             "consumer": consumer,
             "request_type": request_type,
             "refusal": refusal,
-            "reasons": reference.reasons_for(request_type),
+            "reasons": reference.reasons_for(request_type) if request_type else [],
+            "outcomes": _outcomes(request_type),
             "priorities": list(Priority),
             "slots": slots,
             "slot_error": slot_error,
@@ -314,6 +316,13 @@ async def _details_step(
         active="new",
         status_code=status_code,
     )
+
+
+def _outcomes(request_type: RequestType | None) -> dict[str, DisconnectionOutcome]:
+    """For a disconnection, what each reason's kind will do: shown before submit."""
+    if request_type is not RequestType.DISCONNECTION:
+        return {}
+    return {r.value: disconnection_outcome(r) for r in DisconnectionReason}
 
 
 def _create_body(values: dict[str, str]) -> schemas.RequestCreate:
@@ -367,6 +376,7 @@ async def new_request_submit(
                 "consumer": consumer,
                 "request_type": request_type,
                 "refusal": refusal,
+                "outcome": _outcomes(request_type).get(body.reason),
                 "body": body,
                 "slot": slot,
                 "values": values,

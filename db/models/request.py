@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, TextClause, UniqueConstraint, func, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, TextClause, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, str_enum
@@ -99,6 +100,9 @@ class ServiceRequest(Base):
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     close_reason: Mapped[CloseReason | None] = mapped_column(str_enum(CloseReason, "close_reason"))
     close_notes: Mapped[str | None] = mapped_column(Text)
+    # A non-payment disconnection's notice steps (the workflow's NoticesView as JSON) and stage.
+    disconnection_stage: Mapped[str | None] = mapped_column(String(32))
+    notices: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The client's Idempotency-Key on create: a retried create returns this same request.
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime]

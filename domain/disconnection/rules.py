@@ -13,6 +13,7 @@ meters, so a later reconnection starts from a clean slate rather than from meter
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -26,10 +27,13 @@ __all__ = [
     "DisconnectionKind",
     "DisconnectionOutcome",
     "DisconnectionReason",
+    "ReconnectionMeters",
     "ServiceRefusalCode",
     "disconnection_kind_for",
     "disconnection_outcome",
+    "kind_of_request",
     "parse_reason",
+    "reconnection_meters",
     "request_type_for_service",
     "service_is_on",
 ]
@@ -141,4 +145,36 @@ def disconnection_outcome(
         False,
         "Permanent disconnection: the consumer becomes Inactive and their meters are unassigned; "
         "a reconnection needs a plan and meters again.",
+    )
+
+
+def kind_of_request(request_type: RequestType, reason: str) -> DisconnectionKind | None:
+    """The kind of a request for display: None for a reconnection, or a reason no longer offered."""
+    if RequestType(request_type) is not RequestType.DISCONNECTION:
+        return None
+    try:
+        return disconnection_kind_for(reason)
+    except TransitionRefused:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectionMeters:
+    """What a reconnection does with each meter: the three sets never overlap."""
+
+    re_energise: tuple[str, ...]  # chosen, and already the consumer's: readings recorded in place
+    assign: tuple[str, ...]  # chosen, new to the consumer: assigned (must be Available)
+    release: tuple[str, ...]  # the consumer's, not chosen (swapped or no longer in the plan): unassigned
+
+
+def reconnection_meters(chosen: Sequence[str], in_place: Collection[str]) -> ReconnectionMeters:
+    """Split a reconnection's meters: the consumer's own (``in_place``, service off) chosen again are
+    re-energised where they are; other chosen meters are assigned; own meters not chosen are released.
+    Order follows ``chosen`` (then ``in_place``); a number given twice counts once."""
+    ordered = list(dict.fromkeys(chosen))
+    own, picked = set(in_place), set(ordered)
+    return ReconnectionMeters(
+        re_energise=tuple(m for m in ordered if m in own),
+        assign=tuple(m for m in ordered if m not in own),
+        release=tuple(m for m in dict.fromkeys(in_place) if m not in picked),
     )

@@ -148,10 +148,15 @@ def _rebuild_refusal(message: str, code: str, problems: tuple[RefusalReason, ...
 
 
 def request_type_for(consumer_status: ConsumerStatus) -> RequestType:
-    """Inactive consumers get a Reconnection request; any other status a Disconnection."""
-    if consumer_status == ConsumerStatus.INACTIVE:
-        return RequestType.RECONNECTION
-    return RequestType.DISCONNECTION
+    """Service off (Inactive, Disconnected, Temporarily Disconnected) → Reconnection; service on
+    (Active, Collection) → Disconnection; refuses a Pending account (code ``consumer_pending``).
+
+    The rule lives in :mod:`domain.disconnection.rules`; this name stays for existing callers.
+    """
+    # Imported here: the disconnection rules import TransitionRefused from this module.
+    from domain.disconnection.rules import request_type_for_service
+
+    return request_type_for_service(consumer_status)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,6 +368,8 @@ class MeterChoice:
     meter_last_reading: Decimal | None = None
     meter_available: bool | None = None
     meter_last_reading_date: date | None = None
+    # Already assigned to this consumer with service off: re-energised in place, not assigned anew.
+    meter_in_place: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,7 +487,8 @@ def check_activation(
     service needs exactly one meter; a meter may only be chosen for a metered service of the
     plan, and only once. Each reading must be a non-negative number taken no later than
     ``today``; when the optional ``meter_*`` facts are given the meter must be of the service's
-    utility, available, and the reading may not go below (nor be dated before) its last one.
+    utility, available (or the consumer's own, in place with service off), and the reading may not
+    go below (nor be dated before) its last one.
 
     All problems are reported at once (see :class:`TransitionRefused`), in this order:
     missing meters per service, then each chosen meter in input order.
@@ -566,7 +574,7 @@ def check_activation(
                     f"{field}.meter_number",
                 )
             )
-        if a.meter_available is False:
+        if a.meter_available is False and not a.meter_in_place:
             problems.append(
                 RefusalReason(
                     RefusalCode.METER_UNAVAILABLE,

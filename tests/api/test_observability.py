@@ -173,3 +173,68 @@ async def test_the_worker_serves_the_sdk_metrics_on_its_address(dev_env: Workflo
     assert "temporal_workflow_completed" in scraped
     assert "temporal_activity_execution_latency" in scraped
     assert f'task_queue="{queue}"' in scraped
+
+
+async def test_the_request_workflow_counts_connectdesk_metrics(
+    db_url: str, sessionmaker: Any, dev_env: WorkflowEnvironment, task_queue: str, staff: dict[str, Any]
+) -> None:
+    from api.main import create_app
+    from domain.consumers.types import ConsumerStatus
+    from settings import Settings
+    from tests import factories
+    from tests.api.conftest import worker_activities
+    from worker import build_worker
+
+    async with sessionmaker() as session:
+        await factories.utilities(session)
+        consumer = await factories.consumer(session, status=ConsumerStatus.INACTIVE)
+        await factories.time_slot(session)
+        await session.commit()
+    address = f"127.0.0.1:{_free_port()}"
+    target = dev_env.client.service_client.config.target_host
+    client = await Client.connect(
+        target, namespace=dev_env.client.namespace, data_converter=dev_env.client.data_converter,
+        runtime=metrics_runtime(address),
+    )  # fmt: skip
+    app = create_app(
+        Settings(
+            database_url=db_url, temporal_address=target, temporal_task_queue=task_queue,
+            workflow_id_prefix=f"{task_queue}/",
+        )
+    )  # fmt: skip
+    csr = auth(staff["csr"])
+    async with (
+        build_worker(client, Settings(), worker_activities(sessionmaker), task_queue=task_queue),
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as api,
+    ):
+        created = await api.post(
+            "/api/v1/requests", json={"consumer_id": consumer.id, "reason": "Other"}, headers=csr
+        )
+        request_id = created.json()["request_id"]
+        assert (await api.post(f"/api/v1/requests/{request_id}/acknowledge", headers=csr)).status_code == 200
+        refused = await api.post(f"/api/v1/requests/{request_id}/acknowledge", headers=csr)
+        assert refused.status_code == 409
+        closed = await api.post(
+            f"/api/v1/requests/{request_id}/close", json={"reason": "Duplicate request"}, headers=csr
+        )
+        assert closed.status_code == 200, closed.text
+        async with httpx.AsyncClient() as http:
+            scraped = (await http.get(f"http://{address}/metrics")).text
+
+    def value(metric: str, *labels: str) -> float:
+        found = [
+            float(line.rsplit(" ", 1)[1])
+            for line in scraped.splitlines()
+            if line.startswith(metric + "{")
+            and f'task_queue="{task_queue}"' in line
+            and all(x in line for x in labels)
+        ]
+        return sum(found)
+
+    assert value("connectdesk_requests_created_total", 'request_type="Reconnection"') == 1
+    assert (
+        value("connectdesk_actions_refused_total", 'action="acknowledge"', 'reason="invalid_transition"') == 1
+    )
+    assert value("connectdesk_requests_closed_total", 'reason="Duplicate request"') == 1
+    assert value("connectdesk_requests_completed_total") == 0

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api.reference.service import REASONS
 from domain.consumers.types import ConsumerStatus
 from domain.disconnection.rules import (
     DisconnectionKind,
     DisconnectionReason,
+    ReconnectionMeters,
     disconnection_kind_for,
     disconnection_outcome,
+    kind_of_request,
+    reconnection_meters,
     request_type_for_service,
     service_is_on,
 )
@@ -84,3 +89,42 @@ def test_an_unknown_reason_is_refused() -> None:
 
 def test_reasons_match_the_create_form() -> None:
     assert [r.value for r in DisconnectionReason] == REASONS[RequestType.DISCONNECTION]
+
+
+# ---- kind_of_request: what the API and the UI show on a request --------------------------------
+
+
+def test_kind_of_request_by_reason_and_none_for_a_reconnection() -> None:
+    assert kind_of_request(RequestType.DISCONNECTION, "Non-payment") is DisconnectionKind.TEMPORARY
+    assert kind_of_request(RequestType.DISCONNECTION, "Moving out") is DisconnectionKind.PERMANENT
+    assert kind_of_request(RequestType.DISCONNECTION, "Other") is DisconnectionKind.PERMANENT
+    assert kind_of_request(RequestType.RECONNECTION, "Non-payment") is None
+    assert kind_of_request(RequestType.DISCONNECTION, "a reason no longer offered") is None
+
+
+# ---- reconnection_meters: re-energise in place, assign, release ---------------------------------
+
+_numbers = st.lists(st.sampled_from([f"M-{i}" for i in range(8)]), max_size=8)
+
+
+@settings(deadline=None)  # pure and fast; a loaded CI host must not make it flaky
+@given(chosen=_numbers, own=_numbers)
+def test_reconnection_meters_partition_the_meters(chosen: list[str], own: list[str]) -> None:
+    split = reconnection_meters(chosen, own)
+
+    assert set(split.re_energise) | set(split.assign) == set(chosen)
+    assert set(split.re_energise) | set(split.release) == set(own)
+    assert not set(split.re_energise) & set(split.assign)
+    assert not set(split.assign) & set(split.release)
+    assert not set(split.re_energise) & set(split.release)
+    assert all(len(set(part)) == len(part) for part in (split.re_energise, split.assign, split.release))
+
+
+def test_reconnection_meters_in_place_needs_no_new_meter_unless_one_is_swapped() -> None:
+    assert reconnection_meters(["E-1", "W-1"], ["E-1", "W-1"]) == ReconnectionMeters(
+        re_energise=("E-1", "W-1"), assign=(), release=()
+    )
+    # the water meter swapped for a new one: the old one is released
+    assert reconnection_meters(["E-1", "W-9"], ["E-1", "W-1"]) == ReconnectionMeters(
+        re_energise=("E-1",), assign=("W-9",), release=("W-1",)
+    )

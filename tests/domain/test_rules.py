@@ -263,16 +263,22 @@ def test_full_reconnection_walk() -> None:
 @pytest.mark.parametrize(
     ("consumer_status", "want"),
     [
-        (ConsumerStatus.INACTIVE, T.RECONNECTION),
+        (ConsumerStatus.INACTIVE, T.RECONNECTION),  # the FAQ's wording stays true
         (ConsumerStatus.ACTIVE, T.DISCONNECTION),
-        (ConsumerStatus.PENDING, T.DISCONNECTION),
-        (ConsumerStatus.DISCONNECTED, T.DISCONNECTION),
+        (ConsumerStatus.DISCONNECTED, T.RECONNECTION),
         (ConsumerStatus.COLLECTION, T.DISCONNECTION),
-        (ConsumerStatus.TEMPORARILY_DISCONNECTED, T.DISCONNECTION),
+        (ConsumerStatus.TEMPORARILY_DISCONNECTED, T.RECONNECTION),
     ],
 )
 def test_request_type_for(consumer_status: ConsumerStatus, want: RequestType) -> None:
     assert request_type_for(consumer_status) is want
+
+
+def test_request_type_for_refuses_a_pending_account() -> None:
+    with pytest.raises(TransitionRefused) as refused:
+        request_type_for(ConsumerStatus.PENDING)
+    assert refused.value.code == "consumer_pending"
+    assert "Pending" in refused.value.message and "Complete the account set-up" in refused.value.message
 
 
 def test_request_type_for_covers_every_consumer_status() -> None:
@@ -472,6 +478,31 @@ def test_activation_refuses_unavailable_meter() -> None:
     e = refused_activation([(W, True)], [meter(W, "M-1", meter_available=False)])
     assert e.code == "meter_unavailable"
     assert e.message == "Meter M-1 is not available for assignment."
+
+
+def test_activation_accepts_the_consumers_own_meter_in_place() -> None:
+    """Service off with meters still assigned: the meter is not Available, but it is re-energised in place."""
+    check_activation(
+        [(W, True)],
+        [
+            meter(
+                W, "M-1", "140", meter_available=False, meter_in_place=True, meter_last_reading=Decimal("130")
+            )
+        ],
+        today=TODAY,
+    )
+
+
+def test_activation_in_place_still_refuses_a_reading_below_the_last() -> None:
+    e = refused_activation(
+        [(W, True)],
+        [
+            meter(
+                W, "M-1", "120", meter_available=False, meter_in_place=True, meter_last_reading=Decimal("130")
+            )
+        ],
+    )
+    assert [p.code for p in e.problems] == ["reading_below_last"]
 
 
 def test_activation_refuses_reading_below_last() -> None:

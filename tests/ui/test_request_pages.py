@@ -137,6 +137,9 @@ async def test_disconnection_from_the_consumer_profile(page: Page, site: Site) -
     await page.get_by_label("Reason").select_option("Moving out")
     await page.get_by_role("button", name="Review →").click()
     await expect(page.locator("#review")).to_contain_text("Earliest available")
+    # the disconnection's kind, decided by its reason, is shown before submit
+    await expect(page.locator("#disconnection-kind")).to_contain_text("Permanent")
+    await expect(page.locator("#disconnection-kind")).to_contain_text("Inactive")
     await page.get_by_role("button", name="Submit request").click()
     await expect(page).to_have_url(re.compile(r"/requests/DC-"))
     await page.get_by_role("button", name="Acknowledgement").click()

@@ -27,6 +27,7 @@ from activities.request import RequestActivities
 from db import claims
 from db.models import Consumer, Meter, MeterAssignment, Plan, PlanService, RequestEvent, ServiceRequest
 from domain.consumers.types import Category, ConsumerStatus, MeterStatus, UtilityType
+from domain.disconnection.rules import kind_of_request
 from domain.request.rules import request_type_for
 from settings import Settings
 from tests import factories
@@ -51,7 +52,7 @@ class World:
     started: list[WorkflowHandle[RequestWorkflow, object]] = field(default_factory=list)
 
     async def start_request(self, *, consumer: Consumer | None = None, sla: SlaSettings | None = None,
-                            created_at: datetime | None = None) -> StartRequest:  # fmt: skip
+                            created_at: datetime | None = None, reason: str | None = None) -> StartRequest:  # fmt: skip
         """The next request's start input, its row written as the API's create writes it."""
         consumer = consumer or self.consumer
         self.counter += 1
@@ -59,6 +60,7 @@ class World:
         request_id = (
             f"{'RC' if request_type.value == 'Reconnection' else 'DC'}-T-{self.task_queue}-{self.counter}"
         )
+        reason = reason or ("Payment cleared" if request_type.value == "Reconnection" else "Moving out")
         start = StartRequest(
             request_id=request_id,
             consumer_id=consumer.id,
@@ -67,10 +69,11 @@ class World:
             consumer_category=consumer.category,
             consumer_sub_category=consumer.sub_category,
             request_type=request_type,
-            reason="Payment cleared" if request_type.value == "Reconnection" else "Moving out",
+            reason=reason,
             created_by="csr",
             created_at=created_at or await self.env.get_current_time(),
             sla=sla or SlaSettings(),
+            disconnection_kind=kind_of_request(request_type, reason),  # as the API's create decides it
         )
         async with self.sessionmaker() as session:
             await factories.written_request(session, start)
@@ -78,8 +81,9 @@ class World:
         return start
 
     async def start(self, *, consumer: Consumer | None = None, sla: SlaSettings | None = None,
-                    created_at: datetime | None = None) -> WorkflowHandle[RequestWorkflow, object]:  # fmt: skip
-        start = await self.start_request(consumer=consumer, sla=sla, created_at=created_at)
+                    created_at: datetime | None = None, reason: str | None = None,
+                    ) -> WorkflowHandle[RequestWorkflow, object]:  # fmt: skip
+        start = await self.start_request(consumer=consumer, sla=sla, created_at=created_at, reason=reason)
         handle = await self.env.client.start_workflow(
             RequestWorkflow.run,
             start,

@@ -160,6 +160,41 @@ async def retried_actions(world: World) -> None:
     await _save(world, handle, "retried_actions_closed")
 
 
+async def disconnection_notices(world: World) -> None:
+    """A non-payment disconnection under the ``disconnection-notices`` patch: the final notice, the
+    notice period and two contact attempts on timers, a protection holding it and its expiry
+    resuming it, ready for field work, then closed."""
+    from datetime import datetime as _dt
+
+    from db import disconnection as stored
+    from db.models import ConsumerProtection
+    from domain.disconnection.profile import PENNSYLVANIA
+    from domain.disconnection.protections import ProtectionKind
+    from workflows.schemas import ProtectionsChanged
+
+    assert world.active_consumer is not None
+    async with world.sessionmaker() as session:
+        await stored.save_profile(session, PENNSYLVANIA.model_copy(update={"moratoria": ()}), by="admin")
+        await session.commit()
+    handle = await world.start(consumer=world.active_consumer, reason="Non-payment")
+    await handle.signal("acknowledge", {"actor": "csr"})
+    await world.env.sleep(timedelta(hours=1))
+    now: _dt = await world.env.get_current_time()
+    async with world.sessionmaker() as session:
+        session.add(ConsumerProtection(
+            consumer_id=world.active_consumer.id, kind=ProtectionKind.DISPUTE_UNDER_REVIEW, starts_at=now,
+            ends_at=now + timedelta(days=2), renewals=0, recorded_by="csr", recorded_at=now,
+        ))  # fmt: skip
+        await session.commit()
+    await handle.signal(RequestWorkflow.protections_changed, ProtectionsChanged(what="recorded", by="csr"))
+    await world.env.sleep(timedelta(days=20))
+    await handle.signal(
+        "close", {"actor": "csr", "reason": CloseReason.CANCELLED_BY_CONSUMER.value, "notes": "Paid in full"}
+    )
+    await handle.result()  # type: ignore[attr-defined]
+    await _save(world, handle, "disconnection_notices_closed")
+
+
 # The same requests again, recorded with the ``local-activities`` patch: their database
 # activities are local ones (markers in the history), e-mails still regular activities.
 
@@ -180,15 +215,66 @@ async def escalation_local(world: World) -> None:
     await escalation(world, "escalated_held_closed_local")
 
 
+# Service on, service off (issue 15, point 1): a temporary disconnection (kind in its start), one
+# started before kinds existed (the ``service-off-kinds`` patch decides its kind), and the
+# reconnection that re-energises a temporarily disconnected consumer's meter in place.
+
+
+async def _temporarily_disconnect(world: World, name: str, *, kind_in_start: bool) -> None:
+    assert world.active_consumer is not None
+    start = await world.start_request(consumer=world.active_consumer, reason="Seasonal closure")
+    if not kind_in_start:
+        start = start.model_copy(update={"disconnection_kind": None})
+    handle = await world.env.client.start_workflow(
+        RequestWorkflow.run, start, id=start.request_id, task_queue=world.task_queue
+    )
+    await world.wait_for_claim(start.request_id)
+    today = (await world.env.get_current_time()).date()
+    await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
+    await handle.execute_update(RequestWorkflow.record_final_readings, RecordFinalReadings(actor="csr", readings=[
+        FinalReadingBody(meter_number=world.meters["in_service"].meter_number, reading=Decimal("640"), reading_date=today)]))  # fmt: skip
+    await handle.result()
+    await _save(world, handle, name)
+
+
+async def disconnection_service_off(world: World) -> None:
+    await _temporarily_disconnect(world, "disconnection_temporary_service_off", kind_in_start=True)
+
+
+async def disconnection_no_kind_service_off(world: World) -> None:
+    await _temporarily_disconnect(world, "disconnection_no_kind_service_off", kind_in_start=False)
+
+
+async def reconnection_service_off(world: World) -> None:
+    await _temporarily_disconnect(world, "scratch_service_off", kind_in_start=True)
+    (OUT / "scratch_service_off.json").unlink()
+    from db.models import Consumer
+
+    async with world.sessionmaker() as session:
+        assert world.active_consumer is not None
+        consumer = await session.get(Consumer, world.active_consumer.id)
+    handle = await world.start(consumer=consumer)
+    today = (await world.env.get_current_time()).date()
+    await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
+    await handle.execute_update(RequestWorkflow.select_plan, SelectPlan(actor="csr", plan_id=world.plan.id))
+    await handle.execute_update(RequestWorkflow.activate, Activate(actor="csr", meters=[
+        MeterChoiceBody(utility=UtilityType.ELECTRICITY, meter_number=world.meters["in_service"].meter_number, reading=Decimal("650"), reading_date=today),
+        MeterChoiceBody(utility=UtilityType.WATER, meter_number=world.meters["water"].meter_number, reading=Decimal("120"), reading_date=today),
+    ]))  # fmt: skip
+    await handle.result()  # type: ignore[attr-defined]
+    await _save(world, handle, "reconnection_in_place_service_off")
+
+
 async def main(only: set[str]) -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for scenarios, env_factory in (
             ((reconnection, disconnection, acknowledged_with_start, retried_actions, reconnection_local,
-              disconnection_local, acknowledged_with_start_local), lambda: WorkflowEnvironment.start_local(
+              disconnection_local, acknowledged_with_start_local, disconnection_service_off,
+              disconnection_no_kind_service_off, reconnection_service_off), lambda: WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(temporal_cli()), data_converter=pydantic_data_converter,
                 search_attributes=search_attributes.ALL, ui=False)),
-            ((escalation, escalation_local), lambda: WorkflowEnvironment.start_time_skipping(
+            ((escalation, escalation_local, disconnection_notices), lambda: WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter)),
         ):  # fmt: skip
             async with await env_factory() as env:

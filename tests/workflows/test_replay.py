@@ -3,6 +3,7 @@ requests fails here (guard such a change with `workflow.patched()`)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -22,6 +23,29 @@ LOCAL = [
     "escalated_held_closed_local",
     "acknowledged_with_start_closed_local",
 ]
+SERVICE_OFF = [
+    "disconnection_temporary_service_off",
+    "disconnection_no_kind_service_off",
+    "reconnection_in_place_service_off",
+]
+
+
+def _patches(name: str) -> list[str]:
+    """The patch IDs a history recorded, in order."""
+    found = []
+    for e in RECORDED[name]["events"]:
+        attributes = e.get("markerRecordedEventAttributes", {})
+        if attributes.get("markerName") == "core_patch":
+            data = attributes["details"]["patch-data"]["payloads"][0]["data"]
+            found.append(json.loads(base64.b64decode(data))["id"])
+    return found
+
+
+def test_only_a_disconnection_started_without_a_kind_records_the_service_off_patch() -> None:
+    """Requests started with a kind need no patch; one started before kinds marks its decision."""
+    assert "service-off-kinds" in _patches("disconnection_no_kind_service_off")
+    assert "service-off-kinds" not in _patches("disconnection_temporary_service_off")
+    assert "service-off-kinds" not in _patches("disconnection_completed_local")
 
 
 def test_histories_are_checked_in() -> None:
@@ -33,6 +57,7 @@ def test_histories_are_checked_in() -> None:
         "acknowledged_with_start_closed",  # recorded with the row-before-actions patch
         "retried_actions_closed",  # update IDs from Idempotency-Keys, digests in payloads and outcomes
         *LOCAL,  # recorded with the local-activities patch
+        *SERVICE_OFF,  # recorded with disconnection kinds (issue 15, point 1)
     } <= names
 
 
@@ -58,3 +83,12 @@ async def test_history_replays_deterministically(path: Path) -> None:
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
 
     assert result.replay_failure is None, result.replay_failure
+
+
+def test_the_notices_history_records_the_notices_patch_and_its_timers() -> None:
+    """A non-payment disconnection under ``disconnection-notices``: the patch, its timers (the
+    notice period, the contact hours, the hold's end), no polling activity in between."""
+    assert "disconnection-notices" in _patches("disconnection_notices_closed")
+    assert "disconnection-notices" not in _patches("disconnection_completed_local")
+    events = RECORDED["disconnection_notices_closed"]["events"]
+    assert sum(e["eventType"] == "EVENT_TYPE_TIMER_STARTED" for e in events) >= 4

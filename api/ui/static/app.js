@@ -27,6 +27,12 @@
       if (label) label.textContent = LABELS[state];
       if (left) left.textContent = duration(due - now);
     });
+    // The earliest lawful moment of a disconnection: a countdown, then "lawful now".
+    document.querySelectorAll("[data-lawful-at]").forEach(function (el) {
+      var at = Date.parse(el.dataset.lawfulAt);
+      if (isNaN(at)) return;
+      el.textContent = at > now ? "in " + duration(at - now).replace(/ left$/, "") : "lawful now";
+    });
   }
 
   function openDialogs(root) {

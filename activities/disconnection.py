@@ -1,0 +1,52 @@
+"""Activities of a lawful disconnection: the facts the rules read, for the workflow to judge.
+
+Read-only (so trivially idempotent): the workflow runs them as local activities. The holiday
+calendar is built here, outside the workflow sandbox, where the ``holidays`` library may load
+its data.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from db import disconnection as stored
+from db.models import Consumer
+from domain.disconnection.window import holiday_calendar
+from workflows.schemas import LawfulFacts, LawfulFactsQuery
+
+# The calendar covers this far ahead of ``now``: the domain's search horizon (400 days) and more.
+CALENDAR_YEARS = 2
+
+
+class DisconnectionActivities:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    @activity.defn
+    async def lawful_facts(self, query: LawfulFactsQuery) -> LawfulFacts:
+        """The profile in force, the consumer's protections and the emergencies not over at
+        ``query.now``, the holidays for this year and the next two, and the contact details."""
+        async with self.sessionmaker() as session:
+            consumer = await session.get(Consumer, query.consumer_id)
+            if consumer is None:
+                raise ApplicationError(
+                    f"Consumer {query.consumer_id} not found.", type="ConsumerNotFound", non_retryable=True
+                )
+            profile = await stored.load_profile(session)
+            protections = await stored.protections_of(session, consumer, now=query.now)
+            governed = query.reason in {r.value for r in profile.rules_apply_to}
+            return LawfulFacts(
+                governed=governed,
+                profile=profile,
+                protections=protections,
+                calendar=holiday_calendar(
+                    profile, query.now.year, (query.now + timedelta(days=366 * CALENDAR_YEARS)).year
+                ),
+                service_address=consumer.service_address,
+                email=consumer.email or None,
+                phone=consumer.phone or None,
+            )
