@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import sys
 from datetime import date
+from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -97,7 +100,18 @@ def api() -> None:
     settings = load_settings()
     require_signing_key(settings)
     require_free_ports({"CONNECTDESK_API_PORT": (settings.api_host, settings.api_port)})
-    uvicorn.run("api.main:create_app", factory=True, host=settings.api_host, port=settings.api_port)
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if metrics_dir:  # several processes: each writes its series here, /metrics sums them
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        Path(metrics_dir).mkdir(parents=True)
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        workers=settings.api_workers,
+        log_config=None,  # the app logs as CONNECTDESK_LOG_FORMAT says (JSON lines by default)
+    )
 
 
 @app.command()

@@ -314,3 +314,99 @@ def test_dockerignore_keeps_local_state_out() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert {".venv", "var", "tests/artifacts", ".git", ".env"} <= patterns, patterns
+
+
+# --- settings, images, observability (issue 19, point 4) ------------------------------------------
+
+
+def _settings_fields() -> dict[str, Any]:
+    from settings import Settings
+
+    return {f"CONNECTDESK_{name.upper()}": field for name, field in Settings.model_fields.items()}
+
+
+def test_every_connectdesk_variable_in_compose_is_a_setting_the_app_reads(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    known = _settings_fields()
+    for name in APP_SERVICES:
+        unknown = [v for v in environment(services[name]) if v.startswith("CONNECTDESK_") and v not in known]
+        assert not unknown, f"{name} sets {unknown}, which no setting reads (a typo?)"
+
+
+def test_each_app_service_gets_what_it_cannot_start_without(services: dict[str, dict[str, Any]]) -> None:
+    for name in APP_SERVICES:
+        env = environment(services[name])
+        for var in SHARED_APP_SETTINGS:
+            assert with_defaults(env.get(var, "")).strip(), f"{name} has no {var}"
+    api = environment(services["api"])
+    assert ":?" in api["CONNECTDESK_JWT_SECRET"]  # required: compose refuses to start without it
+    assert int(with_defaults(api["CONNECTDESK_API_WORKERS"])) >= 2 and api["PROMETHEUS_MULTIPROC_DIR"]
+    worker = environment(services["worker"])
+    assert worker["CONNECTDESK_WORKER_METRICS_ADDRESS"].endswith(":9464")
+
+
+def test_every_third_party_image_is_pinned_to_a_version(services: dict[str, dict[str, Any]]) -> None:
+    for name, svc in services.items():
+        image = with_defaults(svc.get("image", ""))
+        if not image or image.startswith("connectdesk"):
+            continue  # ours: built from this checkout
+        repository, _, tag = image.rpartition(":")
+        assert repository and tag and tag != "latest", f"{name}: {image} is not pinned"
+        assert re.search(r"\d+\.\d+", tag), f"{name}: {image} names no minor version"
+
+
+@pytest.mark.parametrize("name", ["postgres", "temporal", "api", "worker", "prometheus", "grafana"])
+def test_long_running_services_have_healthchecks(services: dict[str, dict[str, Any]], name: str) -> None:
+    assert services[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+
+
+def test_the_observability_profile_scrapes_the_api_and_every_worker(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name in ("prometheus", "grafana"):
+        assert services[name].get("profiles") == ["observability"], name
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert jobs["connectdesk-api"]["static_configs"][0]["targets"] == ["api:8000"]
+    assert jobs["connectdesk-worker"]["dns_sd_configs"][0] == {"names": ["worker"], "type": "A", "port": 9464}
+    mounted = " ".join(services["prometheus"]["volumes"] + services["grafana"]["volumes"])
+    for path in (
+        "deploy/prometheus/prometheus.yml",
+        "deploy/grafana/provisioning",
+        "deploy/grafana/dashboards",
+    ):
+        assert f"./{path}" in mounted and (ROOT / path).exists(), path
+
+
+def test_the_dashboard_charts_the_metrics_the_app_exports() -> None:
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/connectdesk.json").read_text())
+    exprs = " ".join(target["expr"] for panel in dashboard["panels"] for target in panel["targets"])
+    for metric in (
+        "http_requests_total", "http_request_duration_seconds_bucket",  # the API
+        "temporal_workflow_task_execution_latency_bucket",  # the worker (the SDK)
+        "connectdesk_requests_created_total", "connectdesk_sla_breaches_total", "connectdesk_escalations_total",
+    ):  # fmt: skip
+        assert metric in exprs, metric
+    readme = (ROOT / "README.md").read_text()
+    for metric in re.findall(r"connectdesk_[a-z_]+_total", exprs):
+        assert metric in readme, f"{metric} is charted but not documented in the README"
+
+
+def test_env_example_lists_every_setting_with_its_default() -> None:
+    from pydantic import SecretStr
+
+    listed = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        text = line.lstrip("# ").strip()
+        if text.startswith("CONNECTDESK_") and "=" in text:
+            name, _, value = text.partition("=")
+            listed.setdefault(name, value)
+    for var, field in _settings_fields().items():
+        assert var in listed, f".env.example does not list {var}"
+        default = field.default
+        if isinstance(default, SecretStr | Path) or var in compose_variables():
+            continue  # secrets are empty; paths are machine-specific; compose's own values are deliberate
+        assert listed[var] == str(default), (
+            f"{var}: .env.example says {listed[var]!r}, the default is {default!r}"
+        )
