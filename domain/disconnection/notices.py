@@ -58,19 +58,20 @@ def next_contact_attempt(
     if len(used) >= rule.attempts:
         return None
     candidate = not_before.astimezone(zone)
-    for _ in range(len(used) + 3):  # each pass moves to a later day, past the used ones
+    # each pass either returns, or moves to the opening of the same day (once) or to a later day
+    for _ in range(2 * len(used) + 6):
         day = candidate.date()
         if day in used or candidate.time() >= rule.hours_end:
             candidate = at_local(profile, day + _ONE_DAY, rule.hours_start)
             continue
         if candidate.time() < rule.hours_start:
-            opening = at_local(profile, day, rule.hours_start)
-            candidate = opening if opening > candidate else candidate
-            if candidate.time() < rule.hours_start:  # pragma: no cover - a DST gap at the opening
+            # the opening; inside a DST gap it lands later on the wall clock: check it again
+            candidate = max(candidate, at_local(profile, day, rule.hours_start))
+            if candidate.time() < rule.hours_start or candidate.time() >= rule.hours_end:
                 candidate = at_local(profile, day + _ONE_DAY, rule.hours_start)
-                continue
+            continue
         return candidate
-    raise AssertionError("unreachable: every pass skips at most one used day")  # pragma: no cover
+    raise AssertionError("unreachable: contact hours exist on every day")  # pragma: no cover
 
 
 def stage_at(

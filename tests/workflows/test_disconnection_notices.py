@@ -10,7 +10,6 @@ except the final readings at the very end.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,7 +19,6 @@ from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from db import disconnection as stored
 from db.models import Communication, ConsumerProtection, RequestEvent, WeatherEmergencyDeclaration
 from domain.disconnection.lawful import LawfulMoment, NoticesSent, earliest_lawful_moment
 from domain.disconnection.profile import NEW_YORK, PENNSYLVANIA, JurisdictionProfile
@@ -28,6 +26,7 @@ from domain.disconnection.protections import ProtectionKind, WeatherHazard
 from domain.disconnection.window import day_refusal, holiday_calendar
 from domain.request.types import Channel, RequestStatus
 from tests.workflows.conftest import World
+from tests.workflows.lawful import state_of, until, use_profile
 from workflows.actions import FinalReadingBody, RecordFinalReadings
 from workflows.request import RequestWorkflow
 from workflows.schemas import NoticeStage, ProtectionsChanged, RequestState
@@ -37,38 +36,19 @@ NON_PAYMENT = "Non-payment"
 PA_ALL_YEAR = PENNSYLVANIA.model_copy(update={"moratoria": ()})
 
 
-async def _use_profile(world: World, profile: JurisdictionProfile) -> None:
-    async with world.sessionmaker() as session:
-        await stored.save_profile(session, profile, by="admin")
-        await session.commit()
-
-
-async def _state(handle: Any) -> RequestState:
-    state: RequestState = await handle.query(RequestWorkflow.state)
-    return state
-
-
-async def _until(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    for _ in range(300):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
-
-
 async def _stage(handle: Any, stage: NoticeStage) -> None:
     async def reached() -> bool:
-        notices = (await _state(handle)).notices
+        notices = (await state_of(handle)).notices
         return notices is not None and notices.stage is stage
 
-    await _until(reached, f"stage {stage}")
+    await until(reached, f"stage {stage}")
 
 
 async def _status(handle: Any, status: RequestStatus) -> None:
     async def reached() -> bool:
-        return (await _state(handle)).status is status
+        return (await state_of(handle)).status is status
 
-    await _until(reached, f"status {status}")
+    await until(reached, f"status {status}")
 
 
 async def _started(world: World) -> Any:
@@ -82,7 +62,7 @@ async def _started(world: World) -> Any:
 async def _ready(world: World, handle: Any) -> RequestState:
     """Skip through the notice period, the contact attempts and the lead time."""
     for _ in range(12):
-        state = await _state(handle)
+        state = await state_of(handle)
         assert state.notices is not None
         if state.notices.stage is NoticeStage.READY_FOR_FIELD_WORK:
             return state
@@ -106,7 +86,7 @@ async def _events(world: World, request_id: str) -> list[RequestEvent]:
 
 
 async def test_final_notice_then_period_then_contact_attempts_then_ready(timed_world: World) -> None:
-    await _use_profile(timed_world, PA_ALL_YEAR)
+    await use_profile(timed_world, PA_ALL_YEAR)
     handle = await _started(timed_world)
     began = await timed_world.env.get_current_time()
 
@@ -143,7 +123,7 @@ async def test_a_moving_out_disconnection_has_no_notice_steps(timed_world: World
     await handle.signal("acknowledge", {"actor": "csr"})
     await _status(handle, RequestStatus.IN_PROGRESS)
 
-    assert (await _state(handle)).notices is None
+    assert (await state_of(handle)).notices is None
     assert "final_notice_sent" not in await timed_world.events(handle.id)
 
 
@@ -151,7 +131,7 @@ async def test_a_moving_out_disconnection_has_no_notice_steps(timed_world: World
 async def test_a_protection_recorded_while_waiting_holds_and_its_expiry_resumes(
     timed_world: World, kind: ProtectionKind
 ) -> None:
-    await _use_profile(timed_world, PA_ALL_YEAR)
+    await use_profile(timed_world, PA_ALL_YEAR)
     handle = await _started(timed_world)
     now = await timed_world.env.get_current_time()
     assert timed_world.active_consumer is not None
@@ -170,7 +150,7 @@ async def test_a_protection_recorded_while_waiting_holds_and_its_expiry_resumes(
     assert held[-1].actor == "system"
     label = "Medical certificate" if kind is ProtectionKind.MEDICAL_CERTIFICATE else "Dispute under review"
     assert label in held[-1].detail and "until" in held[-1].detail
-    notices = (await _state(handle)).notices
+    notices = (await state_of(handle)).notices
     assert notices is not None and [h.kind for h in notices.holds] == [kind]
 
     await timed_world.env.sleep(timedelta(days=5, minutes=1))
@@ -180,7 +160,7 @@ async def test_a_protection_recorded_while_waiting_holds_and_its_expiry_resumes(
 
 
 async def test_a_weather_emergency_declared_while_waiting_holds_it(timed_world: World) -> None:
-    await _use_profile(timed_world, PA_ALL_YEAR)
+    await use_profile(timed_world, PA_ALL_YEAR)
     handle = await _started(timed_world)
     now = await timed_world.env.get_current_time()
     async with timed_world.sessionmaker() as session:
@@ -206,7 +186,7 @@ async def test_the_winter_moratorium_holds_a_pennsylvania_request_in_winter(time
     now = await timed_world.env.get_current_time()
     in_winter = now.astimezone(PENNSYLVANIA.zone).month in (12, 1, 2, 3)
 
-    notices = (await _state(handle)).notices
+    notices = (await state_of(handle)).notices
     assert notices is not None
     kinds = [h.kind for h in notices.holds]
     assert (ProtectionKind.SEASONAL_MORATORIUM in kinds) is in_winter
@@ -258,7 +238,7 @@ def _expected_next(profile: JurisdictionProfile, state: RequestState, at: dateti
 
 
 async def test_a_friday_cut_is_refused_with_the_next_lawful_moment(timed_world: World) -> None:
-    await _use_profile(timed_world, PA_ALL_YEAR)
+    await use_profile(timed_world, PA_ALL_YEAR)
     handle = await _started(timed_world)
     state = await _ready(timed_world, handle)
     friday = _next_local(PA_ALL_YEAR, await timed_world.env.get_current_time(), 4, time(10))
@@ -273,7 +253,7 @@ async def test_a_friday_cut_is_refused_with_the_next_lawful_moment(timed_world: 
 async def test_an_after_hours_cut_is_refused_in_new_york(timed_world: World) -> None:
     profile = NEW_YORK.model_copy(update={"forbidden_periods": (), "final_notice": NEW_YORK.final_notice.model_copy(
         update={"min_days_after_due": 0})})  # fmt: skip
-    await _use_profile(timed_world, profile)
+    await use_profile(timed_world, profile)
     handle = await _started(timed_world)
     state = await _ready(timed_world, handle)
     evening = _next_local(profile, await timed_world.env.get_current_time(), 1, time(18), open_day=True)
