@@ -211,7 +211,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(20, ge=1, description="Database connections each process keeps open")
     db_max_overflow: int = Field(10, ge=0, description="Extra connections under a burst, closed again after")
     db_pool_timeout_seconds: float = Field(
-        5.0,
+        30.0,
         gt=0,
         description="How long a request waits for a free connection before it is answered 503 + Retry-After",
     )
