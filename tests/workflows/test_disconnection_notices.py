@@ -85,12 +85,12 @@ async def _events(world: World, request_id: str) -> list[RequestEvent]:
         return list(rows.all())
 
 
-async def test_final_notice_then_period_then_contact_attempts_then_ready(timed_world: World) -> None:
-    await use_profile(timed_world, PA_ALL_YEAR)
-    handle = await _started(timed_world)
-    began = await timed_world.env.get_current_time()
+async def test_final_notice_then_period_then_contact_attempts_then_ready(own_timed_world: World) -> None:
+    await use_profile(own_timed_world, PA_ALL_YEAR)
+    handle = await _started(own_timed_world)
+    began = await own_timed_world.env.get_current_time()
 
-    state = await _ready(timed_world, handle)
+    state = await _ready(own_timed_world, handle)
 
     notices = state.notices
     assert notices is not None and notices.final_notice is not None
@@ -104,41 +104,41 @@ async def test_final_notice_then_period_then_contact_attempts_then_ready(timed_w
         assert time(7) <= attempt.at.astimezone(zone).time() < time(21)
     assert notices.earliest_lawful_moment is not None
     assert notices.earliest_lawful_moment >= second.at + timedelta(hours=72)
-    kinds = [e.kind for e in await _events(timed_world, handle.id)]
+    kinds = [e.kind for e in await _events(own_timed_world, handle.id)]
     steps = [k for k in kinds if k in ("final_notice_sent", "contact_attempt", "ready_for_field_work")]
     assert steps == ["final_notice_sent", "contact_attempt", "contact_attempt", "ready_for_field_work"]
-    row = await timed_world.row(handle.id)
+    row = await own_timed_world.row(handle.id)
     assert row.disconnection_stage == NoticeStage.READY_FOR_FIELD_WORK.value
     assert row.notices is not None and len(row.notices["contact_attempts"]) == 2
-    async with timed_world.sessionmaker() as session:
+    async with own_timed_world.sessionmaker() as session:
         sent = (
             await session.scalars(select(Communication.channel).where(Communication.request_id == handle.id))
         ).all()
     assert list(sent).count(Channel.SMS) == 2 and Channel.EMAIL in sent
 
 
-async def test_a_moving_out_disconnection_has_no_notice_steps(timed_world: World) -> None:
-    assert timed_world.active_consumer is not None
-    handle = await timed_world.start(consumer=timed_world.active_consumer)
+async def test_a_moving_out_disconnection_has_no_notice_steps(own_timed_world: World) -> None:
+    assert own_timed_world.active_consumer is not None
+    handle = await own_timed_world.start(consumer=own_timed_world.active_consumer)
     await handle.signal("acknowledge", {"actor": "csr"})
     await _status(handle, RequestStatus.IN_PROGRESS)
 
     assert (await state_of(handle)).notices is None
-    assert "final_notice_sent" not in await timed_world.events(handle.id)
+    assert "final_notice_sent" not in await own_timed_world.events(handle.id)
 
 
 @pytest.mark.parametrize("kind", [ProtectionKind.MEDICAL_CERTIFICATE, ProtectionKind.DISPUTE_UNDER_REVIEW])
 async def test_a_protection_recorded_while_waiting_holds_and_its_expiry_resumes(
-    timed_world: World, kind: ProtectionKind
+    own_timed_world: World, kind: ProtectionKind
 ) -> None:
-    await use_profile(timed_world, PA_ALL_YEAR)
-    handle = await _started(timed_world)
-    now = await timed_world.env.get_current_time()
-    assert timed_world.active_consumer is not None
-    async with timed_world.sessionmaker() as session:
+    await use_profile(own_timed_world, PA_ALL_YEAR)
+    handle = await _started(own_timed_world)
+    now = await own_timed_world.env.get_current_time()
+    assert own_timed_world.active_consumer is not None
+    async with own_timed_world.sessionmaker() as session:
         session.add(
             ConsumerProtection(
-                consumer_id=timed_world.active_consumer.id, kind=kind, starts_at=now,
+                consumer_id=own_timed_world.active_consumer.id, kind=kind, starts_at=now,
                 ends_at=now + timedelta(days=5), renewals=0, recorded_by="csr", recorded_at=now,
             )
         )  # fmt: skip
@@ -146,24 +146,24 @@ async def test_a_protection_recorded_while_waiting_holds_and_its_expiry_resumes(
     await handle.signal(RequestWorkflow.protections_changed, ProtectionsChanged(what="recorded", by="csr"))
 
     await _status(handle, RequestStatus.ON_HOLD)
-    held = [e for e in await _events(timed_world, handle.id) if e.kind == "put_on_hold"]
+    held = [e for e in await _events(own_timed_world, handle.id) if e.kind == "put_on_hold"]
     assert held[-1].actor == "system"
     label = "Medical certificate" if kind is ProtectionKind.MEDICAL_CERTIFICATE else "Dispute under review"
     assert label in held[-1].detail and "until" in held[-1].detail
     notices = (await state_of(handle)).notices
     assert notices is not None and [h.kind for h in notices.holds] == [kind]
 
-    await timed_world.env.sleep(timedelta(days=5, minutes=1))
+    await own_timed_world.env.sleep(timedelta(days=5, minutes=1))
     await _status(handle, RequestStatus.IN_PROGRESS)
-    resumed = [e for e in await _events(timed_world, handle.id) if e.kind == "resumed"]
+    resumed = [e for e in await _events(own_timed_world, handle.id) if e.kind == "resumed"]
     assert resumed[-1].actor == "system" and "hold lifted" in resumed[-1].detail
 
 
-async def test_a_weather_emergency_declared_while_waiting_holds_it(timed_world: World) -> None:
-    await use_profile(timed_world, PA_ALL_YEAR)
-    handle = await _started(timed_world)
-    now = await timed_world.env.get_current_time()
-    async with timed_world.sessionmaker() as session:
+async def test_a_weather_emergency_declared_while_waiting_holds_it(own_timed_world: World) -> None:
+    await use_profile(own_timed_world, PA_ALL_YEAR)
+    handle = await _started(own_timed_world)
+    now = await own_timed_world.env.get_current_time()
+    async with own_timed_world.sessionmaker() as session:
         session.add(
             WeatherEmergencyDeclaration(
                 hazard=WeatherHazard.COLD, starts_at=now, ends_at=now + timedelta(days=2),
@@ -174,16 +174,16 @@ async def test_a_weather_emergency_declared_while_waiting_holds_it(timed_world: 
     await handle.signal(RequestWorkflow.protections_changed, ProtectionsChanged(what="declared", by="admin"))
 
     await _status(handle, RequestStatus.ON_HOLD)
-    held = [e for e in await _events(timed_world, handle.id) if e.kind == "put_on_hold"]
+    held = [e for e in await _events(own_timed_world, handle.id) if e.kind == "put_on_hold"]
     assert "Cold weather emergency in Springfield" in held[-1].detail
 
-    await timed_world.env.sleep(timedelta(days=2, minutes=1))
+    await own_timed_world.env.sleep(timedelta(days=2, minutes=1))
     await _status(handle, RequestStatus.IN_PROGRESS)
 
 
-async def test_the_winter_moratorium_holds_a_pennsylvania_request_in_winter(timed_world: World) -> None:
-    handle = await _started(timed_world)  # the default profile: Pennsylvania, with its moratorium
-    now = await timed_world.env.get_current_time()
+async def test_the_winter_moratorium_holds_a_pennsylvania_request_in_winter(own_timed_world: World) -> None:
+    handle = await _started(own_timed_world)  # the default profile: Pennsylvania, with its moratorium
+    now = await own_timed_world.env.get_current_time()
     in_winter = now.astimezone(PENNSYLVANIA.zone).month in (12, 1, 2, 3)
 
     notices = (await state_of(handle)).notices
@@ -237,28 +237,28 @@ def _expected_next(profile: JurisdictionProfile, state: RequestState, at: dateti
     return f"Earliest lawful moment: {found.at:%A %Y-%m-%d %H:%M %Z}."
 
 
-async def test_a_friday_cut_is_refused_with_the_next_lawful_moment(timed_world: World) -> None:
-    await use_profile(timed_world, PA_ALL_YEAR)
-    handle = await _started(timed_world)
-    state = await _ready(timed_world, handle)
-    friday = _next_local(PA_ALL_YEAR, await timed_world.env.get_current_time(), 4, time(10))
+async def test_a_friday_cut_is_refused_with_the_next_lawful_moment(own_timed_world: World) -> None:
+    await use_profile(own_timed_world, PA_ALL_YEAR)
+    handle = await _started(own_timed_world)
+    state = await _ready(own_timed_world, handle)
+    friday = _next_local(PA_ALL_YEAR, await own_timed_world.env.get_current_time(), 4, time(10))
 
-    message = await _refused_cut(timed_world, handle, PA_ALL_YEAR, friday)
+    message = await _refused_cut(own_timed_world, handle, PA_ALL_YEAR, friday)
 
     assert "is not a disconnection day" in message and "Friday" in message
     assert _expected_next(PA_ALL_YEAR, state, friday) in message
     assert "Earliest lawful moment: Friday" not in message
 
 
-async def test_an_after_hours_cut_is_refused_in_new_york(timed_world: World) -> None:
+async def test_an_after_hours_cut_is_refused_in_new_york(own_timed_world: World) -> None:
     profile = NEW_YORK.model_copy(update={"forbidden_periods": (), "final_notice": NEW_YORK.final_notice.model_copy(
         update={"min_days_after_due": 0})})  # fmt: skip
-    await use_profile(timed_world, profile)
-    handle = await _started(timed_world)
-    state = await _ready(timed_world, handle)
-    evening = _next_local(profile, await timed_world.env.get_current_time(), 1, time(18), open_day=True)
+    await use_profile(own_timed_world, profile)
+    handle = await _started(own_timed_world)
+    state = await _ready(own_timed_world, handle)
+    evening = _next_local(profile, await own_timed_world.env.get_current_time(), 1, time(18), open_day=True)
 
-    message = await _refused_cut(timed_world, handle, profile, evening)
+    message = await _refused_cut(own_timed_world, handle, profile, evening)
 
     assert "outside disconnection hours (08:00–16:00 local time)" in message
     assert _expected_next(profile, state, evening) in message

@@ -165,15 +165,15 @@ def _attempts_done(profile: JurisdictionProfile, state: RequestState) -> Notices
 
 @pytest.mark.parametrize("profile", [PA, NY, TX, CA], ids=["PA", "NY", "TX", "CA"])
 async def test_a_cut_on_the_day_before_a_holiday_is_refused_naming_the_next_lawful_moment(
-    timed_world: World, profile: JurisdictionProfile
+    own_timed_world: World, profile: JurisdictionProfile
 ) -> None:
-    await use_profile(timed_world, profile)
-    handle, eve, cut_at = await _waiting_for_the_eve(timed_world, profile)
+    await use_profile(own_timed_world, profile)
+    handle, eve, cut_at = await _waiting_for_the_eve(own_timed_world, profile)
     state = await state_of(handle)
     notices = _attempts_done(profile, state)
     assert state.notices is not None and state.notices.stage is not NoticeStage.FINAL_NOTICE_PERIOD
 
-    message = await _refused_cut(timed_world, handle, profile)
+    message = await _refused_cut(own_timed_world, handle, profile)
 
     expected = _next_open(profile, eve)
     assert message == f"{_eve_message(profile, eve)} {_earliest(expected)}"  # the eve is the only problem
@@ -186,14 +186,14 @@ async def test_a_cut_on_the_day_before_a_holiday_is_refused_naming_the_next_lawf
 
 @pytest.mark.parametrize("preset", [NEW_YORK, CALIFORNIA_WATER], ids=["NY", "CA"])
 async def test_new_york_and_california_need_a_payment_due_date_the_request_lacks(
-    timed_world: World, preset: JurisdictionProfile
+    own_timed_world: World, preset: JurisdictionProfile
 ) -> None:
-    await use_profile(timed_world, preset)
-    handle, eve, cut_at = await _waiting_for_the_eve(timed_world, preset)
+    await use_profile(own_timed_world, preset)
+    handle, eve, cut_at = await _waiting_for_the_eve(own_timed_world, preset)
     state = await state_of(handle)
     notices = _attempts_done(preset, state)
 
-    message = await _refused_cut(timed_world, handle, preset)
+    message = await _refused_cut(own_timed_world, handle, preset)
 
     due = f"{preset.name} counts the notice and delinquency from the payment due date; record it first."
     assert message == f"{due} {_eve_message(preset, eve)} No lawful moment yet: {due}"
@@ -225,24 +225,24 @@ async def _ready(world: World, handle: Any) -> RequestState:
 
 @pytest.mark.parametrize("profile", [TX, PA], ids=["TX", "PA"])
 async def test_a_cut_at_a_lawful_moment_completes_the_request(
-    timed_world: World, profile: JurisdictionProfile
+    own_timed_world: World, profile: JurisdictionProfile
 ) -> None:
-    await use_profile(timed_world, profile)
-    handle = await _start(timed_world)
-    state = await _ready(timed_world, handle)
+    await use_profile(own_timed_world, profile)
+    handle = await _start(own_timed_world)
+    state = await _ready(own_timed_world, handle)
     _attempts_done(profile, state)
-    now = await timed_world.env.get_current_time()
+    now = await own_timed_world.env.get_current_time()
     assert state.notices is not None and state.notices.earliest_lawful_moment is not None
     assert state.notices.earliest_lawful_moment <= now
     assert window_refusal(profile, now, _calendar(profile, now.date())) is None  # inside the window
 
-    done = await _cut(timed_world, handle, profile)
+    done = await _cut(own_timed_world, handle, profile)
 
     assert done.state.status is RequestStatus.COMPLETED
     assert (await state_of(handle)).status is RequestStatus.COMPLETED
-    assert timed_world.active_consumer is not None
-    async with timed_world.sessionmaker() as session:
-        consumer = await session.get(Consumer, timed_world.active_consumer.id)
+    assert own_timed_world.active_consumer is not None
+    async with own_timed_world.sessionmaker() as session:
+        consumer = await session.get(Consumer, own_timed_world.active_consumer.id)
         completed = await session.scalar(
             select(RequestEvent).where(RequestEvent.request_id == handle.id, RequestEvent.kind == "completed")
         )
