@@ -32,6 +32,11 @@ from api.errors import PROBLEM_JSON, RETRY_AFTER_SECONDS
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
+def problem_responses(reasons: dict[int, str], *codes: int) -> dict[int | str, dict[str, Any]]:
+    """A route's ``responses=``: 401 and each of ``codes`` as problem+json, described by ``reasons``."""
+    return {code: {"description": reasons[code], "content": {PROBLEM_JSON: {}}} for code in (401, *codes)}
+
+
 class FieldError(BaseModel):
     """One invalid input of a 422."""
 

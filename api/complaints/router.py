@@ -10,8 +10,8 @@ from api.auth.deps import CsrUser
 from api.complaints import schemas, service
 from api.consumers.deps import CurrentConsumer
 from api.deps import SessionDep
-from api.errors import PROBLEM_JSON
 from api.idempotency import IdempotencyKey, IdempotentWrite
+from api.openapi import problem_responses
 from api.params import DB_INT_MAX
 
 router = APIRouter(prefix="/api/v1/consumers", tags=["complaints"])
@@ -20,7 +20,7 @@ _REASONS = {401: "Not signed in", 404: "No such consumer or complaint", 422: "In
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"description": _REASONS[code], "content": {PROBLEM_JSON: {}}} for code in (401, *codes)}
+    return problem_responses(_REASONS, *codes)
 
 
 @router.get("/{id_or_account_number}/complaints", responses=_problems(404))

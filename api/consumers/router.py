@@ -26,8 +26,9 @@ from api.consumers import (
 )
 from api.consumers.deps import CurrentConsumer
 from api.deps import SessionDep, SettingsDep
-from api.errors import PROBLEM_JSON, Problem
+from api.errors import Problem
 from api.idempotency import IdempotencyKey, IdempotentWrite
+from api.openapi import problem_responses
 from api.pagination import PageNumber, PageSize
 from api.params import DB_INT_MAX
 from domain.consumers.types import ConsumerStatus
@@ -37,17 +38,19 @@ router = APIRouter(prefix="/api/v1/consumers", tags=["consumers"])
 DocumentId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
 
 
+_REASONS = {
+    401: "Not signed in",
+    404: "No such consumer (or item of this consumer)",
+    409: "Invalid transition",
+    413: "File too large",
+    415: "File type not accepted",
+    422: "Invalid input",
+    423: "Profile locked by an open request",
+}
+
+
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    reasons = {
-        401: "Not signed in",
-        404: "No such consumer (or item of this consumer)",
-        409: "Invalid transition",
-        413: "File too large",
-        415: "File type not accepted",
-        422: "Invalid input",
-        423: "Profile locked by an open request",
-    }
-    return {code: {"description": reasons[code], "content": {PROBLEM_JSON: {}}} for code in (401, *codes)}
+    return problem_responses(_REASONS, *codes)
 
 
 @router.get("/dashboard", responses=_problems())

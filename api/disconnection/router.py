@@ -11,8 +11,8 @@ from api.auth.deps import AdminUser, CsrUser
 from api.consumers.deps import CurrentConsumer
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.disconnection import schemas, service
-from api.errors import PROBLEM_JSON
 from api.idempotency import IdempotencyKey, IdempotentWrite
+from api.openapi import problem_responses
 from api.params import DB_INT_MAX
 from domain.disconnection.profile import PRESETS, JurisdictionProfile
 from domain.disconnection.rules import DisconnectionReason
@@ -32,7 +32,7 @@ _REASONS = {
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"description": _REASONS[code], "content": {PROBLEM_JSON: {}}} for code in (401, *codes)}
+    return problem_responses(_REASONS, *codes)
 
 
 # ---- a consumer's protections ------------------------------------------------------------------

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from api.auth.deps import CsrUser
 from api.consumers.deps import CurrentConsumer
 from api.deps import SessionDep, SettingsDep
-from api.errors import PROBLEM_JSON, Problem
+from api.errors import Problem
 from api.idempotency import IdempotencyKey, IdempotentWrite
+from api.openapi import problem_responses
 from api.payments import schemas, service
 from db import audit
 from db.models import Consumer
@@ -30,7 +31,7 @@ _REASONS = {
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"description": _REASONS[code], "content": {PROBLEM_JSON: {}}} for code in (401, *codes)}
+    return problem_responses(_REASONS, *codes)
 
 
 @consumer_router.post(
