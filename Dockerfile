@@ -34,7 +34,7 @@ COPY worker.py settings.py logs.py tracing.py alembic.ini ./
 # settings.ROOT is the directory settings.py is installed in (site-packages) and db/migrate.py reads
 # ROOT/alembic.ini, whose script_location is %(here)s/db/migrations — so alembic.ini must sit next to
 # the installed settings.py. The last line fails the build if Alembic cannot find its migrations.
-RUN pip install --no-cache-dir -c requirements.lock . \
+RUN pip install --no-cache-dir --no-deps . \
  && cp alembic.ini "$(python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/alembic.ini" \
  && cd / && rm -rf /src \
  && python -c "from db.migrate import head_revision; assert head_revision(), 'Alembic finds no head revision'"

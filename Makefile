@@ -12,16 +12,20 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml requirements.lock | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 install: $(STAMP)
 
-## make lock: pin what pyproject.toml resolves to today into requirements.lock (then commit it)
+## make lock: re-resolve pyproject.toml to today's newest allowed versions and pin them, with the
+## sha256 of every distribution, into requirements.lock (then commit it). uv does the resolving; it
+## is a tool of this target only, kept out of .venv so the venv holds exactly the locked set.
 lock: | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade -e '.[test]'
-	( sed -n '1,2p' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^connectdesk' ) > requirements.lock.new
-	mv requirements.lock.new requirements.lock
+	$(BIN)/python -m pip install --quiet --target $(VENV)/lock-tool 'uv>=0.9,<1'
+	PYTHONPATH=$(VENV)/lock-tool $(VENV)/lock-tool/bin/uv pip compile pyproject.toml --extra test \
+	  --upgrade --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  --custom-compile-command 'make lock' --quiet -o requirements.lock
 
 ## make run: migrate, seed demo data, start Temporal dev server + worker + API/UI
 run: install

@@ -303,8 +303,10 @@ def test_dockerfile_runs_as_non_root_and_serves_the_api() -> None:
     cmds = [exec_or_shell_form(rest) for keyword, rest in instructions if keyword == "CMD"]
     assert cmds and cmds[-1] == ["connectdesk", "api"], cmds
     installs = [rest for keyword, rest in instructions if keyword == "RUN" and "pip install" in rest]
-    assert any("pip install --no-cache-dir -c requirements.lock ." in rest for rest in installs), installs
-    assert all("-c requirements.lock" in rest for rest in installs)  # every install is pinned
+    # dependencies from the hashed lock, then the project itself without resolving anything again
+    assert any("pip install --no-cache-dir -c requirements.lock -r" in rest for rest in installs), installs
+    assert any("pip install --no-cache-dir --no-deps ." in rest for rest in installs), installs
+    assert all("-c requirements.lock" in rest or "--no-deps" in rest for rest in installs)
 
 
 def test_dockerignore_keeps_local_state_out() -> None:
