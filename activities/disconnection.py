@@ -9,17 +9,34 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from db import disconnection as stored
-from db.models import Consumer
+from db.models import Consumer, Payment
 from domain.disconnection.window import holiday_calendar
-from workflows.schemas import LawfulFacts, LawfulFactsQuery
+from workflows.schemas import LawfulFacts, LawfulFactsQuery, PaymentFact
 
 # The calendar covers this far ahead of ``now``: the domain's search horizon (400 days) and more.
 CALENDAR_YEARS = 2
+
+
+async def _last_payment(session: AsyncSession, consumer_id: int) -> PaymentFact | None:
+    """The last payment taken in (at the desk or from the billing system), if any."""
+    row = await session.scalar(
+        select(Payment)
+        .where(Payment.consumer_id == consumer_id, Payment.received_at.is_not(None))
+        .order_by(Payment.received_at.desc(), Payment.id.desc())
+        .limit(1)
+    )
+    if row is None or row.received_at is None:
+        return None
+    return PaymentFact(
+        reference=row.reference, amount=row.amount, received_at=row.received_at,
+        by=row.recorded_by or row.source or "billing",
+    )  # fmt: skip
 
 
 class DisconnectionActivities:
@@ -49,4 +66,6 @@ class DisconnectionActivities:
                 service_address=consumer.service_address,
                 email=consumer.email or None,
                 phone=consumer.phone or None,
+                balance=consumer.balance,
+                last_payment=await _last_payment(session, consumer.id),
             )

@@ -7,7 +7,8 @@ A Temporal outage becomes ``DependencyUnavailable`` (503 + Retry-After), never a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -24,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import DependencyUnavailable, Problem
 from domain.request.types import RequestStatus
 
+log = logging.getLogger(__name__)
 UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
 
 
@@ -61,6 +63,16 @@ class TemporalGateway:
                         f"Temporal at {self.address} is unreachable; nothing was changed. Try again shortly.",
                     ) from exc
         return self._client
+
+    async def signal_each(self, workflow_ids: Iterable[str], name: str, arg: object, *, what: str) -> None:
+        """Signal each workflow after a committed change, best effort: the change stands either way,
+        and the workflows re-read the facts at their next timer and before they act on them."""
+        for workflow_id in workflow_ids:
+            try:
+                client = await self.client()
+                await client.get_workflow_handle(workflow_id).signal(name, arg, rpc_timeout=self.rpc_timeout)
+            except (DependencyUnavailable, RPCError) as exc:
+                log.warning("could not tell %s that %s: %s", workflow_id, what, exc)
 
     async def check(self) -> None:
         """Raise DependencyUnavailable unless the Temporal frontend answers a health check in time."""

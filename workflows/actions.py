@@ -16,11 +16,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from domain.consumers.types import ServiceOrderType, UtilityType
 from domain.request.rules import Action
-from domain.request.types import Channel, CloseReason, Priority, Visibility
+from domain.request.types import MANUAL_CLOSE_REASONS, Channel, CloseReason, Priority, Visibility
 from workflows.schemas import ID_MAX, READING_LIMIT, Model
 
 RowId = Annotated[int, Field(ge=1, le=ID_MAX, description="An ID (1 to 2³¹−1)")]
@@ -96,6 +96,15 @@ class RecordFinalReadings(FinalReadingsBody, ActedBy):
 class CloseBody(Model):
     reason: CloseReason
     notes: str = Field(default="", max_length=2000)
+
+    @field_validator("reason")
+    @classmethod
+    def _chosen_by_a_person(cls, reason: CloseReason) -> CloseReason:
+        if reason not in MANUAL_CLOSE_REASONS:
+            raise ValueError(
+                f"'{reason.value}' is recorded by the system (a payment cancels the disconnection)"
+            )
+        return reason
 
 
 class Close(CloseBody, ActedBy):

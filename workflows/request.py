@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.request import RequestActivities
     from domain.disconnection import notices as notice_rules
     from domain.disconnection.lawful import CutBlocked, NoticesSent, check_cut, earliest_lawful_moment
+    from domain.disconnection.payments import PaymentEffect, PaymentVerdict, payment_effect
     from domain.disconnection.protections import Hold, holds_at
     from domain.disconnection.rules import DisconnectionKind, kind_of_request
     from domain.request import rules, sla
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.request.types import (
         OPEN_STATUSES,
         Channel,
+        CloseReason,
         Direction,
         RequestStatus,
         RequestType,
@@ -61,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.schemas import (
         NOTICE_STAGE_LABELS,
+        PAYMENT_RECEIVED,
         PROTECTIONS_CHANGED,
         WORKFLOW_NAME,
         AssignedMeter,
@@ -76,6 +79,8 @@ with workflow.unsafe.imports_passed_through():
         NoticeStep,
         NoticesView,
         Outcome,
+        PaymentFact,
+        PaymentReceived,
         PlanCheck,
         PlanView,
         Projection,
@@ -188,6 +193,7 @@ class RequestWorkflow:
         self.facts_stale = False
         self.notices: NoticesView | None = None
         self.lawful: asyncio.Task[None] | None = None
+        self.payments: set[str] = set()  # references of the payments already weighed
 
     # ---- run: SLA timers until the request is resolved -----------------------------------------
 
@@ -312,6 +318,79 @@ class RequestWorkflow:
         workflow.logger.info("protections changed: %s (by %s)", change.what, change.by)
         self.facts_stale = True
 
+    @workflow.signal(name=PAYMENT_RECEIVED)
+    async def payment_received(self, payment: PaymentReceived) -> None:
+        """A payment for the consumer was recorded (the API signals after its commit; a retried call
+        signals again). A non-payment disconnection it leaves too little to cut for closes at once,
+        wherever it waits; a partial payment is noted; after the cut nothing changes here."""
+        if payment.reference in self.payments or self.start.request_type is not RequestType.DISCONNECTION:
+            return
+        self.payments.add(payment.reference)
+        await workflow.wait_condition(lambda: self.recorded)
+        async with self.lock:
+            if self.status not in OPEN_STATUSES:
+                return
+            facts = await self._read_facts()
+            balance = payment.balance if facts.balance is None else facts.balance
+            verdict = payment_effect(facts.profile, reason=self.start.reason, balance=balance)
+            if verdict.effect is PaymentEffect.CANCELS:
+                await self._close_paid(payment, verdict, facts)
+            elif verdict.effect is PaymentEffect.PARTIAL:
+                await self._project(
+                    "payment_received",
+                    f"{self._payment_words(payment)} {verdict.message}",
+                    "system",
+                    RowChanges(),
+                )
+            self._publish()
+
+    async def _cancel_if_paid(self, facts: LawfulFacts) -> bool:
+        """The backstop of the signal: facts re-read (at a timer or at the cut) showing a payment
+        taken in since the request began that left too little to cut for close it. True if closed."""
+        paid = facts.last_payment
+        if facts.balance is None or paid is None or paid.received_at < self.start.created_at:
+            return False
+        verdict = payment_effect(facts.profile, reason=self.start.reason, balance=facts.balance)
+        if verdict.effect is not PaymentEffect.CANCELS:
+            return False
+        self.payments.add(paid.reference)
+        await self._close_paid(paid, verdict, facts)
+        self._publish()
+        return True
+
+    @staticmethod
+    def _payment_words(payment: PaymentFact) -> str:
+        return (
+            f"Payment {payment.reference} of ${payment.amount:,.2f} received "
+            f"{payment.received_at:%Y-%m-%d %H:%M} UTC (recorded by {payment.by})."
+        )
+
+    async def _close_paid(self, payment: PaymentFact, verdict: PaymentVerdict, facts: LawfulFacts) -> None:
+        """Tell the consumer the disconnection is off, then close: Payment received."""
+        channel = Channel.EMAIL if facts.email else Channel.SMS
+        subject = f"Disconnection cancelled — account {self.start.account_number}"
+        body = (
+            f"Thank you: we received your payment {payment.reference} of ${payment.amount:,.2f}. The "
+            f"disconnection of your service for non-payment is cancelled (request {self.start.request_id})."
+        )
+        await self._communicate(
+            "system", channel, Direction.TO_CUSTOMER, Visibility.CONSUMER, subject, body,
+            kind="consumer_notified", detail=f"Consumer told by {channel.value} that the disconnection is cancelled.",
+            responds=False,
+        )  # fmt: skip
+        if channel is Channel.EMAIL:
+            self._email(
+                Email(
+                    key=f"{self.start.request_id}:payment:{payment.reference}",
+                    subject=subject,
+                    body=body,
+                    consumer_id=self.start.consumer_id,
+                )
+            )
+        await self._close_as(
+            "system", CloseReason.PAYMENT_RECEIVED, verdict.message, f"{self._payment_words(payment)}"
+        )
+
     async def _read_facts(self) -> LawfulFacts:
         self.facts = await workflow.execute_local_activity_method(
             DisconnectionActivities.lawful_facts,
@@ -358,6 +437,8 @@ class RequestWorkflow:
 
     async def _lawful_step(self, facts: LawfulFacts) -> datetime | None:
         """Take the notice step due now, hold or resume, project what changed; the next wake-up."""
+        if await self._cancel_if_paid(facts):
+            return None
         now = workflow.now()
         profile = facts.profile
         if self.final_notice is None:
@@ -527,6 +608,12 @@ class RequestWorkflow:
         if not self.governed:
             return
         facts = await self._read_facts()
+        if await self._cancel_if_paid(facts):
+            raise TransitionRefused(
+                "Not cut: a payment received since the request began leaves too little owed; "
+                "the request was closed (Payment received).",
+                "payment_received",
+            )
         check_cut(
             facts.profile,
             at=workflow.now(),
@@ -872,23 +959,28 @@ class RequestWorkflow:
         self._email(Email(key=notice.key, subject=subject, body=body, consumer_id=self.start.consumer_id))
 
     async def _close(self, a: Close) -> str:
+        await self._close_as(a.actor, a.reason, a.notes)
+        return "Request closed"
+
+    async def _close_as(self, actor: str, reason: CloseReason, notes: str, why: str = "") -> None:
+        """Close: the resolution clock met, the profile lock and the slot seat released."""
         now = workflow.now()
         clocks = {**self.clocks, SlaTarget.RESOLUTION: self.clocks[SlaTarget.RESOLUTION].met(now)}
-        detail = f"Closed: {a.reason.value}." + (f" {a.notes}" if a.notes else "")
-        changes = RowChanges(resolved_at=now, close_reason=a.reason, close_notes=a.notes or None)
+        detail = " ".join(part for part in (f"Closed: {reason.value}.", why, notes) if part)
+        changes = RowChanges(resolved_at=now, close_reason=reason, close_notes=notes or None)
         projection = self._projection(
-            "closed", detail, a.actor, self._status_changes(RequestStatus.CLOSED, clocks, changes)
+            "closed", detail, actor, self._status_changes(RequestStatus.CLOSED, clocks, changes)
         )
         await self._activity(
             RequestActivities.release, Release(consumer_id=self.start.consumer_id, projection=projection)
         )
-        self.status, self.clocks, self.close_reason = RequestStatus.CLOSED, clocks, a.reason
+        self.status, self.clocks, self.close_reason = RequestStatus.CLOSED, clocks, reason
+        self.changed = True
         metrics.count(
             "connectdesk_requests_closed_total",
             request_type=self.start.request_type.value,
-            reason=a.reason.value,
+            reason=reason.value,
         )
-        return "Request closed"
 
     async def _add_note(self, a: AddNote) -> str:
         consumer_facing = a.visibility is Visibility.CONSUMER

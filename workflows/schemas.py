@@ -32,6 +32,7 @@ from domain.request.types import (
 
 WORKFLOW_NAME = "RequestWorkflow"
 PROTECTIONS_CHANGED = "protections_changed"  # the signal: re-read the lawful-cut facts
+PAYMENT_RECEIVED = "payment_received"  # the signal: a payment may cancel a non-payment disconnection
 ID_PREFIX = {RequestType.RECONNECTION: "RC", RequestType.DISCONNECTION: "DC"}
 # Readings are NUMERIC(14, 2) in the database: a larger one would fail its activity on every retry.
 READING_LIMIT = Decimal(10) ** 12
@@ -325,6 +326,21 @@ class Escalation(Model):
 # ---- lawful disconnection ----------------------------------------------------------------------
 
 
+class PaymentFact(Model):
+    """A payment taken in, at the desk or from the billing system."""
+
+    reference: str
+    amount: Decimal
+    received_at: datetime
+    by: str
+
+
+class PaymentReceived(PaymentFact):
+    """Signal: a payment was recorded for the consumer (once per ``reference``), leaving ``balance``."""
+
+    balance: Decimal
+
+
 class LawfulFactsQuery(Model):
     consumer_id: int
     reason: str
@@ -342,6 +358,9 @@ class LawfulFacts(Model):
     service_address: str | None
     email: str | None
     phone: str | None
+    # the consumer's balance and last payment taken in (None in facts read before payments counted)
+    balance: Decimal | None = None
+    last_payment: PaymentFact | None = None
 
 
 class ProtectionsChanged(Model):

@@ -13,10 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.service import RPCError
 
 from api.disconnection import schemas
-from api.errors import DependencyUnavailable, Problem
+from api.errors import Problem
 from api.temporal import TemporalGateway
 from db import disconnection as stored
 from db.models import (
@@ -325,14 +324,8 @@ async def notify_waiting(
     *, temporal: TemporalGateway, settings: Settings, request_ids: Iterable[str], what: str, by: str
 ) -> None:
     """Signal each waiting request to re-read its protections (after the commit), so it holds or
-    resumes now. Best effort: the change is committed either way, and the workflow re-checks the
-    facts at its next timer and at the cut itself."""
-    for request_id in request_ids:
-        try:
-            client = await temporal.client()
-            handle = client.get_workflow_handle(settings.workflow_id(request_id))
-            await handle.signal(
-                PROTECTIONS_CHANGED, ProtectionsChanged(what=what, by=by), rpc_timeout=temporal.rpc_timeout
-            )
-        except (DependencyUnavailable, RPCError) as exc:
-            log.warning("could not tell %s that %s: %s", request_id, what, exc)
+    resumes now; it re-checks them at its next timer and at the cut itself in any case."""
+    await temporal.signal_each(
+        (settings.workflow_id(r) for r in request_ids), PROTECTIONS_CHANGED, ProtectionsChanged(what=what, by=by),
+        what=what,
+    )  # fmt: skip

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from api.auth.deps import CsrUser
 from api.consumers.deps import CurrentConsumer
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import Problem
 from api.idempotency import IdempotencyKey, IdempotentWrite
 from api.openapi import problem_responses
@@ -46,6 +46,8 @@ async def take_payment(
     consumer: CurrentConsumer,
     body: schemas.PaymentIn,
     response: Response,
+    temporal: TemporalDep,
+    settings: SettingsDep,
     key: IdempotencyKey = None,
 ) -> schemas.PaymentRecorded:
     """Record a payment taken at the desk; the balance goes down by its amount in the same step."""
@@ -63,6 +65,9 @@ async def take_payment(
     )
     response.status_code = 200 if result.duplicate else 201
     await once.commit(session, result, status_code=response.status_code)
+    await service.tell_disconnections(
+        session, temporal=temporal, settings=settings, consumer_id=consumer.id, recorded=result
+    )
     return result
 
 
@@ -77,6 +82,7 @@ async def billing_payment(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    temporal: TemporalDep,
     response: Response,
     timestamp: Annotated[str | None, Header(alias=service.TIMESTAMP_HEADER)] = None,
     signed: Annotated[str | None, Header(alias=service.SIGNATURE_HEADER)] = None,
@@ -118,5 +124,8 @@ async def billing_payment(
         by=WEBHOOK_ACTOR,
     )
     await session.commit()
+    await service.tell_disconnections(
+        session, temporal=temporal, settings=settings, consumer_id=consumer.id, recorded=result
+    )
     response.status_code = 200 if result.duplicate else 201
     return result

@@ -17,10 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import Problem
 from api.payments import schemas
+from api.temporal import TemporalGateway
 from db import audit
-from db.models import Consumer, Payment
+from db.models import Consumer, Payment, ServiceRequest
 from db.upsert import insert_for
 from domain.consumers.types import PaymentMethod, PaymentStatus
+from domain.disconnection.rules import DisconnectionReason
+from domain.request.types import OPEN_STATUSES, RequestType
+from settings import Settings
+from workflows.schemas import PAYMENT_RECEIVED, PaymentReceived
 
 CONFLICT = "/problems/conflict"
 NOT_AUTHENTICATED = "/problems/not-authenticated"
@@ -111,6 +116,32 @@ async def record_payment(
         duplicate=True,
         balance=await _balance(session, consumer.id),
     )
+
+
+async def tell_disconnections(
+    session: AsyncSession, *, temporal: TemporalGateway, settings: Settings, consumer_id: int,
+    recorded: schemas.PaymentRecorded,
+) -> None:  # fmt: skip
+    """After the commit, signal the consumer's open non-payment disconnections (each weighs the
+    payment once per reference, and closes if it leaves too little owed). A duplicate delivery
+    signals again: a first delivery whose signals were lost is completed by its retry."""
+    waiting = await session.scalars(
+        select(ServiceRequest.request_id)
+        .where(ServiceRequest.consumer_id == consumer_id)
+        .where(ServiceRequest.request_type == RequestType.DISCONNECTION)
+        .where(ServiceRequest.status.in_(OPEN_STATUSES))
+        .where(ServiceRequest.reason == DisconnectionReason.NON_PAYMENT.value)
+        .order_by(ServiceRequest.id)
+    )
+    payment = recorded.payment
+    signal = PaymentReceived(
+        reference=payment.reference, amount=payment.amount, balance=recorded.balance,
+        received_at=payment.received_at or datetime.now(UTC), by=payment.recorded_by or payment.source or "billing",
+    )  # fmt: skip
+    await temporal.signal_each(
+        [settings.workflow_id(r) for r in waiting.all()], PAYMENT_RECEIVED, signal,
+        what=f"payment {payment.reference} was received",
+    )  # fmt: skip
 
 
 def _unauthenticated(detail: str) -> Problem:

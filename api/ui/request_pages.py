@@ -38,9 +38,9 @@ from domain.consumers.types import ServiceOrderType
 from domain.disconnection.rules import DisconnectionOutcome, DisconnectionReason, disconnection_outcome
 from domain.request.rules import Action
 from domain.request.types import (
+    MANUAL_CLOSE_REASONS,
     OPEN_STATUSES,
     Channel,
-    CloseReason,
     Priority,
     RequestStatus,
     RequestType,
@@ -428,7 +428,7 @@ async def _detail_page(
         "allowed": set(detail.allowed_actions),
         "is_open": detail.status in OPEN_STATUSES,
         "fraction": await _at_risk_fraction(session),
-        "close_reasons": list(CloseReason),
+        "close_reasons": list(MANUAL_CLOSE_REASONS),
         "priorities": list(Priority),
         "channels": [c for c in Channel if c not in (Channel.SYSTEM, Channel.NOTE)],
         "visibilities": list(Visibility),

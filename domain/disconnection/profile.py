@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import date, time, timedelta
+from decimal import Decimal
 from enum import IntEnum, StrEnum
 from typing import Annotated, Self
 
@@ -259,6 +260,9 @@ class JurisdictionProfile(BaseModel):
     final_notice: NoticePeriod
     contact_attempt: ContactAttemptRule | None = None
     min_days_delinquent: int = Field(default=0, ge=0)
+    # the least arrears a non-payment disconnection is pursued for: a payment that leaves less
+    # cancels a pending one (and dunning starts none below it)
+    min_arrears: Decimal = Field(default=Decimal("0.01"), ge=0, max_digits=12, decimal_places=2)
     moratoria: tuple[AnnualPeriod, ...] = ()
     medical_certificate: MedicalCertificateRule = MedicalCertificateRule()
     reconnection: ReconnectionDeadlines

@@ -51,6 +51,11 @@ class CloseReason(StrEnum):
     CANCELLED_BY_CONSUMER = "Cancelled by consumer"
     NO_CONSUMER_RESPONSE = "No consumer response"
     OTHER = "Other"
+    PAYMENT_RECEIVED = "Payment received"  # by the system: a payment cancelled a non-payment disconnection
+
+
+# The reasons a person may close with (the close form's choices); the rest are the system's.
+MANUAL_CLOSE_REASONS = tuple(r for r in CloseReason if r is not CloseReason.PAYMENT_RECEIVED)
 
 
 class Channel(StrEnum):

@@ -195,6 +195,48 @@ async def disconnection_notices(world: World) -> None:
     await _save(world, handle, "disconnection_notices_closed")
 
 
+async def disconnection_payment_cancelled(world: World) -> None:
+    """A non-payment disconnection in its notice period: a partial payment noted, then one that
+    clears the arrears closes it (Payment received), the signal delivered twice."""
+    from sqlalchemy import update
+
+    from db import disconnection as stored
+    from db.models import Consumer
+    from domain.disconnection.profile import PENNSYLVANIA
+    from workflows.schemas import PAYMENT_RECEIVED, PaymentReceived
+
+    assert world.active_consumer is not None
+    consumer_id = world.active_consumer.id
+
+    async def owes(amount: str) -> None:
+        async with world.sessionmaker() as session:
+            await session.execute(
+                update(Consumer).where(Consumer.id == consumer_id).values(balance=Decimal(amount))
+            )
+            await session.commit()
+
+    async with world.sessionmaker() as session:
+        await stored.save_profile(session, PENNSYLVANIA.model_copy(update={"moratoria": ()}), by="admin")
+        await session.commit()
+    await owes("180")
+    handle = await world.start(consumer=world.active_consumer, reason="Non-payment")
+    await handle.signal("acknowledge", {"actor": "csr"})
+    await world.env.sleep(timedelta(hours=1))
+    now = await world.env.get_current_time()
+    await owes("130")
+    await handle.signal(PAYMENT_RECEIVED, PaymentReceived(
+        reference="PAY-1", amount=Decimal("50"), balance=Decimal("130"), received_at=now, by="csr"))  # fmt: skip
+    await world.env.sleep(timedelta(hours=1))
+    await owes("0")
+    full = PaymentReceived(
+        reference="PAY-2", amount=Decimal("130"), balance=Decimal("0"), received_at=now, by="csr"
+    )
+    await handle.signal(PAYMENT_RECEIVED, full)
+    await handle.signal(PAYMENT_RECEIVED, full)
+    await handle.result()  # type: ignore[attr-defined]
+    await _save(world, handle, "disconnection_payment_cancelled")
+
+
 # The same requests again, recorded with the ``local-activities`` patch: their database
 # activities are local ones (markers in the history), e-mails still regular activities.
 
@@ -274,7 +316,7 @@ async def main(only: set[str]) -> None:
               disconnection_no_kind_service_off, reconnection_service_off), lambda: WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(temporal_cli()), data_converter=pydantic_data_converter,
                 search_attributes=search_attributes.ALL, ui=False)),
-            ((escalation, escalation_local, disconnection_notices), lambda: WorkflowEnvironment.start_time_skipping(
+            ((escalation, escalation_local, disconnection_notices, disconnection_payment_cancelled), lambda: WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter)),
         ):  # fmt: skip
             async with await env_factory() as env:

@@ -58,6 +58,7 @@ def test_histories_are_checked_in() -> None:
         "retried_actions_closed",  # update IDs from Idempotency-Keys, digests in payloads and outcomes
         *LOCAL,  # recorded with the local-activities patch
         *SERVICE_OFF,  # recorded with disconnection kinds (issue 15, point 1)
+        "disconnection_payment_cancelled",  # a payment cancelling a non-payment disconnection (issue 16)
     } <= names
 
 
