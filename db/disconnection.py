@@ -8,13 +8,15 @@ so the rules never see the database.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Consumer, ConsumerProtection, WeatherEmergencyDeclaration
+from db.models import Consumer, ConsumerProtection, Payment, WeatherEmergencyDeclaration
 from db.system_settings import get_setting, put_setting
+from domain.consumers.types import PaymentStatus
+from domain.disconnection.payments import arrears_due_on
 from domain.disconnection.profile import DEFAULT_PROFILE, JurisdictionProfile
 from domain.disconnection.protections import (
     DisputeUnderReview,
@@ -123,3 +125,15 @@ async def protections_of(session: AsyncSession, consumer: Consumer, *, now: date
         if p is not None and (p.ends_at is None or p.ends_at > now)
     ]
     return [*recorded, *await emergencies(session, ending_after=now)]
+
+
+async def payment_due_on(session: AsyncSession, consumer: Consumer, *, today: date) -> date | None:
+    """The due date the consumer's arrears count from (``domain.disconnection.payments.arrears_due_on``)."""
+    unpaid = await session.scalars(
+        select(Payment.due_date).where(
+            Payment.consumer_id == consumer.id,
+            Payment.status.in_([PaymentStatus.PENDING, PaymentStatus.FAILED]),
+            Payment.due_date <= today,
+        )
+    )
+    return arrears_due_on(consumer.balance, unpaid.all(), today=today)

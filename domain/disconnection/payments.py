@@ -9,14 +9,16 @@ payment that leaves arrears at or above the threshold is noted on the request.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
 from domain.disconnection.profile import JurisdictionProfile
 from domain.disconnection.rules import DisconnectionReason
 
-__all__ = ["PaymentEffect", "PaymentVerdict", "arrears_of", "payment_effect"]
+__all__ = ["PaymentEffect", "PaymentVerdict", "arrears_due_on", "arrears_of", "payment_effect"]
 
 
 class PaymentEffect(StrEnum):
@@ -36,6 +38,16 @@ class PaymentVerdict:
 def arrears_of(balance: Decimal) -> Decimal:
     """What the consumer owes: a positive balance; a credit owes nothing."""
     return max(Decimal(balance), Decimal(0))
+
+
+def arrears_due_on(balance: Decimal, unpaid_due_dates: Iterable[date], *, today: date) -> date | None:
+    """The payment due date the arrears count from: the oldest bill due by ``today`` that is still
+    unpaid (Pending or Failed), while anything is owed; None when nothing is owed or no unpaid bill
+    is on record (the notice rules that count from the due date then wait for one)."""
+    if arrears_of(balance) == 0:
+        return None
+    due = [d for d in unpaid_due_dates if d <= today]
+    return min(due) if due else None
 
 
 def _money(amount: Decimal) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.disconnection.payments import PaymentEffect, arrears_of, payment_effect
+from domain.disconnection.payments import PaymentEffect, arrears_due_on, arrears_of, payment_effect
 from domain.disconnection.profile import NEW_YORK, PENNSYLVANIA, PRESETS
 from domain.disconnection.rules import DisconnectionReason
 
@@ -73,3 +74,29 @@ def test_it_cancels_exactly_below_the_threshold(profile, balance) -> None:  # ty
 
     assert verdict.arrears == arrears_of(balance) >= 0
     assert (verdict.effect is PaymentEffect.CANCELS) == (arrears_of(balance) < profile.min_arrears)
+
+
+TODAY = date(2026, 12, 1)
+
+
+@pytest.mark.parametrize(
+    ("balance", "unpaid", "expected"),
+    [
+        ("120.00", [date(2026, 10, 15), date(2026, 11, 15)], date(2026, 10, 15)),  # the oldest unpaid bill
+        ("120.00", [date(2026, 11, 15), date(2026, 12, 15)], date(2026, 11, 15)),  # a bill not yet due ignored
+        ("120.00", [date(2026, 12, 15)], None),  # owed, but nothing due yet
+        ("120.00", [], None),  # owed, no unpaid bill on record
+        ("0.00", [date(2026, 10, 15)], None),  # paid up: no arrears, no due date
+        ("-5.00", [date(2026, 10, 15)], None),  # in credit
+    ],
+)
+def test_the_due_date_the_arrears_count_from(balance: str, unpaid: list[date], expected: date | None) -> None:
+    assert arrears_due_on(Decimal(balance), unpaid, today=TODAY) == expected
+
+
+@given(balance=money, unpaid=st.lists(st.dates(date(2025, 1, 1), date(2027, 12, 31)), max_size=6))
+def test_the_due_date_is_an_unpaid_bill_already_due(balance, unpaid) -> None:  # type: ignore[no-untyped-def]
+    found = arrears_due_on(balance, unpaid, today=TODAY)
+    if found is not None:
+        assert found in unpaid and found <= TODAY and balance > 0
+        assert all(found <= d for d in unpaid if d <= TODAY)
