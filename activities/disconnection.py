@@ -68,4 +68,7 @@ class DisconnectionActivities:
                 phone=consumer.phone or None,
                 balance=consumer.balance,
                 last_payment=await _last_payment(session, consumer.id),
+                payment_due_on=await stored.payment_due_on(
+                    session, consumer, today=query.now.astimezone(profile.zone).date()
+                ),
             )

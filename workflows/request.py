@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -27,8 +27,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.disconnection import notices as notice_rules
     from domain.disconnection.lawful import CutBlocked, NoticesSent, check_cut, earliest_lawful_moment
     from domain.disconnection.payments import PaymentEffect, PaymentVerdict, payment_effect
+    from domain.disconnection.profile import JurisdictionProfile
     from domain.disconnection.protections import Hold, holds_at
     from domain.disconnection.rules import DisconnectionKind, kind_of_request
+    from domain.disconnection.window import at_local
     from domain.request import rules, sla
     from domain.request.rules import Action, TransitionRefused
     from domain.request.types import (
@@ -108,6 +110,9 @@ NOTICES = "disconnection-notices"
 # Patch: a disconnection started before kinds existed (no kind in its start) completes with the kind
 # its reason now gives (temporary: Temporarily Disconnected, meters kept); replayed, it stays permanent.
 SERVICE_OFF = "service-off-kinds"
+# Patch: a final notice that expired (the profile's validity) or came before the payment due date
+# allowed is replaced by a new one, and the contact attempts start again after it.
+NOTICE_RENEWAL = "final-notice-renewal"
 
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
@@ -194,6 +199,7 @@ class RequestWorkflow:
         self.notices: NoticesView | None = None
         self.lawful: asyncio.Task[None] | None = None
         self.payments: set[str] = set()  # references of the payments already weighed
+        self.notice_due_on: date | None = None  # the day the final notice waits for, once announced
 
     # ---- run: SLA timers until the request is resolved -----------------------------------------
 
@@ -429,6 +435,7 @@ class RequestWorkflow:
 
     def _notices_sent(self, attempts: list[datetime] | None = None) -> NoticesSent:
         return NoticesSent(
+            payment_due_on=self.facts.payment_due_on if self.facts else None,
             final_notice_on=self.final_notice.local_day if self.final_notice else None,
             contact_attempts=tuple(
                 attempts if attempts is not None else [a.at for a in self.contact_attempts]
@@ -441,13 +448,24 @@ class RequestWorkflow:
             return None
         now = workflow.now()
         profile = facts.profile
-        if self.final_notice is None:
-            await self._send_final_notice(facts, now)
-        assert self.final_notice is not None
-        period_ends = notice_rules.notice_period_ends(profile, self.final_notice.local_day, facts.calendar)
+        today = now.astimezone(profile.zone).date()
         holds = holds_at(
             profile, facts.protections, at=now, reason=self.start.reason, service_area=facts.service_address
         )
+        renewal = None
+        if self.final_notice is not None and not holds:  # a new notice once no protection holds
+            renewal = notice_rules.new_notice_needed(
+                profile, self.final_notice.local_day, payment_due_on=facts.payment_due_on, today=today
+            )
+            if renewal is not None and workflow.patched(NOTICE_RENEWAL):
+                self.final_notice, self.contact_attempts = None, []
+        if self.final_notice is None:
+            first = notice_rules.first_notice_day(profile, facts.payment_due_on)
+            if first is not None and today < first:
+                return await self._notice_not_yet(profile, first)
+            await self._send_final_notice(facts, now, renewal=renewal)
+        assert self.final_notice is not None
+        period_ends = notice_rules.notice_period_ends(profile, self.final_notice.local_day, facts.calendar)
         due = None
         if now >= period_ends:
             attempts = [a.at for a in self.contact_attempts]
@@ -463,11 +481,28 @@ class RequestWorkflow:
         ):
             await self._project_notices(view)
         self.notices = view
-        later = [period_ends, due, view.earliest_lawful_moment, *(h.until for h in holds)]
+        valid_until = notice_rules.notice_valid_until(profile, self.final_notice.local_day)
+        expires = None if valid_until is None else at_local(profile, valid_until + timedelta(days=1), time())
+        later = [period_ends, due, view.earliest_lawful_moment, expires, *(h.until for h in holds)]
         future = [moment for moment in later if moment is not None and moment > now]
         return min(future) if future else None
 
-    async def _send_final_notice(self, facts: LawfulFacts, now: datetime) -> None:
+    async def _notice_not_yet(self, profile: JurisdictionProfile, first: date) -> datetime:
+        """Wait for the first day a final notice may be issued (``min_days_after_due``), saying so once."""
+        if self.notice_due_on != first:
+            self.notice_due_on = first
+            await self._project(
+                "lawful_check",
+                f"Final notice to be sent on {first.isoformat()}: {profile.name} allows it only "
+                f"{profile.final_notice.min_days_after_due} days after the payment due date.",
+                "system",
+                RowChanges(),
+            )
+        return at_local(profile, first, time())
+
+    async def _send_final_notice(
+        self, facts: LawfulFacts, now: datetime, *, renewal: str | None = None
+    ) -> None:
         profile = facts.profile
         channel = Channel.EMAIL if facts.email else Channel.SMS
         day = now.astimezone(profile.zone).date()
@@ -480,10 +515,11 @@ class RequestWorkflow:
             "the amount, contact us: a medical certificate or a dispute postpones the disconnection. "
             f"Request {self.start.request_id}."
         )
+        again = f"New final notice ({renewal})" if renewal else "Final notice"
         await self._communicate(
             "system", channel, Direction.TO_CUSTOMER, Visibility.CONSUMER, subject, body,
             kind="final_notice_sent",
-            detail=f"Final notice sent by {channel.value}: no disconnection before {first_day.isoformat()} "
+            detail=f"{again} sent by {channel.value}: no disconnection before {first_day.isoformat()} "
             f"({profile.name}: {profile.final_notice.days} days' notice).",
             responds=False,
         )  # fmt: skip
@@ -491,7 +527,7 @@ class RequestWorkflow:
         if channel is Channel.EMAIL:
             self._email(
                 Email(
-                    key=f"{self.start.request_id}:final-notice",
+                    key=f"{self.start.request_id}:final-notice" + (f":{day.isoformat()}" if renewal else ""),
                     subject=subject,
                     body=body,
                     consumer_id=self.start.consumer_id,
@@ -614,15 +650,25 @@ class RequestWorkflow:
                 "the request was closed (Payment received).",
                 "payment_received",
             )
-        check_cut(
-            facts.profile,
-            at=workflow.now(),
-            reason=self.start.reason,
-            notices=self._notices_sent(),
-            protections=facts.protections,
-            service_area=facts.service_address,
-            calendar=facts.calendar,
-        )
+        try:
+            check_cut(
+                facts.profile,
+                at=workflow.now(),
+                reason=self.start.reason,
+                notices=self._notices_sent(),
+                protections=facts.protections,
+                service_area=facts.service_address,
+                calendar=facts.calendar,
+            )
+        except TransitionRefused:
+            # a notice that expired or came too early: the notice steps send a new one now
+            today = workflow.now().astimezone(facts.profile.zone).date()
+            stale = self.final_notice is not None and notice_rules.new_notice_needed(
+                facts.profile, self.final_notice.local_day, payment_due_on=facts.payment_due_on, today=today
+            )
+            if stale and workflow.patched(NOTICE_RENEWAL):
+                self.facts_stale = True
+            raise
 
     # ---- query ---------------------------------------------------------------------------------
 

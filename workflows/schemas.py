@@ -361,6 +361,7 @@ class LawfulFacts(Model):
     # the consumer's balance and last payment taken in (None in facts read before payments counted)
     balance: Decimal | None = None
     last_payment: PaymentFact | None = None
+    payment_due_on: date | None = None  # the oldest unpaid bill's due date, while anything is owed
 
 
 class ProtectionsChanged(Model):

@@ -14,7 +14,15 @@ from enum import StrEnum
 from domain.disconnection.profile import JurisdictionProfile
 from domain.disconnection.window import HolidayCalendar, add_business_days, at_local
 
-__all__ = ["Stage", "next_contact_attempt", "notice_period_ends", "stage_at"]
+__all__ = [
+    "Stage",
+    "first_notice_day",
+    "new_notice_needed",
+    "next_contact_attempt",
+    "notice_period_ends",
+    "notice_valid_until",
+    "stage_at",
+]
 
 _MIDNIGHT = datetime.min.time()
 _ONE_DAY = timedelta(days=1)
@@ -25,6 +33,41 @@ class Stage(StrEnum):
     CONTACT_ATTEMPTS = "contact_attempts"
     AWAITING_LAWFUL_MOMENT = "awaiting_lawful_moment"
     READY_FOR_FIELD_WORK = "ready_for_field_work"
+
+
+def first_notice_day(profile: JurisdictionProfile, payment_due_on: date | None) -> date | None:
+    """The first local day a final notice may be issued: ``min_days_after_due`` after the payment
+    due date (None: any day, or the due date is not known)."""
+    after = profile.final_notice.min_days_after_due
+    if not after or payment_due_on is None:
+        return None
+    return payment_due_on + timedelta(days=after)
+
+
+def notice_valid_until(profile: JurisdictionProfile, notice_on: date) -> date | None:
+    """The last local day a final notice dated ``notice_on`` supports a cut (None: no expiry)."""
+    days = profile.final_notice.valid_for_days
+    return None if days is None else notice_on + timedelta(days=days)
+
+
+def new_notice_needed(
+    profile: JurisdictionProfile, notice_on: date, *, payment_due_on: date | None, today: date
+) -> str | None:
+    """Why the final notice of ``notice_on`` no longer supports a cut on ``today`` — it expired, or
+    it was issued before the due date allowed — so a new one must be sent; None while it does."""
+    valid_until = notice_valid_until(profile, notice_on)
+    if valid_until is not None and today > valid_until:
+        return (
+            f"the final notice of {notice_on.isoformat()} expired after {valid_until.isoformat()} "
+            f"({profile.final_notice.valid_for_days} days in {profile.name})"
+        )
+    first = first_notice_day(profile, payment_due_on)
+    if first is not None and notice_on < first:
+        return (
+            f"the final notice of {notice_on.isoformat()} came before {first.isoformat()}, "
+            f"{profile.final_notice.min_days_after_due} days after the payment due date"
+        )
+    return None
 
 
 def notice_day(

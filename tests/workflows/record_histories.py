@@ -237,6 +237,38 @@ async def disconnection_payment_cancelled(world: World) -> None:
     await _save(world, handle, "disconnection_payment_cancelled")
 
 
+async def disconnection_notice_renewed(world: World) -> None:
+    """A non-payment disconnection under the ``final-notice-renewal`` patch: its notice expires while
+    a dispute holds it, a new notice goes out once the dispute ends, then it is closed."""
+    from db import disconnection as stored
+    from db.models import ConsumerProtection
+    from domain.disconnection.profile import PENNSYLVANIA
+    from domain.disconnection.protections import ProtectionKind
+    from workflows.schemas import ProtectionsChanged
+
+    assert world.active_consumer is not None
+    async with world.sessionmaker() as session:
+        await stored.save_profile(session, PENNSYLVANIA.model_copy(update={"moratoria": ()}), by="admin")
+        await session.commit()
+    handle = await world.start(consumer=world.active_consumer, reason="Non-payment")
+    await handle.signal("acknowledge", {"actor": "csr"})
+    await world.env.sleep(timedelta(hours=1))
+    now = await world.env.get_current_time()
+    async with world.sessionmaker() as session:
+        session.add(ConsumerProtection(
+            consumer_id=world.active_consumer.id, kind=ProtectionKind.DISPUTE_UNDER_REVIEW, starts_at=now,
+            ends_at=now + timedelta(days=75), renewals=0, recorded_by="csr", recorded_at=now,
+        ))  # fmt: skip
+        await session.commit()
+    await handle.signal(RequestWorkflow.protections_changed, ProtectionsChanged(what="recorded", by="csr"))
+    await world.env.sleep(timedelta(days=77))
+    await handle.signal(
+        "close", {"actor": "csr", "reason": CloseReason.CANCELLED_BY_CONSUMER.value, "notes": ""}
+    )
+    await handle.result()  # type: ignore[attr-defined]
+    await _save(world, handle, "disconnection_notice_renewed")
+
+
 # The same requests again, recorded with the ``local-activities`` patch: their database
 # activities are local ones (markers in the history), e-mails still regular activities.
 
@@ -316,7 +348,8 @@ async def main(only: set[str]) -> None:
               disconnection_no_kind_service_off, reconnection_service_off), lambda: WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(temporal_cli()), data_converter=pydantic_data_converter,
                 search_attributes=search_attributes.ALL, ui=False)),
-            ((escalation, escalation_local, disconnection_notices, disconnection_payment_cancelled), lambda: WorkflowEnvironment.start_time_skipping(
+            ((escalation, escalation_local, disconnection_notices, disconnection_payment_cancelled,
+              disconnection_notice_renewed), lambda: WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter)),
         ):  # fmt: skip
             async with await env_factory() as env:

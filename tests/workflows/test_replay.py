@@ -59,6 +59,7 @@ def test_histories_are_checked_in() -> None:
         *LOCAL,  # recorded with the local-activities patch
         *SERVICE_OFF,  # recorded with disconnection kinds (issue 15, point 1)
         "disconnection_payment_cancelled",  # a payment cancelling a non-payment disconnection (issue 16)
+        "disconnection_notice_renewed",  # the final-notice-renewal patch: a notice expired under a hold
     } <= names
 
 
@@ -93,3 +94,8 @@ def test_the_notices_history_records_the_notices_patch_and_its_timers() -> None:
     assert "disconnection-notices" not in _patches("disconnection_completed_local")
     events = RECORDED["disconnection_notices_closed"]["events"]
     assert sum(e["eventType"] == "EVENT_TYPE_TIMER_STARTED" for e in events) >= 4
+
+
+def test_the_renewal_history_records_its_patch() -> None:
+    assert "final-notice-renewal" in _patches("disconnection_notice_renewed")
+    assert "final-notice-renewal" not in _patches("disconnection_notices_closed")
