@@ -23,6 +23,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.mail import Mailer
 from db import claims
+from db import disconnection as stored_profiles
 from db.audit import jsonable
 from db.models import (
     AuditEntry,
@@ -47,6 +48,7 @@ from domain.consumers.types import (
     VerificationStatus,
 )
 from domain.dates import add_months
+from domain.disconnection.fees import reconnection_fee
 from domain.disconnection.rules import DisconnectionKind, reconnection_meters
 from domain.request import rules
 from domain.request.types import Direction, RequestStatus, RequestType
@@ -63,6 +65,7 @@ from workflows.schemas import (
     PlanView,
     Projection,
     Release,
+    RowChanges,
     ServiceOrderRecord,
     ServiceOrderView,
     StartRequest,
@@ -387,6 +390,8 @@ class RequestActivities:
             if done.request_type is RequestType.RECONNECTION:
                 await self._reconnect(session, done, meters, today)
                 consumer.status = ConsumerStatus.ACTIVE
+                if done.charge_fee:
+                    await self._charge_fee(session, done, consumer)
                 assert done.plan_id is not None
                 session.add(
                     BillingAccount(
@@ -414,6 +419,34 @@ class RequestActivities:
             if consumer.locked_by_request == done.request_id:
                 consumer.locked_by_request = None
             await self._communicate(session, done.notice)
+
+    @staticmethod
+    async def _charge_fee(session: AsyncSession, done: Completion, consumer: Consumer) -> None:
+        """The profile's reconnection fee for work done now, on the balance (inside the completion's
+        transaction, so once), with its own timeline and audit entry."""
+        quote = reconnection_fee(
+            await stored_profiles.load_profile(session), at=done.projection.occurred_at, urgent=done.urgent
+        )
+        if quote is None or quote.amount <= 0:
+            return
+        before = consumer.balance
+        consumer.balance = before + quote.amount
+        charge = done.projection.model_copy(
+            update={
+                "event_key": f"{done.projection.event_key}:fee",
+                "kind": "fee_charged",
+                "detail": f"{quote.basis}: ${quote.amount:,.2f} added to the balance.",
+                "changes": RowChanges(),
+            }
+        )
+        await RequestActivities._project(session, charge)
+        await session.execute(
+            insert(AuditEntry).values(
+                occurred_at=done.projection.occurred_at, actor="system", action="update", object_type="consumer",
+                object_id=str(consumer.id), changes={"balance": [jsonable(before), jsonable(consumer.balance)]},
+                event_key=f"{charge.event_key}:balance",
+            )
+        )  # fmt: skip
 
     @staticmethod
     async def _record_reading(

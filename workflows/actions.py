@@ -156,6 +156,14 @@ class Assign(AssignBody, ActedBy):
     user_name: str  # looked up by the API: the body names the user by ID only
 
 
+class WaiveFeeBody(Model):
+    reason: str = Field(min_length=1, max_length=500, description="Why the reconnection fee is waived")
+
+
+class WaiveFee(WaiveFeeBody, ActedBy):
+    pass
+
+
 # ---- the registry ------------------------------------------------------------------------------
 
 
@@ -200,5 +208,7 @@ ACTIONS: dict[str, ActionSpec] = {  # by update name (an Action is its name)
                    "Change the priority (supervisor)"),
         ActionSpec(Action.ASSIGN, Assign, AssignBody, "_assign", "assign",
                    "Assign or reassign to a user (supervisor)"),
+        ActionSpec(Action.WAIVE_FEE, WaiveFee, WaiveFeeBody, "_waive_fee", "waive-fee",
+                   "Waive the reconnection fee, with a reason (supervisor)"),
     )
 }  # fmt: skip

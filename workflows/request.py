@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         Channel,
         CloseReason,
         Direction,
+        Priority,
         RequestStatus,
         RequestType,
         SlaState,
@@ -62,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         SelectPlan,
         SendResponse,
         SetPriority,
+        WaiveFee,
     )
     from workflows.schemas import (
         NOTICE_STAGE_LABELS,
@@ -200,6 +202,7 @@ class RequestWorkflow:
         self.lawful: asyncio.Task[None] | None = None
         self.payments: set[str] = set()  # references of the payments already weighed
         self.notice_due_on: date | None = None  # the day the final notice waits for, once announced
+        self.fee_waived: str | None = None  # the reconnection fee waived: by whom and why
 
     # ---- run: SLA timers until the request is resolved -----------------------------------------
 
@@ -700,6 +703,7 @@ class RequestWorkflow:
             allowed_actions=[str(a) for a in self._allowed()],
             close_reason=self.close_reason,
             notices=self.notices,
+            fee_waived=self.fee_waived,
         )
 
     # ---- updates: one per action of workflows.actions.ACTIONS, added by _action_updates ----------
@@ -998,6 +1002,8 @@ class RequestWorkflow:
                 projection=projection,
                 notice=notice,
                 disconnection_kind=kind,
+                charge_fee=self.start.request_type is RequestType.RECONNECTION and self.fee_waived is None,
+                urgent=self.priority is Priority.CRITICAL,
             ),
         )
         self.status, self.clocks, self.meters = RequestStatus.COMPLETED, clocks, meters
@@ -1027,6 +1033,16 @@ class RequestWorkflow:
             request_type=self.start.request_type.value,
             reason=reason.value,
         )
+
+    async def _waive_fee(self, a: WaiveFee) -> str:
+        if self.fee_waived is not None:
+            raise TransitionRefused(
+                f"The reconnection fee is already waived ({self.fee_waived}).", "fee_waived"
+            )
+        waived = f"by {a.actor}: {a.reason}"
+        await self._project("fee_waived", f"Reconnection fee waived {waived}", a.actor, RowChanges())
+        self.fee_waived = waived
+        return "Reconnection fee waived"
 
     async def _add_note(self, a: AddNote) -> str:
         consumer_facing = a.visibility is Visibility.CONSUMER

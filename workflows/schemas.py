@@ -181,6 +181,7 @@ class RequestState(Model):
     allowed_actions: list[str]
     close_reason: CloseReason | None = None
     notices: NoticesView | None = None  # a disconnection the profile's rules govern
+    fee_waived: str | None = None  # a reconnection whose fee a supervisor waived: why
 
 
 class Outcome(Model):
@@ -295,6 +296,10 @@ class Completion(Model):
     # Temporary: consumer Temporarily Disconnected, meters stay assigned. Permanent (and None, as
     # completions recorded before kinds existed did): consumer Inactive, meters unassigned.
     disconnection_kind: DisconnectionKind | None = None
+    # A reconnection adds the profile's fee for work at the completion's moment to the balance,
+    # unless a supervisor waived it (False on completions recorded before fees existed).
+    charge_fee: bool = False
+    urgent: bool = False
 
 
 class Release(Model):

@@ -21,7 +21,7 @@ from workflows.actions import ACTIONS, ActedBy, ActionSpec
 from workflows.request import RequestWorkflow
 from workflows.schemas import Outcome
 
-SUPERVISOR_ACTIONS = {rules.Action.SET_PRIORITY, rules.Action.ASSIGN}
+SUPERVISOR_ACTIONS = {rules.Action.SET_PRIORITY, rules.Action.ASSIGN, rules.Action.WAIVE_FEE}
 
 
 def may(user: User, action: rules.Action, row: ServiceRequest) -> bool:

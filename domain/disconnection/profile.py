@@ -43,6 +43,7 @@ __all__ = [
     "MonthDay",
     "NoticePeriod",
     "ReconnectionDeadlines",
+    "ReconnectionFeeRule",
     "ReconnectionTrigger",
     "SeasonalDeadline",
     "Weekday",
@@ -188,6 +189,28 @@ class MedicalCertificateRule(BaseModel):
     max_renewals: int = Field(default=2, ge=0)
 
 
+class ReconnectionFeeRule(BaseModel):
+    """What a reconnection costs (tariff-defined, cost-based): ``business_hours`` on ``weekdays``
+    from ``hours_start`` to ``hours_end`` local time, ``after_hours`` outside them and ``urgent`` for
+    an urgent (Critical) job, when set; never more than ``cap`` (a low-income or regulator cap)."""
+
+    model_config = _FROZEN
+
+    business_hours: Decimal = Field(ge=0, max_digits=10, decimal_places=2)
+    after_hours: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+    urgent: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+    weekdays: frozenset[Weekday] = frozenset(Weekday(d) for d in range(5))
+    hours_start: LocalTime = time(8)
+    hours_end: LocalTime = time(17)
+    cap: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+
+    @model_validator(mode="after")
+    def _hours(self) -> Self:
+        if self.hours_start >= self.hours_end:
+            raise ValueError("business hours must start before they end")
+        return self
+
+
 class ReconnectionTrigger(StrEnum):
     """What starts the reconnection clock after a cut."""
 
@@ -266,6 +289,7 @@ class JurisdictionProfile(BaseModel):
     moratoria: tuple[AnnualPeriod, ...] = ()
     medical_certificate: MedicalCertificateRule = MedicalCertificateRule()
     reconnection: ReconnectionDeadlines
+    reconnection_fee: ReconnectionFeeRule | None = None  # None: reconnection is free
     rules_apply_to: frozenset[DisconnectionReason] = frozenset({DisconnectionReason.NON_PAYMENT})
 
     @field_validator("time_zone")
@@ -382,6 +406,11 @@ CALIFORNIA_WATER = JurisdictionProfile(
         after_payment=_ALL_YEAR_24H,
         after_erroneous_cut=_ALL_YEAR_24H,
         after_medical_certificate=_ALL_YEAR_24H,
+    ),
+    # §116914's low-income caps as commonly cited: $50 in business hours, $150 after hours (not
+    # confirmed in RULES.md: settings to check against the tariff)
+    reconnection_fee=ReconnectionFeeRule(
+        business_hours=Decimal("50.00"), after_hours=Decimal("150.00"), cap=Decimal("150.00")
     ),
 )
 

@@ -62,6 +62,7 @@ class Action(StrEnum):
     CREATE_SERVICE_ORDER = "create_service_order"
     SET_PRIORITY = "set_priority"
     ASSIGN = "assign"
+    WAIVE_FEE = "waive_fee"
 
 
 class RefusalCode(StrEnum):
@@ -173,6 +174,7 @@ _ANYTIME: frozenset[Action] = frozenset(
         Action.CREATE_SERVICE_ORDER,
         Action.SET_PRIORITY,
         Action.ASSIGN,
+        Action.WAIVE_FEE,
     }
 )
 
@@ -181,6 +183,7 @@ _ONLY_FOR: dict[Action, RequestType] = {
     Action.SELECT_PLAN: RequestType.RECONNECTION,
     Action.ACTIVATE: RequestType.RECONNECTION,
     Action.RECORD_FINAL_READINGS: RequestType.DISCONNECTION,
+    Action.WAIVE_FEE: RequestType.RECONNECTION,
 }
 
 _WRONG_TYPE_MESSAGES: dict[Action, str] = {
@@ -196,6 +199,7 @@ _WRONG_TYPE_MESSAGES: dict[Action, str] = {
         "Final readings apply to disconnection requests; this is a Reconnection request — "
         "select a plan and activate instead."
     ),
+    Action.WAIVE_FEE: "Only a reconnection carries a fee; this is a Disconnection request.",
 }
 
 # Status-only refusals for open statuses: (status, action) -> message.
