@@ -83,7 +83,11 @@ TODAY = date(2026, 12, 1)
     ("balance", "unpaid", "expected"),
     [
         ("120.00", [date(2026, 10, 15), date(2026, 11, 15)], date(2026, 10, 15)),  # the oldest unpaid bill
-        ("120.00", [date(2026, 11, 15), date(2026, 12, 15)], date(2026, 11, 15)),  # a bill not yet due ignored
+        (
+            "120.00",
+            [date(2026, 11, 15), date(2026, 12, 15)],
+            date(2026, 11, 15),
+        ),  # a bill not yet due ignored
         ("120.00", [date(2026, 12, 15)], None),  # owed, but nothing due yet
         ("120.00", [], None),  # owed, no unpaid bill on record
         ("0.00", [date(2026, 10, 15)], None),  # paid up: no arrears, no due date
