@@ -71,6 +71,7 @@ bench: install
 	$(BIN)/python bench/read_bench.py
 	$(BIN)/python bench/read_bench.py --postgres
 	$(BIN)/python bench/scale_bench.py
+	$(BIN)/python bench/scaleout_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

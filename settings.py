@@ -9,6 +9,7 @@ Docker secrets work too: a file ``/run/secrets/connectdesk_jwt_secret`` sets ``j
 from __future__ import annotations
 
 import re
+import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -208,6 +209,17 @@ class Settings(BaseSettings):
         300, ge=1, le=3600, description="How far a webhook's signed timestamp may be from now"
     )
 
+    dunning_enabled: bool = Field(
+        True, description="Run nightly dunning (the worker creates its schedule); off deletes the schedule"
+    )
+    dunning_cron: str = Field(
+        "0 2 * * *", description="When dunning runs: a 5-field cron expression in dunning_time_zone"
+    )
+    dunning_time_zone: str = Field(
+        "", description="The schedule's IANA time zone; empty: the jurisdiction profile's (the utility's)"
+    )
+    dunning_batch_size: int = Field(100, ge=1, le=1000, description="Consumers each dunning activity handles")
+
     db_pool_size: int = Field(20, ge=1, description="Database connections each process keeps open")
     db_max_overflow: int = Field(10, ge=0, description="Extra connections under a burst, closed again after")
     db_pool_timeout_seconds: float = Field(
@@ -226,6 +238,23 @@ class Settings(BaseSettings):
                 "CONNECTDESK_DATABASE_URL must use an async driver: "
                 "'sqlite+aiosqlite:///path.db' or 'postgresql+asyncpg://user@host/db'"
             )
+        return value
+
+    @field_validator("dunning_cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("give a 5-field cron expression (minute hour day-of-month month day-of-week)")
+        return value
+
+    @field_validator("dunning_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value:
+            try:
+                zoneinfo.ZoneInfo(value)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
     @field_validator("jwt_secret")

@@ -13,21 +13,27 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 import logs
 import tracing
 from activities.disconnection import DisconnectionActivities
+from activities.dunning import DunningActivities
 from activities.mail import Mailer
 from activities.request import RequestActivities
+from db.disconnection import load_profile
 from db.session import make_engine, make_sessionmaker
 from settings import Settings, get_settings
+from workflows.dunning import DunningWorkflow
 from workflows.policies import LOCAL_DB_TIMEOUT
 from workflows.request import RequestWorkflow
+from workflows.schedules import ensure_dunning_schedule
 
 log = logging.getLogger("connectdesk.worker")
 SQLITE_BUSY_TIMEOUT = LOCAL_DB_TIMEOUT.total_seconds() - 2
@@ -37,15 +43,17 @@ SQLITE_BUSY_TIMEOUT = LOCAL_DB_TIMEOUT.total_seconds() - 2
 def build_worker(
     client: Client, settings: Settings, activities: RequestActivities, task_queue: str | None = None
 ) -> Worker:
-    """A worker for the request workflow and its activities (the tests build theirs with this too);
-    the lawful-disconnection lookups share the request activities' sessionmaker."""
+    """A worker for the request and dunning workflows and their activities (the tests build theirs
+    with this too); the lawful-disconnection lookups and dunning share the request activities'
+    sessionmaker."""
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
-        workflows=[RequestWorkflow],
+        workflows=[RequestWorkflow, DunningWorkflow],
         activities=[
             *activity_methods(activities),
             *activity_methods(DisconnectionActivities(activities.sessionmaker)),
+            *activity_methods(DunningActivities(activities.sessionmaker)),
         ],
         # SIGTERM (a rolling restart): stop polling, let in-flight activities finish for this long,
         # then cancel them; Temporal retries what was cut off on another worker.
@@ -71,6 +79,16 @@ def build_activities(settings: Settings, sessionmaker: object) -> RequestActivit
         Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from),
         settings.supervisor_email,
     )
+
+
+async def start_schedules(client: Client, settings: Settings, sessionmaker: Any) -> None:
+    """Create or update the dunning schedule (every worker does at start; idempotent), in the
+    configured time zone or else the jurisdiction profile's."""
+    time_zone = settings.dunning_time_zone
+    if not time_zone:
+        async with sessionmaker() as session:
+            time_zone = (await load_profile(session)).time_zone
+    await ensure_dunning_schedule(client, settings, time_zone=time_zone)
 
 
 def metrics_runtime(address: str) -> Runtime | None:
@@ -100,7 +118,12 @@ async def main(settings: Settings | None = None) -> int:
         log.error("cannot reach Temporal at %s: %s", settings.temporal_address, exc)
         await engine.dispose()
         return 1
-    worker = build_worker(client, settings, build_activities(settings, make_sessionmaker(engine)))
+    sessionmaker = make_sessionmaker(engine)
+    try:
+        await start_schedules(client, settings, sessionmaker)
+    except (RPCError, SQLAlchemyError) as exc:  # requests still need serving: the next start retries
+        log.error("could not create or update the dunning schedule: %s", exc)
+    worker = build_worker(client, settings, build_activities(settings, sessionmaker))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

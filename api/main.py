@@ -21,6 +21,7 @@ from api.complaints.router import router as complaints_router
 from api.consumers.router import router as consumers_router
 from api.csrf import CrossSiteWriteGuard
 from api.disconnection import router as disconnection
+from api.dunning.router import router as dunning_router
 from api.headers import SecurityHeaders
 from api.health.router import router as health_router
 from api.payments import router as payments
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         admin_router,
         disconnection.admin_router,
         audit_router,
+        dunning_router,
     ):
         app.include_router(router)
     install_ui(app)  # the web UI at / and its static files at /static

@@ -51,6 +51,7 @@ from api.reference.service import REASONS
 from db.models import Consumer, Meter, Plan, RequestEvent, TimeSlot, User
 from db.session import make_engine
 from domain.consumers.types import ConsumerStatus, MeterStatus, UtilityType
+from domain.disconnection.rules import DisconnectionReason
 from domain.request import rules
 from domain.request.types import Priority, RequestType
 from settings import Settings
@@ -63,6 +64,15 @@ T = TypeVar("T")
 
 
 # ---- figures -------------------------------------------------------------------------------------------
+
+
+# Reasons a CSR's lifecycle alone decides: a non-payment disconnection is governed by the lawful-
+# disconnection rules, which put it on hold by themselves during a moratorium (every winter), so a
+# lifecycle's hold step and its end would depend on the date.
+PLAIN_REASONS = {
+    kind: [r for r in reasons if r != DisconnectionReason.NON_PAYMENT.value]
+    for kind, reasons in REASONS.items()
+}
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -753,7 +763,7 @@ class ApiPath:
     ) -> str:
         body = {
             "consumer_id": person.id,
-            "reason": REASONS[person.request_type][i % 3],
+            "reason": PLAIN_REASONS[person.request_type][i % 3],
             "priority": PRIORITIES[i % len(PRIORITIES)].value,
             **self._slot(),
         }

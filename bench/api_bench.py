@@ -47,6 +47,7 @@ from typing import Any, TypeVar
 import httpx
 from _raw import Finish, RawWorkflow, Touch
 from _support import (
+    PLAIN_REASONS,
     PRIORITIES,
     Activation,
     ApiPath,
@@ -87,7 +88,6 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError
 
 from api.auth.service import issue_token
-from api.reference.service import REASONS
 from db.migrate import upgrade
 from db.models import TimeSlot, User
 from db.seed import seed
@@ -148,7 +148,7 @@ class DirectPath:
             consumer_sub_category=person.sub_category,
             request_type=request_type,
             priority=PRIORITIES[i % len(PRIORITIES)],
-            reason=REASONS[request_type][i % 3],
+            reason=PLAIN_REASONS[request_type][i % 3],
             created_by=self.actor,
             created_by_user_id=self.user_id,
             created_at=datetime.now(UTC),

@@ -16,7 +16,9 @@ upgraded in place first.
 Timed: the service functions the routers call, each in its own session as a request would be (no
 HTTP: this measures the database and the service layer) — ``api.requests.service`` list / search /
 dashboard / detail, and ``api.consumers.service`` search / dashboard / the profile header and every
-tab. Each query is warmed up, then repeated (200 by default) with varied parameters. Printed: p50,
+tab. The searches cover a name, an account number, a request ID, a phone (as written, in other
+formats, or a run of 4-7 of its digits), a service address and a meter or device number, and the
+new request's consumer step (``lookup_customers``) by phone. Each query is warmed up, then repeated (200 by default) with varied parameters. Printed: p50,
 p95, p99 and max in ms with the goal (p99 ≤ 20 ms on PostgreSQL, ≤ 50 ms on SQLite) and whether it
 is met, then the plans of the partial-match searches (PostgreSQL: EXPLAIN (ANALYZE, BUFFERS);
 SQLite: EXPLAIN QUERY PLAN). Results are merged into bench/results/read.json under the database
@@ -52,10 +54,20 @@ from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from api.consumers import accounts as consumer_accounts
 from api.reference.service import REASONS
 from api.requests import queries as requests_service
 from db.migrate import current_revision, head_revision, refresh_statistics, upgrade
-from db.models import Communication, Consumer, Plan, RequestEvent, ServiceRequest, User
+from db.models import (
+    Communication,
+    Consumer,
+    Meter,
+    MeterAssignment,
+    Plan,
+    RequestEvent,
+    ServiceRequest,
+    User,
+)
 from db.seed import seed
 from db.session import make_engine, make_sessionmaker
 from domain.consumers.types import ConsumerStatus
@@ -445,6 +457,9 @@ class Params:
     name_fragments: list[str]
     account_fragments: list[str]
     id_fragments: list[str]
+    phone_fragments: list[str]  # the phone in several formats, or a run of 4-7 of its digits
+    address_fragments: list[str]
+    meter_fragments: list[str]  # meter or device numbers, whole or a run of their digits
     request_ids: list[str]
     accounts: list[str]
     built_at: datetime
@@ -471,6 +486,18 @@ async def draw_params(sessionmaker: Any, meta: dict[str, Any], seed_value: int) 
         request_ids = list(
             await session.scalars(select(ServiceRequest.request_id).where(ServiceRequest.id.in_(rids)))
         )
+        contacts = (
+            await session.execute(
+                select(Consumer.phone, Consumer.service_address).where(Consumer.id.in_(ids))
+            )
+        ).all()
+        meters = (
+            await session.execute(
+                select(Meter.meter_number, Meter.device_number)
+                .join(MeterAssignment, MeterAssignment.meter_id == Meter.id)
+                .where(MeterAssignment.consumer_id.in_(ids), MeterAssignment.unassigned_on.is_(None))
+            )
+        ).all()
         user = await session.scalar(select(User).where(User.username == "csr"))
     assert user is not None, "the seed creates the 'csr' user"
     rng.shuffle(people)
@@ -496,10 +523,37 @@ async def draw_params(sessionmaker: Any, meta: dict[str, Any], seed_value: int) 
         cut(rid.split("-")[-1], 4, 6) if rng.random() < 0.6 else rid[: rng.randint(8, 10)]
         for rid in request_ids
     ]
+    phone_fragments = []
+    for phone, _ in contacts:
+        digits = re.sub(r"[^0-9]", "", phone)
+        phone_fragments.append(
+            rng.choice(
+                [
+                    phone,  # "(217) 555-0142" as written
+                    f"{digits[:3]}.{digits[3:6]}.{digits[6:]}",
+                    digits,
+                    f"{digits[3:6]}-{digits[6:]}",
+                    cut(digits, 4, 7),
+                ]
+            )
+        )
+    address_fragments = []
+    for _, address in contacts:
+        number, street, *_ = address.split()
+        address_fragments.append(
+            rng.choice([f"{number} {street[:4]}", cut(street, 4, 7), f"{street} {address.split()[2][:2]}"])
+        )
+    meter_fragments = [
+        rng.choice([meter.lower(), device, cut(meter.split("-")[-1], 4, 6), cut(device.split("-")[-1], 4, 6)])
+        for meter, device in meters
+    ] or ["m-100001"]
     return Params(
         name_fragments=name_fragments,
         account_fragments=account_fragments,
         id_fragments=id_fragments,
+        phone_fragments=phone_fragments,
+        address_fragments=address_fragments,
+        meter_fragments=meter_fragments,
         request_ids=request_ids,
         accounts=[a for _, _, a in people],
         built_at=datetime.fromisoformat(meta["built_at"]),
@@ -526,6 +580,10 @@ def request_queries(p: Params, settings: Settings) -> list[Query]:
         Query("search: partial name", "requests", [("", lambda s, i: rs.list_requests(session=s, q=p.pick(p.name_fragments, i)))], explain=True),
         Query("search: partial account number", "requests", [("", lambda s, i: rs.list_requests(session=s, q=p.pick(p.account_fragments, i)))], explain=True),
         Query("search: partial request ID", "requests", [("", lambda s, i: rs.list_requests(session=s, q=p.pick(p.id_fragments, i)))], explain=True),
+        Query("search: phone (any format, partial digits)", "requests", [("", lambda s, i: rs.list_requests(session=s, q=p.pick(p.phone_fragments, i)))], explain=True),
+        Query("search: service address", "requests", [("", lambda s, i: rs.list_requests(session=s, q=p.pick(p.address_fragments, i)))], explain=True),
+        Query("search: meter or device number", "requests", [("", lambda s, i: rs.list_requests(session=s, q=p.pick(p.meter_fragments, i)))], explain=True),
+        Query("new request, consumer step: phone", "requests", [("", lambda s, i: rs.lookup_customers(session=s, settings=settings, q=p.pick(p.phone_fragments, i)))], explain=True),
         Query("list: first page, no filter", "requests", [("", lst())]),
         *(
             Query(f"list: sort={key}, pages 1-40", "requests", [("", lambda s, i, key=key: rs.list_requests(session=s, sort=key, page=1 + i % 40))])
@@ -563,17 +621,21 @@ def request_queries(p: Params, settings: Settings) -> list[Query]:
 
 def consumer_queries(p: Params, notes: list[str]) -> list[Query]:
     cs = consumers_service
+    # The search is api.consumers.accounts.search_consumers wherever the service module is not.
+    search_consumers = getattr(cs, "search_consumers", consumer_accounts.search_consumers)
+    queries: list[Query] = [
+        Query(f"search: {label}", "consumers", [("", lambda s, i, values=values: search_consumers(session=s, q=p.pick(values, i)))], explain=True)
+        for label, values in (
+            ("partial name", p.name_fragments),
+            ("partial account number", p.account_fragments),
+            ("phone (any format, partial digits)", p.phone_fragments),
+            ("service address", p.address_fragments),
+            ("meter or device number", p.meter_fragments),
+        )
+    ]  # fmt: skip
     if cs is None:
-        notes.append("api.consumers.service is missing: consumer search, dashboard and profile skipped")
-        return []
-    queries: list[Query] = []
-    if hasattr(cs, "search_consumers"):
-        queries += [
-            Query("search: partial name", "consumers", [("", lambda s, i: cs.search_consumers(session=s, q=p.pick(p.name_fragments, i)))], explain=True),
-            Query("search: partial account number", "consumers", [("", lambda s, i: cs.search_consumers(session=s, q=p.pick(p.account_fragments, i)))], explain=True),
-        ]  # fmt: skip
-    else:
-        notes.append("api.consumers.service.search_consumers is missing: consumer search skipped")
+        notes.append("api.consumers.service is missing: consumer dashboard and profile skipped")
+        return queries
     if hasattr(cs, "dashboard"):
         queries.append(Query("dashboard", "consumers", [("", lambda s, i: cs.dashboard(session=s))]))
     else:

@@ -8,12 +8,16 @@ import shutil
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.config import console, err_console, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 app = typer.Typer(help="ConnectDesk: reconnection and disconnection requests.", no_args_is_help=True)
 
@@ -75,9 +79,40 @@ async def run_seed(url: str, consumers: int, seed: int, *, only_if_empty: bool) 
         for name, count in summary.rows.items():
             table.add_row(name, f"{count:,}")
         console.print(table)
+        vips = await refresh_vip_flags(engine)
+        console.print(f"VIP crown by the configured rule: {vips:,} consumers changed")
         return True
     finally:
         await engine.dispose()
+
+
+async def refresh_vip_flags(engine: AsyncEngine) -> int:
+    """Recompute every consumer's stored VIP flag under the configured rule; how many changed."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from api.consumers.profile import refresh_all_vip
+
+    async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+        return await refresh_all_vip(session=session, rule=load_settings().vip_rule)
+
+
+@app.command("refresh-vip")
+def refresh_vip() -> None:
+    """Recompute every consumer's VIP crown under the configured VIP rule (CONNECTDESK_VIP_*).
+
+    Run it daily (tenure and bills falling due change the rule's inputs with time alone), after
+    changing the VIP settings, and once after upgrading to the one-rule VIP flag (the backfill).
+    """
+    from db.session import make_engine
+
+    async def run() -> int:
+        engine = make_engine(load_settings().db_url)
+        try:
+            return await refresh_vip_flags(engine)
+        finally:
+            await engine.dispose()
+
+    console.print(f"VIP crown by the configured rule: {asyncio.run(run()):,} consumers changed")
 
 
 @app.command()

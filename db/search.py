@@ -1,17 +1,22 @@
 """Partial, case-insensitive search for consumers and requests, shaped for each database's index.
 
-The rule, for both: a consumer's search text is `` first last account-number`` and a request's is
-its consumer's followed by `` request-id``, lower-cased, a space before each word. Every word of
-the query (at most five, case ignored) must occur in that text; a word of fewer than three
-characters must start one of its words (a trigram index cannot find it inside one, and a
-two-letter fragment inside names matches a third of the book anyway).
+The rule, for both: a consumer's search text is
+`` first last account-number phone-digits service address meter-number device-number …`` (the
+meters serving the consumer now) and a request's is its consumer's followed by `` request-id``,
+lower-cased, a space before each word; the database's triggers keep both (migrations
+d5e1a8c4b7f2, a9d2f4c6e8b1). Every word of the query (at most five, case ignored) must occur in
+that text; a word of fewer than three characters must start one of its words (a trigram index
+cannot find it inside one, and a two-letter fragment inside names matches a third of the book
+anyway). A query written as a phone number ("(555) 123-4567", "555.123.4567", "123-4567": digits
+and ``+()-./`` only, four digits or more) also matches when its digits occur in the text, so any
+formatting finds the phone, kept as its digits, and a partial run of four digits or more too.
 
 How each database finds the rows without reading them all:
 
-- PostgreSQL: pg_trgm GIN indexes serve ``text LIKE '%word%'`` (and ``LIKE '% wo%'``): on the
-  consumer expression (``ix_consumers_search_text``) and on ``requests.search_text``, a column
-  the database's triggers keep (migration d5e1a8c4b7f2), so that a request search is one index
-  scan of the requests rather than the consumers' IDs looked up one by one among the requests.
+- PostgreSQL: pg_trgm GIN indexes serve ``text LIKE '%word%'`` (and ``LIKE '% wo%'``): on
+  ``consumers.search_text`` (``ix_consumers_search_text``) and on ``requests.search_text``, so
+  that a request search is one index scan of the requests rather than the consumers' IDs looked
+  up one by one among the requests.
 - SQLite: FTS5 tables with the trigram tokenizer (``consumer_search``, ``request_search``), kept
   by triggers, serve the words of three or more characters; the short words are checked with
   ``LIKE`` on the rows they return.
@@ -23,23 +28,32 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal_column, text
+from sqlalchemy import ColumnElement, and_, literal_column, or_, text
 
 from db.models import Consumer, ServiceRequest
 
 TRIGRAM = 3
 MAX_WORDS = 5
-
-# The expression of ix_consumers_search_text (migration d5e1a8c4b7f2), spelled the same way so
-# that PostgreSQL matches it to the index; a literal, as a bound ' ' would not match.
-CONSUMER_TEXT = literal_column(
-    "(' ' || lower(consumers.first_name || ' ' || consumers.last_name || ' ' || consumers.account_number))"
-)
+PHONE_DIGITS = 4
+"""The fewest digits a query written as a phone number is also searched by."""
+_PHONE_LIKE = re.compile(r"^[0-9+()\-./ ]+$")
 
 
 def words(q: str | None) -> list[str]:
     """The query's words, lower-cased, at most five."""
     return (q or "").lower().split()[:MAX_WORDS]
+
+
+def digit_run(q: str | None) -> str | None:
+    """The digits of a query written as a phone number ("(555) 123-4567" → "5551234567"), when it
+    has four or more and is not already one word of digits (searched as itself); else None."""
+    written = (q or "").strip()
+    if not _PHONE_LIKE.match(written):
+        return None
+    digits = re.sub(r"[^0-9]", "", written)
+    if len(digits) < PHONE_DIGITS or words(q) == [digits]:
+        return None
+    return digits
 
 
 def is_selective(q: str | None) -> bool:
@@ -57,13 +71,16 @@ def _like(text: Any, term: str) -> ColumnElement[bool]:
     return text.like(pattern, escape="\\")  # type: ignore[no-any-return]
 
 
-def _full_text(table: str, terms: list[str]) -> Any:
-    """Row IDs of an FTS5 trigram table holding every term (each a quoted phrase, so no term is
-    read as query syntax)."""
-    query = " AND ".join('"{}"'.format(term.replace('"', '""')) for term in terms)
+def _phrases(terms: list[str]) -> str:
+    """FTS5 query: every term, each a quoted phrase (so no term is read as query syntax)."""
+    return " AND ".join('"{}"'.format(term.replace('"', '""')) for term in terms)
+
+
+def _full_text(table: str, query: str, name: str = "q") -> Any:
+    """Row IDs of an FTS5 trigram table matching ``query`` (bound as ``:<table>_<name>``)."""
     return (
-        text(f"SELECT rowid FROM {table} WHERE {table} MATCH :{table}_q")
-        .bindparams(**{f"{table}_q": query})
+        text(f"SELECT rowid FROM {table} WHERE {table} MATCH :{table}_{name}")
+        .bindparams(**{f"{table}_{name}": query})
         .columns(literal_column("rowid"))
     )
 
@@ -74,15 +91,28 @@ def _matching(
     terms = words(q)
     if not terms:
         return None
+    digits = digit_run(q)
+    if dialect == "sqlite" and digits and all(len(t) >= TRIGRAM for t in terms):
+        # one look-up in the trigram table: every word, or else the phone number's digits
+        return row_id.in_(_full_text(fts_table, f"({_phrases(terms)}) OR {_phrases([digits])}"))
+    every_word = _all_of(terms, dialect, text_, row_id, fts_table)
+    if digits is None:
+        return every_word
+    return or_(every_word, _all_of([digits], dialect, text_, row_id, fts_table, name="digits"))
+
+
+def _all_of(
+    terms: list[str], dialect: str, text_: Any, row_id: Any, fts_table: str, name: str = "q"
+) -> ColumnElement[bool]:
     indexed = [t for t in terms if len(t) >= TRIGRAM] if dialect == "sqlite" else []
-    conditions = [row_id.in_(_full_text(fts_table, indexed))] if indexed else []
+    conditions = [row_id.in_(_full_text(fts_table, _phrases(indexed), name))] if indexed else []
     conditions += [_like(text_, term) for term in terms if term not in indexed]
     return and_(*conditions)
 
 
 def consumer_condition(q: str | None, dialect: str) -> ColumnElement[bool] | None:
     """Consumers matching ``q`` (see the module's rule), or None for an empty query."""
-    return _matching(q, dialect, CONSUMER_TEXT, Consumer.id, "consumer_search")
+    return _matching(q, dialect, Consumer.search_text, Consumer.id, "consumer_search")
 
 
 # A prefix of a request ID ("rc-", "dc-2026-00…"): "RC-2026-000123" holds it only at its start.

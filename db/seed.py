@@ -704,7 +704,8 @@ class _Generator:
                 "category": p.category,
                 "sub_category": p.sub_category,
                 "status": status,
-                "is_vip": rng.random() < 0.03,
+                # set by the VIP rule after seeding (cli refresh-vip); drawn still, so the data after it stays the same
+                "is_vip": rng.random() < 0,
                 "balance": _money(balance_cents),
                 "last_billing_date": last_billing,
                 "customer_since": customer_since,

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path
 
 from api.auth.deps import CsrUser
 from api.complaints import schemas, service
+from api.consumers import profile
 from api.consumers.deps import CurrentConsumer
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
 from api.idempotency import IdempotencyKey, IdempotentWrite
 from api.openapi import problem_responses
 from api.params import DB_INT_MAX
@@ -32,6 +33,7 @@ async def list_complaints(session: SessionDep, consumer: CurrentConsumer) -> lis
 @router.post("/{id_or_account_number}/complaints", status_code=201, responses=_problems(404, 422))
 async def open_complaint(
     session: SessionDep,
+    settings: SettingsDep,
     user: CsrUser,
     consumer: CurrentConsumer,
     body: schemas.ComplaintCreate,
@@ -42,6 +44,7 @@ async def open_complaint(
     once = IdempotentWrite.of(key, user_id=user.id, operation=f"complaints.open:{consumer.id}", payload=body)
     await once.check(session)
     result = await service.open_complaint(session=session, consumer=consumer, body=body, by=user.username)
+    await profile.refresh_vip(session=session, consumer=consumer, rule=settings.vip_rule)  # health score
     await once.commit(session, result, status_code=201)
     return result
 
@@ -49,6 +52,7 @@ async def open_complaint(
 @router.patch("/{id_or_account_number}/complaints/{complaint_id}", responses=_problems(404, 422))
 async def update_complaint(
     session: SessionDep,
+    settings: SettingsDep,
     user: CsrUser,
     consumer: CurrentConsumer,
     complaint_id: ComplaintId,
@@ -63,5 +67,6 @@ async def update_complaint(
     result = await service.update_complaint(
         session=session, consumer=consumer, complaint_id=complaint_id, changes=body, by=user.username
     )
+    await profile.refresh_vip(session=session, consumer=consumer, rule=settings.vip_rule)  # health score
     await once.commit(session, result)
     return result

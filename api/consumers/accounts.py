@@ -9,16 +9,17 @@ act on. The pure rules (compliance, health score, VIP, reading anomalies) live i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.consumers import schemas
 from api.consumers.communications import record_change
+from api.csv_export import EXPORT_BATCH
 from api.errors import Problem
 from api.pagination import Page, offset, paginate, window_total
 from api.params import is_db_id
@@ -85,11 +86,14 @@ async def search_consumers(
     page: int = 1,
     size: int = 20,
 ) -> Page[schemas.ConsumerRow]:
-    """Consumers whose first or last name or account number contains each word of ``q``
+    """Consumers whose search text (name, account number, phone digits, service address, the
+    meter and device numbers of their meters: db/search.py) contains each word of ``q``
     (case-insensitive; words of 1–2 characters match the start), optionally of one ``status``;
     ordered by last name, first name; with the total.
 
-    "john doe" finds John Doe; "wu-1000" and "10001" find WU-10001; "do" finds Doe, not Guidotti.
+    "john doe" finds John Doe; "wu-1000" and "10001" find WU-10001; "do" finds Doe, not Guidotti;
+    "(217) 555-0142", "217.555.0142" and "5550142" find the phone (217) 555-0142; "elm st" the
+    address "12 Elm St"; "m-100042" the consumer meter M-100042 serves.
     """
     dialect = session.get_bind().dialect.name
     text = search.consumer_condition(q, dialect)
@@ -148,6 +152,51 @@ async def search_consumers(
         page=page,
         size=size,
     )
+
+
+EXPORT_COLUMNS = (
+    "account_number", "first_name", "last_name", "status", "category", "sub_category", "phone", "email",
+    "service_address", "balance", "last_billing_date", "customer_since", "locked_by_request",
+)  # fmt: skip
+"""The columns of a consumer search's CSV export."""
+
+
+async def export_consumers(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    q: str | None = None,
+    status: ConsumerStatus | None = None,
+    batch: int = EXPORT_BATCH,
+) -> AsyncIterator[list[list[Any]]]:
+    """Every consumer the search with ``q`` and ``status`` finds, by last name, first name and id,
+    as rows of ``EXPORT_COLUMNS``: ``batch`` at a time, each batch one keyset query (after the last
+    name pair and id, on ``ix_consumers_last_name_first_name``) in a session of its own."""
+    columns = [getattr(Consumer, name) for name in EXPORT_COLUMNS]
+    keys = (Consumer.last_name, Consumer.first_name, Consumer.id)
+    last: tuple[str, str, int] | None = None
+    while True:
+        async with sessionmaker() as session:
+            found = search.consumer_condition(q, session.get_bind().dialect.name)
+            conditions: list[Any] = [
+                c for c in (found, None if status is None else Consumer.status == status) if c is not None
+            ]
+            if last is not None:  # keyset: after the last row of the previous batch
+                conditions.append(
+                    or_(
+                        keys[0] > last[0],
+                        and_(keys[0] == last[0], keys[1] > last[1]),
+                        and_(keys[0] == last[0], keys[1] == last[1], keys[2] > last[2]),
+                    )
+                )
+            rows = (
+                await session.execute(select(*columns, *keys).where(*conditions).order_by(*keys).limit(batch))
+            ).all()
+        if not rows:
+            return
+        yield [list(row[: len(columns)]) for row in rows]
+        if len(rows) < batch:
+            return
+        last = tuple(rows[-1][len(columns) :])  # type: ignore[assignment]
 
 
 async def by_account_number(session: AsyncSession, account_number: str) -> Consumer | None:

@@ -1,5 +1,14 @@
 """The consumer's standing (payments, requests, health score, VIP) and what is read from it: the
-profile header with its alerts, the Overview tab, and the whole profile in one answer."""
+profile header with its alerts, the Overview tab, and the whole profile in one answer.
+
+**The VIP crown** is ``domain.consumers.health.vip_reason`` under the configured rule, and nothing
+else. Lists read it from the stored ``consumers.is_vip`` (a column read keeps a search of 100,000
+consumers one indexed query; computing a health score per row would not), so that flag is kept
+equal to the rule: :func:`refresh_vip` after every API write that changes one of its inputs, the
+profile's own read (which computes it anyway and corrects a stale flag), and :func:`refresh_all_vip`
+— the nightly sweep for inputs that change with time alone (tenure, bills falling due) and the
+backfill after a rule change (``python -m cli refresh-vip``).
+"""
 
 from __future__ import annotations
 
@@ -18,17 +27,27 @@ from api.consumers.accounts import cents, today_utc
 from api.consumers.billing import average_monthly_bill, financial, payment_records
 from api.consumers.communications import communications
 from api.consumers.documents import list_documents
-from api.consumers.meters import VALUE_ANOMALIES, meter_connections
+from api.consumers.meters import VALUE_ANOMALIES, meter_connections, standing_tampering
 from api.consumers.service_orders import service_history
 from db.models import Communication, Consumer, MeterReading, ServiceOrder, ServiceRequest
 from domain.consumers.compliance import PaymentRecord, late_payments, payment_compliance
-from domain.consumers.health import HealthInputs, VipRule, completed_months, health_score, is_vip
+from domain.consumers.health import (
+    HealthInputs,
+    VipReason,
+    VipRule,
+    health_score,
+    vip_reason,
+    years_as_customer,
+)
 from domain.consumers.types import PaymentStatus, ServiceOrderStatus, VerificationStatus
 from domain.request.sla import breached_targets
 from domain.request.types import OPEN_STATUSES, Direction, RequestStatus, RequestType, SlaState
 
 DEFAULT_VIP_RULE = VipRule()
 """The VIP rule the API applies; callers may pass their own ``vip_rule``."""
+
+_VIP_CORRECTED = "vip_corrected"
+"""``session.info`` key: a read of the profile set the stored VIP flag (flushed, not committed)."""
 
 RESPONSE_WINDOW = timedelta(days=2)
 """A customer-initiated contact counts as answered by a contact to the customer within this."""
@@ -138,27 +157,59 @@ async def relationship_health(
     return (await _standing(session, consumer, today or today_utc())).health
 
 
-def vip_status(
-    consumer: Consumer, *, health: int, average_monthly_bill: Decimal, today: date, rule: VipRule
-) -> schemas.VipReason | None:
-    """Why the consumer wears the VIP crown (stored flag first, then the rule), or None."""
-    if consumer.is_vip:
-        return schemas.VipReason.FLAGGED
-    years = completed_months(consumer.customer_since, today=today) / 12
-    if not is_vip(
+async def _vip(
+    session: AsyncSession, consumer: Consumer, standing: _Standing, today: date, rule: VipRule
+) -> VipReason | None:
+    """The consumer's VIP reason under ``rule``; the stored flag the lists read is set to match."""
+    reason = vip_reason(
         rule,
         category=consumer.category,
-        average_monthly_bill=average_monthly_bill,
-        health_score=health,
-        years=years,
-    ):
-        return None
-    high_value = (
-        rule.min_average_monthly_bill is not None
-        and consumer.category in rule.categories
-        and average_monthly_bill >= rule.min_average_monthly_bill
+        average_monthly_bill=await average_monthly_bill(
+            session=session, consumer=consumer, payments=standing.payments, today=today
+        ),
+        health_score=standing.health.score,
+        years=years_as_customer(consumer.customer_since, today=today),
     )
-    return schemas.VipReason.HIGH_VALUE if high_value else schemas.VipReason.LOYAL_AND_HEALTHY
+    if consumer.is_vip != (reason is not None):
+        consumer.is_vip = reason is not None  # audited like any change of the consumer
+        session.info[_VIP_CORRECTED] = True
+    return reason
+
+
+async def refresh_vip(
+    *, session: AsyncSession, consumer: Consumer, rule: VipRule, today: date | None = None
+) -> VipReason | None:
+    """Recompute the consumer's VIP crown under ``rule`` and keep the stored flag (what lists show)
+    equal to it; call it after a write that changes an input of the rule. Flushes, never commits."""
+    today = today or today_utc()
+    reason = await _vip(session, consumer, await _standing(session, consumer, today), today, rule)
+    await session.flush()
+    return reason
+
+
+async def refresh_all_vip(
+    *, session: AsyncSession, rule: VipRule, today: date | None = None, batch: int = 500
+) -> int:
+    """Recompute every consumer's VIP crown under ``rule`` (the nightly sweep and the backfill),
+    committing every ``batch`` consumers; returns how many flags changed."""
+    today = today or today_utc()
+    changed, after = 0, 0
+    while True:
+        consumers = (
+            await session.scalars(
+                select(Consumer).where(Consumer.id > after).order_by(Consumer.id).limit(batch)
+            )
+        ).all()
+        if not consumers:
+            return changed
+        for consumer in consumers:
+            before = consumer.is_vip
+            await _vip(session, consumer, await _standing(session, consumer, today), today, rule)
+            changed += consumer.is_vip != before
+        after = consumers[-1].id
+        await session.commit()
+        session.info.pop(_VIP_CORRECTED, None)
+        session.expunge_all()
 
 
 def _open_request(requests: Sequence[ServiceRequest]) -> ServiceRequest | None:
@@ -174,6 +225,7 @@ async def _alerts(
     consumer: Consumer,
     standing: _Standing,
     meters: list[schemas.MeterConnection],
+    suspected: list[schemas.TamperingRead],
     today: date,
     now: datetime,
 ) -> list[schemas.Alert]:
@@ -247,6 +299,20 @@ async def _alerts(
             )
         )
 
+    if suspected:
+        listed = "; ".join(
+            f"meter {t.meter_number} reading of {t.reading_date.isoformat()} (marked by {t.marked_by})"
+            for t in suspected
+        )
+        alerts.append(
+            schemas.Alert(
+                kind=schemas.AlertKind.SUSPECTED_TAMPERING,
+                severity="critical",
+                message=f"Suspected tampering: {listed}. Stands until a supervisor clears it.",
+                count=len(suspected),
+            )
+        )
+
     for meter in meters:
         flagged = [
             (reading, anomaly)
@@ -278,9 +344,10 @@ async def profile(
     now: datetime | None = None,
     vip_rule: VipRule = DEFAULT_VIP_RULE,
 ) -> schemas.ConsumerProfile:
-    """The profile header: account, name, status, VIP crown (stored flag or ``vip_rule``), balance,
-    last billing date, the profile lock, and alerts (open request, SLA breach, overdue balance,
-    unverified readings, meter anomalies)."""
+    """The profile header: account, name, status, VIP crown (``vip_rule``; a stale stored flag is
+    corrected in the session, for the caller to commit), balance, last billing date, the profile
+    lock, readings suspected of tampering, and alerts (open request, SLA breach, overdue balance,
+    unverified readings, suspected tampering, meter anomalies)."""
     now = now or datetime.now(UTC)
     today = today or now.date()
     standing = await _standing(session, consumer, today)
@@ -297,15 +364,8 @@ async def _header(
     now: datetime,
     vip_rule: VipRule,
 ) -> schemas.ConsumerProfile:
-    vip = vip_status(
-        consumer,
-        health=standing.health.score,
-        average_monthly_bill=await average_monthly_bill(
-            session=session, consumer=consumer, payments=standing.payments, today=today
-        ),
-        today=today,
-        rule=vip_rule,
-    )
+    vip = await _vip(session, consumer, standing, today, vip_rule)
+    suspected = await standing_tampering(session, consumer.id)
     return schemas.ConsumerProfile(
         id=consumer.id,
         account_number=consumer.account_number,
@@ -319,8 +379,15 @@ async def _header(
         balance=consumer.balance,
         last_billing_date=consumer.last_billing_date,
         locked_by_request=consumer.locked_by_request,
-        alerts=await _alerts(session, consumer, standing, meters, today, now),
+        tampering=suspected,
+        alerts=await _alerts(session, consumer, standing, meters, suspected, today, now),
     )
+
+
+async def keep_vip_correction(*, session: AsyncSession, consumer: Consumer) -> None:
+    """Commit the stored VIP flag a profile read found stale and corrected (a read writes nothing else)."""
+    if session.info.pop(_VIP_CORRECTED, False):
+        await session.commit()
 
 
 async def full_profile(

@@ -10,8 +10,8 @@ from datetime import date
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Form, Path, Query, Response, UploadFile
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Form, Path, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse, StreamingResponse
 
 from api.auth.deps import CsrUser, SupervisorUser
 from api.consumers import (
@@ -25,6 +25,7 @@ from api.consumers import (
     service_orders,
 )
 from api.consumers.deps import CurrentConsumer
+from api.csv_export import CSV_RESPONSE, csv_response, file_name
 from api.deps import SessionDep, SettingsDep
 from api.errors import Problem
 from api.idempotency import IdempotencyKey, IdempotentWrite
@@ -65,22 +66,53 @@ async def search_consumers(
     _user: CsrUser,
     q: Annotated[
         str | None,
-        Query(max_length=100, description="First or last name, or account number; partial, any case"),
+        Query(
+            max_length=100,
+            description="First or last name, account number, phone (any formatting), service address, "
+            "or meter or device number; partial, any case",
+        ),
     ] = None,
     status: ConsumerStatus | None = None,
     page: PageNumber = 1,
     size: PageSize = 20,
 ) -> schemas.ConsumerPage:
-    """Find consumers by name or account number, optionally of one status; paginated with the total."""
+    """Find consumers by name, account number, phone, service address or meter or device number,
+    optionally of one status; paginated with the total."""
     return await accounts.search_consumers(session=session, q=q, status=status, page=page, size=size)
+
+
+@router.get(
+    "/export.csv",
+    response_class=StreamingResponse,
+    responses={**CSV_RESPONSE, **_problems(422)},
+    summary="Consumer search results as CSV (every page), streamed",
+)
+async def export_consumers(
+    request: Request,
+    _user: CsrUser,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, description="As in the search: name, account number, phone, address or meter"),
+    ] = None,
+    status: ConsumerStatus | None = None,
+) -> StreamingResponse:
+    """Every consumer `GET /api/v1/consumers` finds with the same `q` and `status` (all pages, by
+    name), as `text/csv` with a header line. Named after the filters, e.g.
+    `consumers_q-elm_status-active_2026-12-01.csv`. Whoever may search may export."""
+    batches = accounts.export_consumers(sessionmaker=request.app.state.sessionmaker, q=q, status=status)
+    name = file_name("consumers", {"q": q, "status": status})
+    return csv_response(name, accounts.EXPORT_COLUMNS, batches)
 
 
 @router.get("/{id_or_account_number}", responses=_problems(404))
 async def consumer_profile(
     session: SessionDep, settings: SettingsDep, consumer: CurrentConsumer
 ) -> schemas.ConsumerProfile:
-    """The profile header: account, status, VIP crown, balance, last billing date, lock and alerts."""
-    return await profile.profile(session=session, consumer=consumer, vip_rule=settings.vip_rule)
+    """The profile header: account, status, VIP crown, balance, last billing date, lock, readings
+    suspected of tampering and alerts."""
+    result = await profile.profile(session=session, consumer=consumer, vip_rule=settings.vip_rule)
+    await profile.keep_vip_correction(session=session, consumer=consumer)
+    return result
 
 
 @router.get("/{id_or_account_number}/full", responses=_problems(404))
@@ -89,7 +121,9 @@ async def consumer_full_profile(
 ) -> schemas.ConsumerFullProfile:
     """The header and every tab in one answer (the first page of payments and communications):
     the standing and meters the tabs share are read once."""
-    return await profile.full_profile(session=session, consumer=consumer, vip_rule=settings.vip_rule)
+    result = await profile.full_profile(session=session, consumer=consumer, vip_rule=settings.vip_rule)
+    await profile.keep_vip_correction(session=session, consumer=consumer)
+    return result
 
 
 @router.patch("/{id_or_account_number}", responses=_problems(404, 422, 423))
@@ -172,6 +206,63 @@ async def verify_reading(
     return result
 
 
+@router.post(
+    "/{id_or_account_number}/meters/{meter_number}/readings/{reading_date}/tampering",
+    status_code=201,
+    responses=_problems(404, 409, 422),
+)
+async def mark_tampering(
+    session: SessionDep,
+    user: CsrUser,
+    consumer: CurrentConsumer,
+    meter_number: Annotated[str, Path(max_length=20)],
+    reading_date: date,
+    body: schemas.TamperingMark,
+    key: IdempotencyKey = None,
+) -> schemas.TamperingRead:
+    """Mark a reading *suspected tampering* (who and when are recorded, with your note). The profile
+    header alerts on it until a supervisor clears it; 409 while it is marked already."""
+    once = IdempotentWrite.of(
+        key, user_id=user.id, operation=f"consumers.mark_tampering:{consumer.id}:{meter_number}:{reading_date}",
+        payload=body,
+    )  # fmt: skip
+    await once.check(session)
+    result = await meters.mark_tampering(
+        session=session, consumer=consumer, meter_number=meter_number, reading_date=reading_date,
+        note=body.note, actor=user.username,
+    )  # fmt: skip
+    await once.commit(session, result, status_code=201)
+    return result
+
+
+@router.post(
+    "/{id_or_account_number}/meters/{meter_number}/readings/{reading_date}/tampering/clearance",
+    responses=_problems(404, 409, 422),
+)
+async def clear_tampering(
+    session: SessionDep,
+    user: SupervisorUser,
+    consumer: CurrentConsumer,
+    meter_number: Annotated[str, Path(max_length=20)],
+    reading_date: date,
+    body: schemas.TamperingClear,
+    key: IdempotencyKey = None,
+) -> schemas.TamperingRead:
+    """Clear a reading's *suspected tampering* mark — supervisors and admins — saying how it was
+    resolved; the profile's alert goes. 409 when the reading is not marked."""
+    once = IdempotentWrite.of(
+        key, user_id=user.id, operation=f"consumers.clear_tampering:{consumer.id}:{meter_number}:{reading_date}",
+        payload=body,
+    )  # fmt: skip
+    await once.check(session)
+    result = await meters.clear_tampering(
+        session=session, consumer=consumer, meter_number=meter_number, reading_date=reading_date,
+        note=body.note, actor=user.username,
+    )  # fmt: skip
+    await once.commit(session, result)
+    return result
+
+
 @router.get("/{id_or_account_number}/service", responses=_problems(404))
 async def consumer_service(session: SessionDep, consumer: CurrentConsumer) -> schemas.ConsumerService:
     """Service orders and requests, newest first."""
@@ -181,13 +272,16 @@ async def consumer_service(session: SessionDep, consumer: CurrentConsumer) -> sc
 @router.post("/{id_or_account_number}/service-orders", status_code=201, responses=_problems(404, 422))
 async def create_service_order(
     session: SessionDep,
+    settings: SettingsDep,
     user: CsrUser,
     consumer: CurrentConsumer,
     order: schemas.ServiceOrderCreate,
     response: Response,
     key: IdempotencyKey = None,
 ) -> schemas.ServiceOrderRead:
-    """Raise a service order (Scheduled); returns it with its SO number."""
+    """Raise a service order (Scheduled); returns it with its SO number. An inspection of a flagged
+    reading: the reading's ``inspection`` (Connections tab) is this body, prefilled. 422 for a meter
+    that never served the consumer."""
     once = IdempotentWrite.of(
         key, user_id=user.id, operation=f"consumers.create_service_order:{consumer.id}", payload=order
     )
@@ -195,6 +289,7 @@ async def create_service_order(
     row = await service_orders.create_service_order(
         session=session, consumer=consumer, order=order, actor=user.username
     )
+    await profile.refresh_vip(session=session, consumer=consumer, rule=settings.vip_rule)  # service quality
     result = schemas.ServiceOrderRead.model_validate(row)
     await once.commit(session, result, status_code=201)
     response.headers["Location"] = f"{router.prefix}/{consumer.id}/service"
@@ -204,6 +299,7 @@ async def create_service_order(
 @router.patch("/{id_or_account_number}/service-orders/{order_number}", responses=_problems(404, 409, 422))
 async def update_service_order(
     session: SessionDep,
+    settings: SettingsDep,
     user: CsrUser,
     consumer: CurrentConsumer,
     order_number: Annotated[str, Path(max_length=20, examples=["SO-100042"])],
@@ -219,6 +315,7 @@ async def update_service_order(
     row = await service_orders.update_service_order(
         session=session, consumer=consumer, order_number=order_number, changes=changes, actor=user.username
     )
+    await profile.refresh_vip(session=session, consumer=consumer, rule=settings.vip_rule)  # service quality
     result = schemas.ServiceOrderRead.model_validate(row)
     await once.commit(session, result)
     return result

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from api.pagination import Page
-from domain.consumers.health import HealthBand
+from domain.consumers.health import HealthBand, VipReason
 from domain.consumers.readings import AnomalyKind
 from domain.consumers.types import (
     BillingCycle,
@@ -124,7 +124,9 @@ class ConsumerRow(BaseModel):
     email: str | None
     service_address: str
     balance: Decimal
-    is_vip: bool = Field(description="The stored VIP flag (the profile also applies the VIP rule)")
+    is_vip: bool = Field(
+        description="The VIP crown: the configured VIP rule, kept on the row (the profile shows the same, with its reason)"
+    )
     locked_by_request: str | None
 
 
@@ -137,6 +139,7 @@ class AlertKind(StrEnum):
     OVERDUE_BALANCE = "overdue_balance"
     UNVERIFIED_READINGS = "unverified_readings"
     METER_ANOMALY = "meter_anomaly"
+    SUSPECTED_TAMPERING = "suspected_tampering"
 
 
 class Alert(BaseModel):
@@ -151,10 +154,20 @@ class Alert(BaseModel):
     count: int | None = None
 
 
-class VipReason(StrEnum):
-    FLAGGED = "flagged"
-    HIGH_VALUE = "high_value"
-    LOYAL_AND_HEALTHY = "loyal_and_healthy"
+class TamperingRead(BaseModel):
+    """A reading marked *suspected tampering*: who marked it, when and why; cleared by a supervisor."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    meter_number: str
+    reading_date: date
+    value: Decimal
+    marked_by: str
+    marked_at: datetime
+    note: str
+    cleared_by: str | None = Field(description="The supervisor who cleared it; null while it stands")
+    cleared_at: datetime | None
+    clearance_note: str | None
 
 
 class ConsumerProfile(BaseModel):
@@ -167,13 +180,14 @@ class ConsumerProfile(BaseModel):
     full_name: str
     status: ConsumerStatus
     category: Category
-    is_vip: bool
-    vip_reason: VipReason | None = Field(
-        description="flagged: the stored VIP flag; high_value / loyal_and_healthy: the VIP rule"
-    )
+    is_vip: bool = Field(description="The VIP crown, by the configured VIP rule (the same as in lists)")
+    vip_reason: VipReason | None = Field(description="Which side of the VIP rule the consumer qualifies on")
     balance: Decimal = Field(description="Current balance")
     last_billing_date: date | None
     locked_by_request: str | None = Field(description="The open request holding the profile lock, if any")
+    tampering: list[TamperingRead] = Field(
+        default_factory=list, description="Readings suspected of tampering, not yet cleared by a supervisor"
+    )
     alerts: list[Alert]
 
     model_config = ConfigDict(
@@ -451,6 +465,36 @@ class ReadingRead(BaseModel):
     verification_status: VerificationStatus
     consumption: Decimal | None = Field(description="Value minus the previous reading; null for the first")
     anomalies: list[AnomalyRead]
+    tampering: TamperingRead | None = Field(
+        None, description="The standing *suspected tampering* mark on this reading, if any"
+    )
+    inspection: ServiceOrderCreate | None = Field(
+        None,
+        description="For a flagged reading (an anomaly in its value, or suspected tampering): the "
+        "inspection order to raise, ready to POST to the consumer's service-orders",
+    )
+
+
+class TamperingMark(BaseModel):
+    """Mark a reading *suspected tampering*, saying why."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"note": "Seal broken on the 12 May visit; usage dropped to zero."}]},
+    )
+
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class TamperingClear(BaseModel):
+    """Clear a reading's *suspected tampering* mark (supervisors), saying how it was resolved."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"note": "Inspection SO-100042 found the meter intact."}]},
+    )
+
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
 class ReadingVerification(BaseModel):
@@ -532,9 +576,13 @@ class ServiceOrderRead(BaseModel):
     scheduled_date: date | None
     completed_at: datetime | None = Field(description="Set when the order is completed")
     request_id: str | None
+    meter_number: str | None = Field(None, description="The meter the work is on, if one")
 
 
 Technician = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+MeterNumber = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=20)
+]
 
 
 class ServiceOrderCreate(BaseModel):
@@ -556,6 +604,9 @@ class ServiceOrderCreate(BaseModel):
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
     technician: Technician | None = None
     scheduled_date: date | None = None
+    meter_number: MeterNumber | None = Field(
+        None, description="One of the consumer's meters (current or past) the work is on"
+    )
 
 
 class ServiceOrderUpdate(BaseModel):

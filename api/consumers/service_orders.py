@@ -13,7 +13,7 @@ from api.consumers import schemas
 from api.consumers.accounts import not_found
 from api.consumers.communications import record_change
 from api.errors import Problem
-from db.models import Consumer, ServiceOrder, ServiceRequest
+from db.models import Consumer, Meter, MeterAssignment, ServiceOrder, ServiceRequest
 from domain.consumers.types import ServiceOrderStatus
 from domain.request.sla import live_status
 
@@ -70,7 +70,26 @@ async def create_service_order(
     now: datetime | None = None,
 ) -> ServiceOrder:
     """Raise a Scheduled service order numbered ``SO-{id + 100000}`` (as the request workflow does),
-    recording who raised it in the consumer's communications."""
+    recording who raised it in the consumer's communications. An inspection raised from a flagged
+    reading is one of these, on its meter (``order.meter_number``).
+
+    Refuses with 422 a meter that never served this consumer.
+    """
+    if order.meter_number is not None:
+        served = await session.scalar(
+            select(Meter.id)
+            .join(MeterAssignment, MeterAssignment.meter_id == Meter.id)
+            .where(Meter.meter_number == order.meter_number, MeterAssignment.consumer_id == consumer.id)
+            .limit(1)
+        )
+        if served is None:
+            message = f"meter {order.meter_number} has never served consumer {consumer.account_number}"
+            raise Problem(
+                422,
+                f"Invalid input — meter_number: {message}",
+                type_="/problems/validation",
+                errors=[{"field": "meter_number", "message": message}],
+            )
     row = ServiceOrder(
         order_number=f"~{uuid.uuid4().hex[:18]}",  # replaced below, once the id is known
         consumer_id=consumer.id,
@@ -79,6 +98,7 @@ async def create_service_order(
         status=ServiceOrderStatus.SCHEDULED,
         technician=order.technician,
         scheduled_date=order.scheduled_date,
+        meter_number=order.meter_number,
         created_at=now or datetime.now(UTC),
     )
     session.add(row)
@@ -87,7 +107,8 @@ async def create_service_order(
     row.order_number = f"SO-{row.id + 100000}"
     record_change(
         session, consumer, actor, f"Service order {row.order_number} created",
-        f"{order.service_type.value}: {order.description}",
+        f"{order.service_type.value}{f' on meter {order.meter_number}' if order.meter_number else ''}: "
+        f"{order.description}",
     )  # fmt: skip
     await session.flush()
     return row

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from api.auth.deps import CsrUser
+from api.consumers import profile
 from api.consumers.deps import CurrentConsumer
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import Problem
@@ -64,6 +65,7 @@ async def take_payment(
         by=user.username,
     )
     response.status_code = 200 if result.duplicate else 201
+    await profile.refresh_vip(session=session, consumer=consumer, rule=settings.vip_rule)  # bills, compliance
     await once.commit(session, result, status_code=response.status_code)
     await service.tell_disconnections(
         session, temporal=temporal, settings=settings, consumer_id=consumer.id, recorded=result
@@ -123,6 +125,7 @@ async def billing_payment(
         source="billing",
         by=WEBHOOK_ACTOR,
     )
+    await profile.refresh_vip(session=session, consumer=consumer, rule=settings.vip_rule)  # bills, compliance
     await session.commit()
     await service.tell_disconnections(
         session, temporal=temporal, settings=settings, consumer_id=consumer.id, recorded=result

@@ -3,8 +3,7 @@ workflow started after commit; the create undone when the start cannot be confir
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +16,7 @@ from api.requests import schemas
 from api.temporal import TemporalGateway, translated
 from db import claims
 from db.models import Consumer, RequestEvent, ServiceRequest, TimeSlot, User
+from db.requests import write_request
 from db.slots import SlotFull, book_slot, release_slot
 from db.system_settings import load_sla_settings
 from domain.dates import window_open
@@ -26,7 +26,7 @@ from domain.request.types import OPEN_STATUSES, RequestStatus, RequestType, SlaS
 from settings import Settings
 from workflows import search_attributes as sa
 from workflows.request import RequestWorkflow
-from workflows.schemas import ID_PREFIX, StartRequest, summary_for
+from workflows.schemas import StartRequest, summary_for
 
 
 async def _consumer(session: AsyncSession, data: schemas.RequestCreate) -> Consumer:
@@ -213,38 +213,21 @@ async def create_request(
         slot = await _choose_slot(session, data, started)
         sla = await load_sla_settings(session)
         now = datetime.now(UTC)
-        row = ServiceRequest(
-            request_id=f"~{uuid.uuid4().hex[:20]}",  # replaced once the row has its number
-            consumer_id=consumer.id,
-            request_type=request_type,
-            status=RequestStatus.PENDING,
-            priority=data.priority,
-            reason=data.reason,
-            preferred_date=slot[1] if slot else data.preferred_date,
-            slot_id=slot[0] if slot else None,
-            notes=data.notes,
-            ack_due_at=now + timedelta(minutes=sla.ack_minutes),
-            response_due_at=now + timedelta(minutes=sla.response_minutes),
-            resolution_due_at=now + timedelta(minutes=sla.resolution_minutes),
-            ack_state=SlaState.ON_TRACK,
-            response_state=SlaState.ON_TRACK,
-            resolution_state=SlaState.ON_TRACK,
-            sla_status=SlaState.ON_TRACK,
-            created_by=user.id,
-            idempotency_key=idempotency_key,
-            created_at=now,
-        )
         try:
-            session.add(row)
-            await session.flush()
-            row.request_id = f"{ID_PREFIX[request_type]}-{now.year}-{row.id:06d}"
-            locked = await session.execute(
-                update(Consumer)
-                .where(Consumer.id == consumer.id, Consumer.locked_by_request.is_(None))
-                .values(locked_by_request=row.request_id)
+            row = await write_request(
+                session,
+                consumer_id=consumer.id,
+                request_type=request_type,
+                reason=data.reason,
+                priority=data.priority,
+                notes=data.notes,
+                preferred_date=slot[1] if slot else data.preferred_date,
+                slot_id=slot[0] if slot else None,
+                sla=sla,
+                created_by=user.id,
+                idempotency_key=idempotency_key,
+                now=now,
             )
-            if locked.rowcount != 1:  # type: ignore[attr-defined]
-                raise IntegrityError("profile lock taken", None, Exception("locked"))
             if slot:
                 slot = await _book_seat(
                     session, row.request_id, slot, named=data.slot_id is not None,

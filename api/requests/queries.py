@@ -4,13 +4,15 @@ queue, the dashboard's counters, one request's detail, and the consumer lookup f
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, func, literal_column, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from api.csv_export import EXPORT_BATCH
 from api.errors import Problem
 from api.pagination import Page, offset, window_total
 from api.requests import schemas
@@ -99,31 +101,17 @@ async def list_requests(
     page: int = 1,
     size: int = 25,
 ) -> Page[schemas.RequestRow]:
-    """Search (request ID, consumer name or account number; partial, case-insensitive), filter,
+    """Search (request ID, or the consumer's name, account number, phone in any formatting,
+    service address or meter or device number; partial, case-insensitive: db/search.py), filter,
     sort and paginate; ``history`` keeps Completed and Closed requests only."""
     totals_columns = _totals_filters(ServiceRequest, request_type, status, priority, sla_status, history)
-    others: list[Any] = []  # filters the running totals cannot answer
-    if created_from:
-        others.append(ServiceRequest.created_at >= datetime.combine(created_from, datetime.min.time(), UTC))
-    if created_to:
-        others.append(
-            ServiceRequest.created_at
-            < datetime.combine(created_to + timedelta(days=1), datetime.min.time(), UTC)
-        )
-    if assignee_id is not None:
-        others.append(ServiceRequest.assigned_to == assignee_id)
+    others = _other_filters(created_from, created_to, assignee_id)  # the running totals cannot answer
     filters = [*totals_columns, *others]
     found = search.request_condition(q, session.get_bind().dialect.name)
     conditions = [found, *filters] if found is not None else filters
     where = and_(*conditions) if conditions else None
 
-    key = sort.lstrip("-")
-    if key not in SORTS:
-        raise Problem(
-            422, f"Cannot sort by '{key}'; use one of {', '.join(SORTS)}.", type_="/problems/validation",
-            errors=[{"field": "sort", "message": "unknown sort key"}],
-        )  # fmt: skip
-    descending = sort.startswith("-")
+    key, descending = sort_order(sort)
     order = _ordering(SORTS[key], ServiceRequest.id, key, descending)
 
     # The page's ids first, sorted and cut on the requests table alone; then its rows with their
@@ -179,6 +167,108 @@ async def list_requests(
         total = await window_total(rows, page, lambda: _count(session, where))
     assert total is not None
     return Page(items=[_row(*r[:5]) for r in rows], total=total, page=page, size=size)
+
+
+def _other_filters(created_from: date | None, created_to: date | None, assignee_id: int | None) -> list[Any]:
+    """The filters on columns the running totals do not have: the creation dates, the assignee."""
+    others: list[Any] = []
+    if created_from:
+        others.append(ServiceRequest.created_at >= datetime.combine(created_from, datetime.min.time(), UTC))
+    if created_to:
+        others.append(
+            ServiceRequest.created_at
+            < datetime.combine(created_to + timedelta(days=1), datetime.min.time(), UTC)
+        )
+    if assignee_id is not None:
+        others.append(ServiceRequest.assigned_to == assignee_id)
+    return others
+
+
+def sort_order(sort: str) -> tuple[str, bool]:
+    """``sort`` ("-created_at") as its key and whether descending; 422 for an unknown key."""
+    key = sort.lstrip("-")
+    if key not in SORTS:
+        raise Problem(
+            422, f"Cannot sort by '{key}'; use one of {', '.join(SORTS)}.", type_="/problems/validation",
+            errors=[{"field": "sort", "message": "unknown sort key"}],
+        )  # fmt: skip
+    return key, sort.startswith("-")
+
+
+EXPORT_COLUMNS = (*schemas.RequestRow.model_fields, *schemas.RequestRow.model_computed_fields)
+"""The columns of a request list's CSV export: the fields of a list row."""
+
+
+def _cells(row: schemas.RequestRow) -> list[Any]:
+    return [getattr(row, column) for column in EXPORT_COLUMNS]
+
+
+async def export_requests(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    q: str | None = None,
+    status: list[RequestStatus] | None = None,
+    request_type: RequestType | None = None,
+    priority: list[Priority] | None = None,
+    sla_status: list[SlaState] | None = None,
+    created_from: date | None = None,
+    created_to: date | None = None,
+    assignee_id: int | None = None,
+    history: bool = False,
+    sort: str = "-created_at",
+    batch: int = EXPORT_BATCH,
+) -> AsyncIterator[list[list[Any]]]:
+    """Every request the list with these filters holds, in its order, as rows of
+    ``EXPORT_COLUMNS``: ``batch`` at a time, each batch one keyset query (after the last sort key
+    and id) in a session of its own, so memory stays constant however many match.
+
+    Refuses an unknown sort key (422) at once, before anything is read."""
+    key, descending = sort_order(sort)
+    sort_key = SORTS[key]
+    filters = [
+        *_totals_filters(ServiceRequest, request_type, status, priority, sla_status, history),
+        *_other_filters(created_from, created_to, assignee_id),
+    ]
+    after = (lambda column, value: column < value) if descending else (lambda column, value: column > value)
+
+    async def batches() -> AsyncIterator[list[list[Any]]]:
+        last: tuple[Any, int] | None = None
+        while True:
+            async with sessionmaker() as session:
+                found = search.request_condition(q, session.get_bind().dialect.name)
+                conditions = [*filters, *([found] if found is not None else [])]
+                if last is not None:  # keyset: after the last row of the previous batch
+                    if key == "request_id":  # unique: the key alone orders
+                        conditions.append(after(sort_key, last[0]))
+                    else:
+                        conditions.append(
+                            or_(
+                                after(sort_key, last[0]),
+                                and_(sort_key == last[0], after(ServiceRequest.id, last[1])),
+                            )
+                        )
+                keys = (
+                    await session.execute(
+                        select(ServiceRequest.id, sort_key.label("sort_key"))
+                        .where(*conditions)
+                        .order_by(*_ordering(sort_key, ServiceRequest.id, key, descending))
+                        .limit(batch)
+                    )
+                ).all()
+                if not keys:
+                    return
+                rows = {
+                    row[0].id: row
+                    for row in await session.execute(
+                        _rows_query().where(ServiceRequest.id.in_([row_id for row_id, _ in keys]))
+                    )
+                }
+            yield [_cells(_row(*rows[row_id])) for row_id, _ in keys]
+            if len(keys) < batch:
+                return
+            last = (keys[-1][1], keys[-1][0])
+
+    return batches()
 
 
 def _ordering(sort_key: Any, row_id: Any, key: str, descending: bool) -> list[Any]:
@@ -420,14 +510,12 @@ async def detail(
 async def lookup_customers(
     *, session: AsyncSession, settings: Settings, q: str, limit: int = 10
 ) -> list[schemas.CustomerMatch]:
-    """Consumers whose name, account number or phone contains ``q`` (case-insensitive), with the
-    request type they would get and whether a request can be created now."""
-    digits = "".join(ch for ch in q if ch.isdigit())
+    """Consumers whose name, account number, phone (any formatting), service address or meter or
+    device number contains ``q`` (db/search.py; case-insensitive), with the request type they
+    would get and whether a request can be created now."""
     found = search.consumer_condition(q, session.get_bind().dialect.name)
     if found is None:
         return []
-    if len(digits) >= 3:
-        found = or_(found, func.replace(func.replace(Consumer.phone, "-", ""), " ", "").like(f"%{digits}%"))
     consumers = (
         await session.scalars(
             select(Consumer).where(found).order_by(Consumer.last_name, Consumer.first_name).limit(limit)
@@ -459,4 +547,5 @@ def consumer_card(consumer: Consumer) -> schemas.ConsumerCard:
         sub_category=consumer.sub_category,
         status=consumer.status.value,
         balance=consumer.balance,
+        is_vip=consumer.is_vip,
     )

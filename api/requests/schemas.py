@@ -119,6 +119,9 @@ class ConsumerCard(BaseModel):
     sub_category: str
     status: str
     balance: Decimal
+    is_vip: bool = Field(
+        False, description="The VIP crown, by the configured VIP rule (as in the consumer lists)"
+    )
 
 
 class ServiceInfo(BaseModel):

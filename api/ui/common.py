@@ -191,6 +191,7 @@ def nav_for(user: User | None) -> list[tuple[str, str, str]]:
     if is_supervisor(user):
         items.append(("escalations", "Escalations", "/escalations"))
         items.append(("audit", "Audit log", "/audit"))
+        items.append(("dunning", "Dunning", "/dunning"))
     if user.role is Role.ADMIN:
         items.append(("admin", "Administration", "/admin"))
         items.append(("api", "API docs", "/docs"))

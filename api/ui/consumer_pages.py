@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
@@ -99,6 +100,12 @@ async def consumers_page(request: Request, user: PageUser, session: SessionDep) 
         "pages": pages,
         "prev_url": url_with(request, page=page - 1) if page > 1 else None,
         "next_url": url_with(request, page=page + 1) if page < pages else None,
+        "export_url": "/api/v1/consumers/export.csv"
+        + (
+            f"?{query}"
+            if (query := urlencode({k: v for k, v in (("q", q), ("status", status)) if v}))
+            else ""
+        ),
     }
     if is_fragment(request):
         return render(request, "consumers/_results.html", context, user=user)
@@ -184,10 +191,12 @@ async def _profile_page(
 ) -> Response:
     tab = tab if tab in dict(TABS) else "overview"
     params = request.query_params
+    header = await profile.profile(
+        session=session, consumer=consumer, vip_rule=request.app.state.settings.vip_rule
+    )
+    await profile.keep_vip_correction(session=session, consumer=consumer)
     context: dict[str, Any] = {
-        "c": await profile.profile(
-            session=session, consumer=consumer, vip_rule=request.app.state.settings.vip_rule
-        ),
+        "c": header,
         "consumer": consumer,
         "tab": tab,
         "tabs": TABS,
@@ -219,6 +228,11 @@ async def _profile_page(
         context["history"] = await service_orders.service_history(session=session, consumer=consumer)
         context["order_types"] = list(ServiceOrderType)
         context["next_status"] = NEXT_ORDER_STATUS
+        conn = await meters.connections(session=session, consumer=consumer)
+        context["order_meters"] = [m.meter_number for m in conn.meters]
+        if "order" not in context["values"] and (draft := _inspection_draft(params, conn)) is not None:
+            context["values"] = {**context["values"], "order": draft}
+            context["inspection"] = True
     elif tab == "communications":
         page = _page(params.get("page"))
         try:
@@ -244,6 +258,22 @@ async def _profile_page(
     return render(
         request, "consumers/profile.html", context, user=user, active="consumers", status_code=status_code
     )
+
+
+def _inspection_draft(params: Any, conn: schemas.ConsumerConnections) -> dict[str, str] | None:
+    """The service-order form prefilled from a flagged reading (``?inspect=<meter>&reading=<date>``):
+    the reading's own ``inspection`` order, as the JSON API offers it."""
+    number, when = (params.get("inspect") or "").strip().upper(), params.get("reading") or ""
+    for meter in conn.meters:
+        for reading in meter.readings if meter.meter_number == number else ():
+            if reading.reading_date.isoformat() == when and reading.inspection is not None:
+                draft = reading.inspection
+                return {
+                    "service_type": draft.service_type.value,
+                    "meter_number": draft.meter_number or "",
+                    "description": draft.description,
+                }
+    return None
 
 
 @router.get("/consumers/{key}")
@@ -321,7 +351,7 @@ async def create_service_order(request: Request, key: str, user: PageUser, sessi
     try:
         await once.check(session)
         order = schemas.ServiceOrderCreate.model_validate(
-            blank_to_none(values, "technician", "scheduled_date")
+            blank_to_none(values, "technician", "scheduled_date", "meter_number")
         )
         row = await service_orders.create_service_order(
             session=session, consumer=consumer, order=order, actor=user.username
@@ -469,6 +499,53 @@ async def verify_reading(
         f"/consumers/{consumer.id}?tab=connections",
         flash=f"The {reading_date.isoformat()} reading of {meter_number} is verified.",
     )
+
+
+@router.post("/consumers/{key}/meters/{meter_number}/readings/{reading_date}/tampering")
+async def mark_tampering(
+    request: Request, key: str, meter_number: str, reading_date: date, user: PageUser, session: SessionDep
+) -> Response:
+    """Mark a reading suspected tampering, from the Connections tab (the JSON API's mark)."""
+    consumer = await accounts.get_consumer(session=session, key=key)
+
+    async def write(values: dict[str, str]) -> object:
+        body = schemas.TamperingMark.model_validate({"note": values.get("note", "")})
+        return await meters.mark_tampering(
+            session=session, consumer=consumer, meter_number=meter_number, reading_date=reading_date,
+            note=body.note, actor=user.username,
+        )  # fmt: skip
+
+    return await _tab_write(
+        request, user, session, consumer, f"consumers.mark_tampering:{consumer.id}:{meter_number}:{reading_date}",
+        "connections", "tampering", write,
+        f"The {reading_date.isoformat()} reading of {meter_number} is marked suspected tampering.",
+    )  # fmt: skip
+
+
+@router.post("/consumers/{key}/meters/{meter_number}/readings/{reading_date}/tampering/clearance")
+async def clear_tampering(
+    request: Request,
+    key: str,
+    meter_number: str,
+    reading_date: date,
+    user: SupervisorPageUser,
+    session: SessionDep,
+) -> Response:
+    """Clear a reading's suspected tampering (supervisors), from the Connections tab."""
+    consumer = await accounts.get_consumer(session=session, key=key)
+
+    async def write(values: dict[str, str]) -> object:
+        body = schemas.TamperingClear.model_validate({"note": values.get("note", "")})
+        return await meters.clear_tampering(
+            session=session, consumer=consumer, meter_number=meter_number, reading_date=reading_date,
+            note=body.note, actor=user.username,
+        )  # fmt: skip
+
+    return await _tab_write(
+        request, user, session, consumer, f"consumers.clear_tampering:{consumer.id}:{meter_number}:{reading_date}",
+        "connections", "tampering", write,
+        f"Suspected tampering on the {reading_date.isoformat()} reading of {meter_number} is cleared.",
+    )  # fmt: skip
 
 
 # ---- protections --------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import re
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any, get_args, get_origin
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ValidationError
@@ -186,9 +187,27 @@ async def _list(request: Request, user: User, session: SessionDep, *, history: b
         "fraction": await _at_risk_fraction(session),
         "assignees": await actions.assignable_users(session=session),
         "sorts": LIST_SORTS,
+        "export_url": _export_url(filters, open_only, assignee_id, history, sort),
     }
     template = "requests/_results.html" if is_fragment(request) else "requests/list.html"
     return render(request, template, context, user=user, active="history" if history else "requests")
+
+
+def _export_url(
+    filters: dict[str, Any], open_only: bool, assignee_id: int | None, history: bool, sort: str
+) -> str:
+    """The JSON API's CSV export of the list these filters show (GET /api/v1/requests/export.csv,
+    which takes the session cookie): the page's parameters in the API's names."""
+    status = list(OPEN_STATUSES) if open_only else [filters["status"]] if filters["status"] else []
+    params: list[tuple[str, str]] = [("q", filters["q"])] if filters["q"] else []
+    params += [("status", s.value) for s in status]
+    params += [(name, filters[key].value) for name, key in (("type", "type"), ("priority", "priority"),
+                                                            ("sla_status", "sla")) if filters[key]]  # fmt: skip
+    params += [(key, filters[key].isoformat()) for key in ("created_from", "created_to") if filters[key]]
+    params += [("assignee_id", str(assignee_id))] if assignee_id is not None else []
+    params += [("history", "true")] if history else []
+    params += [("sort", sort)] if sort != "-created_at" else []
+    return f"/api/v1/requests/export.csv?{urlencode(params)}" if params else "/api/v1/requests/export.csv"
 
 
 @router.get("/requests")

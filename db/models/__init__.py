@@ -8,8 +8,9 @@ from db.models.complaint import Complaint
 from db.models.consumer import Consumer
 from db.models.counters import ConsumerTotal, RequestCount
 from db.models.document import Document
+from db.models.dunning import DunningRun
 from db.models.idempotency import IdempotencyRecord
-from db.models.meter import Meter, MeterAssignment, MeterReading, UtilityService
+from db.models.meter import Meter, MeterAssignment, MeterReading, ReadingTampering, UtilityService
 from db.models.plan import Plan, PlanService
 from db.models.protection import ConsumerProtection, WeatherEmergencyDeclaration
 from db.models.request import RequestEvent, ServiceRequest
@@ -29,6 +30,7 @@ __all__ = [
     "ConsumerProtection",
     "ConsumerTotal",
     "Document",
+    "DunningRun",
     "IdempotencyRecord",
     "Meter",
     "MeterAssignment",
@@ -36,6 +38,7 @@ __all__ = [
     "Payment",
     "Plan",
     "PlanService",
+    "ReadingTampering",
     "RequestCount",
     "RequestEvent",
     "ServiceOrder",

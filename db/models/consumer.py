@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Index, Numeric, String, func
+from sqlalchemy import CheckConstraint, Index, Numeric, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, str_enum
@@ -40,6 +40,8 @@ class Consumer(Base):
     locked_by_request: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    # Kept by the database's triggers (migration a9d2f4c6e8b1, db/search.py): never written here.
+    search_text: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     @property
     def full_name(self) -> str:

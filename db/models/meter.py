@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, str_enum
@@ -84,3 +84,33 @@ class MeterReading(Base):
         str_enum(VerificationStatus, "verification_status")
     )
     recorded_at: Mapped[datetime | None]
+
+
+class ReadingTampering(Base):
+    """A reading marked *suspected tampering* (who, when, why) until a supervisor clears it.
+
+    Rows are kept when cleared (who cleared it, when, how it was resolved), so a reading's history
+    shows every suspicion; at most one stands per reading (partial unique index on open marks).
+    """
+
+    __tablename__ = "reading_tampering"
+    __table_args__ = (
+        Index(
+            "uq_reading_tampering_open_reading",
+            "reading_id",
+            unique=True,
+            sqlite_where=text("cleared_at IS NULL"),
+            postgresql_where=text("cleared_at IS NULL"),
+        ),
+        CheckConstraint("(cleared_at IS NULL) = (cleared_by IS NULL)", name="cleared_by_whom"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reading_id: Mapped[int] = mapped_column(ForeignKey("meter_readings.id"))
+    consumer_id: Mapped[int] = mapped_column(ForeignKey("consumers.id"), index=True)
+    marked_by: Mapped[str] = mapped_column(String(120))
+    marked_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text)
+    cleared_by: Mapped[str | None] = mapped_column(String(120))
+    cleared_at: Mapped[datetime | None]
+    clearance_note: Mapped[str | None] = mapped_column(Text)

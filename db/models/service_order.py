@@ -26,3 +26,5 @@ class ServiceOrder(Base):
     scheduled_date: Mapped[date | None]
     completed_at: Mapped[datetime | None]
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    meter_number: Mapped[str | None] = mapped_column(ForeignKey("meters.meter_number"))
+    """The meter the work is on (an inspection of a flagged reading), if one."""

@@ -1,4 +1,4 @@
-"""Relationship Health Score (0–100) and the VIP rule.
+"""Relationship Health Score (0–100) and the VIP rule (:func:`vip_reason`, the only one).
 
 Pure and deterministic: no I/O and no clock of its own — callers pass ``today``.
 
@@ -62,11 +62,14 @@ __all__ = [
     "HealthBand",
     "HealthInputs",
     "HealthScore",
+    "VipReason",
     "VipRule",
     "band_for",
     "completed_months",
     "health_score",
     "is_vip",
+    "vip_reason",
+    "years_as_customer",
 ]
 
 WEIGHTS: Final[Mapping[str, Decimal]] = MappingProxyType(
@@ -210,6 +213,11 @@ def completed_months(since: date, *, today: date) -> int:
     return months
 
 
+def years_as_customer(since: date, *, today: date) -> float:
+    """Completed months since ``since`` / 12: the tenure :class:`VipRule` compares with ``min_years``."""
+    return completed_months(since, today=today) / 12
+
+
 def _percent(part: int, whole: int) -> Decimal:
     """part / whole × 100 to 2 decimals; the neutral 100 when ``whole`` is 0 (no data)."""
     if whole == 0:
@@ -293,6 +301,42 @@ class VipRule:
             raise ValueError(f"VipRule.min_years must not be negative, got {self.min_years}")
 
 
+class VipReason(StrEnum):
+    """Which side of :class:`VipRule` a consumer qualifies on (high value is checked first)."""
+
+    HIGH_VALUE = "high_value"
+    LOYAL_AND_HEALTHY = "loyal_and_healthy"
+
+
+def vip_reason(
+    rule: VipRule,
+    *,
+    category: Category,
+    average_monthly_bill: Decimal,
+    health_score: int,
+    years: float,
+) -> VipReason | None:
+    """Why a consumer wears the VIP crown under ``rule`` (see :class:`VipRule`), or ``None``.
+
+    The one VIP rule: the stored ``consumers.is_vip`` that lists read is kept equal to
+    ``vip_reason(...) is not None`` and the profile shows the reason. A consumer meeting both
+    criteria is ``HIGH_VALUE``.
+    """
+    if (
+        rule.min_average_monthly_bill is not None
+        and category in rule.categories
+        and average_monthly_bill >= rule.min_average_monthly_bill
+    ):
+        return VipReason.HIGH_VALUE
+    if (
+        rule.min_health_score is not None
+        and health_score >= rule.min_health_score
+        and years >= rule.min_years
+    ):
+        return VipReason.LOYAL_AND_HEALTHY
+    return None
+
+
 def is_vip(
     rule: VipRule,
     *,
@@ -301,15 +345,14 @@ def is_vip(
     health_score: int,
     years: float,
 ) -> bool:
-    """Whether a consumer qualifies as VIP under ``rule`` (see :class:`VipRule`)."""
-    high_value = (
-        rule.min_average_monthly_bill is not None
-        and category in rule.categories
-        and average_monthly_bill >= rule.min_average_monthly_bill
+    """Whether a consumer qualifies as VIP under ``rule``: :func:`vip_reason` is not ``None``."""
+    return (
+        vip_reason(
+            rule,
+            category=category,
+            average_monthly_bill=average_monthly_bill,
+            health_score=health_score,
+            years=years,
+        )
+        is not None
     )
-    loyal = (
-        rule.min_health_score is not None
-        and health_score >= rule.min_health_score
-        and years >= rule.min_years
-    )
-    return high_value or loyal

@@ -287,6 +287,9 @@ class JurisdictionProfile(BaseModel):
     # cancels a pending one (and dunning starts none below it)
     min_arrears: Decimal = Field(default=Decimal("0.01"), ge=0, max_digits=12, decimal_places=2)
     moratoria: tuple[AnnualPeriod, ...] = ()
+    # nightly dunning starts a non-payment disconnection once the arrears are this many days past
+    # their due date (and min_days_delinquent, if later); stored profiles without it get 30
+    dunning_after_days: int = Field(default=30, ge=0)
     medical_certificate: MedicalCertificateRule = MedicalCertificateRule()
     reconnection: ReconnectionDeadlines
     reconnection_fee: ReconnectionFeeRule | None = None  # None: reconnection is free

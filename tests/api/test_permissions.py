@@ -26,6 +26,16 @@ SUPERVISOR_ONLY = {
     ("POST", "/api/v1/requests/{request_id}/priority"),
     ("POST", "/api/v1/requests/{request_id}/assign"),
     ("PATCH", "/api/v1/consumers/{id_or_account_number}/documents/{document_id}"),
+    (
+        "POST",
+        "/api/v1/consumers/{id_or_account_number}/meters/{meter_number}/readings/{reading_date}/tampering/clearance",
+    ),
+    # nightly dunning: supervisors run and pause it too (tests/api/test_dunning.py)
+    ("GET", "/api/v1/admin/dunning-runs"),
+    ("POST", "/api/v1/admin/dunning-runs"),
+    ("GET", "/api/v1/admin/dunning-schedule"),
+    ("POST", "/api/v1/admin/dunning-schedule/pause"),
+    ("POST", "/api/v1/admin/dunning-schedule/resume"),
 }
 ROLES = ("csr", "supervisor", "admin")
 
@@ -34,10 +44,10 @@ def policy(method: str, path: str) -> set[str] | None:
     """Who may call it: None for public, else the set of roles."""
     if (method, path) in PUBLIC:
         return None
-    if path.startswith("/api/v1/admin"):
-        return {"admin"}
     if (method, path) in SUPERVISOR_ONLY:
         return {"supervisor", "admin"}
+    if path.startswith("/api/v1/admin"):
+        return {"admin"}
     return set(ROLES)
 
 

@@ -55,7 +55,9 @@ async def rows(sessionmaker: async_sessionmaker[AsyncSession]) -> list[dict[str,
                 dict(id=row.id, request_id=row.request_id, consumer_id=consumer.id, status=status,
                      request_type=row.request_type, priority=row.priority, sla_status=row.sla_status,
                      created_at=created, resolution_due_at=row.resolution_due_at, assigned_to=row.assigned_to,
-                     text=f" {consumer.first_name} {consumer.last_name} {consumer.account_number} {row.request_id}".lower())
+                     text=f" {consumer.first_name} {consumer.last_name} {consumer.account_number} "
+                          f"{''.join(c for c in consumer.phone if c.isdigit())} {consumer.service_address} "
+                          f"{row.request_id}".lower())
             )  # fmt: skip
         await session.commit()
     return out

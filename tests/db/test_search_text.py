@@ -1,6 +1,6 @@
-"""The search text the database keeps for each request (db/search.py, migration d5e1a8c4b7f2):
-written on insert, rewritten when the request's ID or its consumer's name or account number
-changes, and (SQLite) its trigram table kept in step, on a real database."""
+"""The search text the database keeps for each request (db/search.py, migrations d5e1a8c4b7f2 and
+a9d2f4c6e8b1): written on insert, rewritten when the request's ID or its consumer's searched
+columns change, and (SQLite) its trigram table kept in step, on a real database."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ async def test_the_search_text_follows_renames_id_changes_and_deletes(
         await session.commit()
         assert (
             await session.scalar(select(ServiceRequest.search_text).where(ServiceRequest.id == first.id))
-            == f" ada quimby {ada.account_number.lower()} {first.request_id.lower()}"
+            == f" ada quimby {ada.account_number.lower()} {''.join(c for c in ada.phone if c.isdigit())} "
+            f"{ada.service_address.lower()} {first.request_id.lower()}"
         )
         assert await _found(session, "quim") == sorted(
             [first.request_id, second.request_id, other.request_id]

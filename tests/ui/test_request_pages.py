@@ -57,7 +57,9 @@ async def test_whole_reconnection_from_consumer_search_to_completed(page: Page, 
     await snap(page, "request-create-search")
 
     # 1. search and pick the consumer (search as you type, partial match)
-    await page.get_by_label("Consumer name or account number").fill(consumer.account_number[-4:])
+    await page.get_by_label("Name, account number, phone, address or meter").fill(
+        consumer.account_number[-4:]
+    )
     choice = page.locator(".choice", has_text=consumer.account_number)
     await choice.get_by_role("link", name=re.compile("^Select")).click()
 

@@ -1,0 +1,73 @@
+"""Writing a new request row: the one way both the API's create and nightly dunning open a request.
+
+The row is written Pending with its SLA due times, numbered (``DC-2026-000123``) and the consumer's
+profile lock taken, in the caller's transaction; the caller commits and then starts the workflow,
+whose first activity claims the row (``db.claims``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Consumer, ServiceRequest
+from domain.request.types import Priority, RequestStatus, RequestType, SlaState
+from workflows.schemas import ID_PREFIX, SlaSettings
+
+
+async def write_request(
+    session: AsyncSession,
+    *,
+    consumer_id: int,
+    request_type: RequestType,
+    reason: str,
+    priority: Priority,
+    notes: str | None,
+    preferred_date: date | None,
+    slot_id: int | None,
+    sla: SlaSettings,
+    created_by: int | None,
+    idempotency_key: str | None,
+    now: datetime,
+) -> ServiceRequest:
+    """Add the Pending row, number it and lock the consumer's profile to it (flushed, not committed).
+
+    Raises IntegrityError when the consumer already has an open request (their profile is locked)
+    or the idempotency key was used before; the caller rolls back.
+    """
+    row = ServiceRequest(
+        request_id=f"~{uuid.uuid4().hex[:20]}",  # replaced once the row has its number
+        consumer_id=consumer_id,
+        request_type=request_type,
+        status=RequestStatus.PENDING,
+        priority=priority,
+        reason=reason,
+        preferred_date=preferred_date,
+        slot_id=slot_id,
+        notes=notes,
+        ack_due_at=now + timedelta(minutes=sla.ack_minutes),
+        response_due_at=now + timedelta(minutes=sla.response_minutes),
+        resolution_due_at=now + timedelta(minutes=sla.resolution_minutes),
+        ack_state=SlaState.ON_TRACK,
+        response_state=SlaState.ON_TRACK,
+        resolution_state=SlaState.ON_TRACK,
+        sla_status=SlaState.ON_TRACK,
+        created_by=created_by,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    row.request_id = f"{ID_PREFIX[request_type]}-{now.year}-{row.id:06d}"
+    locked = await session.execute(
+        update(Consumer)
+        .where(Consumer.id == consumer_id, Consumer.locked_by_request.is_(None))
+        .values(locked_by_request=row.request_id)
+    )
+    if locked.rowcount != 1:  # type: ignore[attr-defined]
+        raise IntegrityError("profile lock taken", None, Exception("locked"))
+    return row
