@@ -33,6 +33,7 @@ async def write_request(
     created_by: int | None,
     idempotency_key: str | None,
     now: datetime,
+    resolution_basis: str | None = None,
 ) -> ServiceRequest:
     """Add the Pending row, number it and lock the consumer's profile to it (flushed, not committed).
 
@@ -58,6 +59,7 @@ async def write_request(
         sla_status=SlaState.ON_TRACK,
         created_by=created_by,
         idempotency_key=idempotency_key,
+        resolution_basis=resolution_basis,
         created_at=now,
     )
     session.add(row)

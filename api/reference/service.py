@@ -26,6 +26,8 @@ REASONS: dict[RequestType, list[str]] = {
         "New occupant moving in",
         "Seasonal return",
         "Service restored after repair",
+        "Disconnected in error",
+        "Medical certificate",
         "Other",
     ],
     RequestType.DISCONNECTION: [

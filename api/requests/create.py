@@ -15,11 +15,13 @@ from api.errors import DependencyUnavailable, Problem
 from api.requests import schemas
 from api.temporal import TemporalGateway, translated
 from db import claims
+from db.disconnection import load_profile
 from db.models import Consumer, RequestEvent, ServiceRequest, TimeSlot, User
 from db.requests import write_request
 from db.slots import SlotFull, book_slot, release_slot
 from db.system_settings import load_sla_settings
 from domain.dates import window_open
+from domain.disconnection.lawful import reconnection_target
 from domain.disconnection.rules import disconnection_kind_for, request_type_for_service
 from domain.request.rules import TransitionRefused
 from domain.request.types import OPEN_STATUSES, RequestStatus, RequestType, SlaState
@@ -213,6 +215,13 @@ async def create_request(
         slot = await _choose_slot(session, data, started)
         sla = await load_sla_settings(session)
         now = datetime.now(UTC)
+        regulated = None
+        if request_type is RequestType.RECONNECTION:
+            regulated = reconnection_target(await load_profile(session), reason=data.reason, at=now)
+        if regulated is not None:  # the regulator's deadline replaces the standard resolution target
+            sla = sla.model_copy(
+                update={"resolution_minutes": max(1, int((regulated.due_at - now).total_seconds() // 60))}
+            )
         try:
             row = await write_request(
                 session,
@@ -227,6 +236,7 @@ async def create_request(
                 created_by=user.id,
                 idempotency_key=idempotency_key,
                 now=now,
+                resolution_basis=regulated.basis if regulated else None,
             )
             if slot:
                 slot = await _book_seat(

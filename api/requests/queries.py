@@ -4,7 +4,7 @@ queue, the dashboard's counters, one request's detail, and the consumer lookup f
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from api.requests import schemas
 from api.requests.actions import may
 from api.requests.create import eligibility
 from db import search
+from db.disconnection import load_profile
 from db.models import (
     Communication,
     Consumer,
@@ -34,6 +35,7 @@ from db.models import (
 )
 from db.models.request import PRIORITY_RANK, open_condition
 from domain.consumers.types import UtilityType
+from domain.disconnection.fees import reconnection_fee
 from domain.request import rules
 from domain.request.sla import live_state, recorded_clocks
 from domain.request.types import OPEN_STATUSES, Priority, RequestStatus, RequestType, SlaState
@@ -425,6 +427,23 @@ async def _service_info(session: AsyncSession, consumer: Consumer) -> list[schem
     return list(services.values())
 
 
+async def _fee(
+    session: AsyncSession, req: ServiceRequest, events: Sequence[RequestEvent], now: datetime
+) -> schemas.ReconnectionFee | None:
+    """A reconnection's fee: charged (from its timeline) once completed, else the quote for work
+    done now and whether a supervisor waived it."""
+    if req.request_type is not RequestType.RECONNECTION:
+        return None
+    waived = next((e.detail for e in reversed(events) if e.kind == "fee_waived"), None)
+    charged = next((e.detail for e in events if e.kind == "fee_charged"), None)
+    if charged is not None or req.status not in OPEN_STATUSES:
+        return schemas.ReconnectionFee(amount=None, basis=charged, waived=waived, charged=charged is not None)
+    quote = reconnection_fee(await load_profile(session), at=now, urgent=req.priority is Priority.CRITICAL)
+    if quote is None:
+        return None
+    return schemas.ReconnectionFee(amount=quote.amount, basis=quote.basis, waived=waived, charged=False)
+
+
 async def detail(
     *, session: AsyncSession, settings: Settings, user: User, request_id: str
 ) -> schemas.RequestDetail:
@@ -482,6 +501,8 @@ async def detail(
         notes=req.notes,
         close_reason=req.close_reason,
         close_notes=req.close_notes,
+        resolution_basis=req.resolution_basis,
+        reconnection_fee=await _fee(session, req, events, now),
         timeline=[
             schemas.TimelineEntry(occurred_at=e.occurred_at, actor=e.actor, kind=e.kind, detail=e.detail)
             for e in events

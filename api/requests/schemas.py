@@ -167,6 +167,15 @@ class SlotSummary(BaseModel):
     day: date
 
 
+class ReconnectionFee(BaseModel):
+    """A reconnection's fee: the quote for work done now while open, what was charged once done."""
+
+    amount: Decimal | None = Field(description="The fee for work done now (None once completed)")
+    basis: str | None = Field(description="Why this amount; once completed, what was charged")
+    waived: str | None = Field(description="Waived by a supervisor: by whom and why")
+    charged: bool = Field(description="Added to the balance on completion")
+
+
 class RequestDetail(RequestRow):
     """Everything the detail view shows, and the actions the caller may take now."""
 
@@ -178,6 +187,10 @@ class RequestDetail(RequestRow):
     notes: str | None
     close_reason: CloseReason | None
     close_notes: str | None
+    resolution_basis: str | None = Field(
+        default=None, description="Why the resolution target is not the standard one (a regulated deadline)"
+    )
+    reconnection_fee: ReconnectionFee | None = None
     timeline: list[TimelineEntry]
     communications: list[CommunicationEntry]
     allowed_actions: list[str]

@@ -100,6 +100,8 @@ class ServiceRequest(Base):
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     close_reason: Mapped[CloseReason | None] = mapped_column(str_enum(CloseReason, "close_reason"))
     close_notes: Mapped[str | None] = mapped_column(Text)
+    # Why the resolution target is not the standard one: a reconnection's regulated deadline.
+    resolution_basis: Mapped[str | None] = mapped_column(String(200))
     # A non-payment disconnection's notice steps (the workflow's NoticesView as JSON) and stage.
     disconnection_stage: Mapped[str | None] = mapped_column(String(32))
     notices: Mapped[dict[str, Any] | None] = mapped_column(JSON)

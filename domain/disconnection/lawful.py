@@ -46,15 +46,18 @@ from domain.request.rules import RefusalReason, TransitionRefused
 
 __all__ = [
     "DEFAULT_HORIZON",
+    "RECONNECTION_TRIGGERS",
     "CutBlocked",
     "CutRefusalCode",
     "CutVerdict",
     "LawfulMoment",
     "NoticesSent",
+    "RegulatedTarget",
     "check_cut",
     "cut_verdict",
     "earliest_lawful_moment",
     "reconnection_deadline",
+    "reconnection_target",
 ]
 
 DEFAULT_HORIZON = timedelta(days=400)
@@ -404,3 +407,38 @@ def reconnection_deadline(
         if deadline.season is None or deadline.season.occurrence(day) is not None:
             return (at.astimezone(UTC) + deadline.within).astimezone(profile.zone)
     raise AssertionError("unreachable: the last deadline holds all year")  # pragma: no cover
+
+
+# The reconnection reasons that start a regulated deadline, and the trigger each one is.
+RECONNECTION_TRIGGERS: dict[str, ReconnectionTrigger] = {
+    "Outstanding balance cleared": ReconnectionTrigger.PAYMENT,
+    "Disconnected in error": ReconnectionTrigger.ERRONEOUS_CUT,
+    "Medical certificate": ReconnectionTrigger.MEDICAL_CERTIFICATE,
+}
+_AFTER = {
+    ReconnectionTrigger.PAYMENT: "after payment",
+    ReconnectionTrigger.ERRONEOUS_CUT: "after an erroneous cut",
+    ReconnectionTrigger.MEDICAL_CERTIFICATE: "on a medical certificate",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RegulatedTarget:
+    """A reconnection's resolution target set by the regulator rather than the standard SLA."""
+
+    due_at: datetime
+    basis: str  # shown on the request: whose rule, how long, after what
+
+
+def reconnection_target(profile: JurisdictionProfile, *, reason: str, at: datetime) -> RegulatedTarget | None:
+    """The regulated resolution target of a reconnection for ``reason`` requested at ``at``; None
+    when the reason starts no deadline (the standard target applies). Calendar time, always."""
+    trigger = RECONNECTION_TRIGGERS.get(reason)
+    if trigger is None:
+        return None
+    due = reconnection_deadline(profile, trigger=trigger, at=at)
+    within = _duration(due.astimezone(UTC) - at.astimezone(UTC))
+    return RegulatedTarget(
+        due_at=due,
+        basis=f"Regulated deadline: service back within {within} {_AFTER[trigger]} ({profile.name})",
+    )
