@@ -208,6 +208,11 @@ class Settings(BaseSettings):
     payment_webhook_tolerance_seconds: int = Field(
         300, ge=1, le=3600, description="How far a webhook's signed timestamp may be from now"
     )
+    auto_reconnect_after_payment: bool = Field(
+        False,
+        description="A consumer cut for non-payment whose payment clears the arrears gets the reconnection "
+        "request created automatically (reason 'Outstanding balance cleared': the regulated deadline)",
+    )
 
     dunning_enabled: bool = Field(
         True, description="Run nightly dunning (the worker creates its schedule); off deletes the schedule"

@@ -52,5 +52,6 @@ def prefers_minimal(
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 TemporalDep = Annotated[TemporalGateway, Depends(get_temporal)]
 MinimalDep = Annotated[bool, Depends(prefers_minimal)]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from api.auth.deps import CsrUser
 from api.consumers import profile
 from api.consumers.deps import CurrentConsumer
-from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.deps import SessionDep, SessionmakerDep, SettingsDep, TemporalDep
 from api.errors import Problem
 from api.idempotency import IdempotencyKey, IdempotentWrite
 from api.openapi import problem_responses
@@ -49,6 +49,7 @@ async def take_payment(
     response: Response,
     temporal: TemporalDep,
     settings: SettingsDep,
+    sessionmaker: SessionmakerDep,
     key: IdempotencyKey = None,
 ) -> schemas.PaymentRecorded:
     """Record a payment taken at the desk; the balance goes down by its amount in the same step."""
@@ -70,6 +71,13 @@ async def take_payment(
     await service.tell_disconnections(
         session, temporal=temporal, settings=settings, consumer_id=consumer.id, recorded=result
     )
+    result.reconnection_request = await service.reconnect_if_paid_up(
+        sessionmaker=sessionmaker,
+        temporal=temporal,
+        settings=settings,
+        consumer_id=consumer.id,
+        recorded=result,
+    )
     return result
 
 
@@ -85,6 +93,7 @@ async def billing_payment(
     session: SessionDep,
     settings: SettingsDep,
     temporal: TemporalDep,
+    sessionmaker: SessionmakerDep,
     response: Response,
     timestamp: Annotated[str | None, Header(alias=service.TIMESTAMP_HEADER)] = None,
     signed: Annotated[str | None, Header(alias=service.SIGNATURE_HEADER)] = None,
@@ -129,6 +138,13 @@ async def billing_payment(
     await session.commit()
     await service.tell_disconnections(
         session, temporal=temporal, settings=settings, consumer_id=consumer.id, recorded=result
+    )
+    result.reconnection_request = await service.reconnect_if_paid_up(
+        sessionmaker=sessionmaker,
+        temporal=temporal,
+        settings=settings,
+        consumer_id=consumer.id,
+        recorded=result,
     )
     response.status_code = 200 if result.duplicate else 201
     return result

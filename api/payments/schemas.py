@@ -59,3 +59,7 @@ class PaymentRecorded(BaseModel):
     payment: PaymentRead
     duplicate: bool = Field(description="True when this reference had been recorded already: nothing changed")
     balance: Decimal = Field(description="The consumer's balance after the payment (positive: owed)")
+    reconnection_request: str | None = Field(
+        default=None,
+        description="The reconnection request created for this payment (CONNECTDESK_AUTO_RECONNECT_AFTER_PAYMENT)",
+    )

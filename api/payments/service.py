@@ -8,25 +8,33 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.errors import Problem
+from api.errors import DependencyUnavailable, Problem
 from api.payments import schemas
+from api.requests.create import create_request
+from api.requests.schemas import RequestCreate
 from api.temporal import TemporalGateway
 from db import audit
-from db.models import Consumer, Payment, ServiceRequest
+from db.disconnection import load_profile
+from db.models import Consumer, Payment, ServiceRequest, User
 from db.upsert import insert_for
-from domain.consumers.types import PaymentMethod, PaymentStatus
+from domain.consumers.types import ConsumerStatus, PaymentMethod, PaymentStatus
+from domain.disconnection.payments import PaymentEffect, payment_effect
 from domain.disconnection.rules import DisconnectionReason
-from domain.request.types import OPEN_STATUSES, RequestType
+from domain.request.types import OPEN_STATUSES, RequestStatus, RequestType
 from settings import Settings
 from workflows.schemas import PAYMENT_RECEIVED, PaymentReceived
 
+log = logging.getLogger(__name__)
+NON_PAYMENT = DisconnectionReason.NON_PAYMENT.value
+PAID_UP_REASON = "Outstanding balance cleared"  # a reconnection reason with a regulated deadline
 CONFLICT = "/problems/conflict"
 NOT_AUTHENTICATED = "/problems/not-authenticated"
 SIGNATURE_HEADER = "X-ConnectDesk-Signature"
@@ -142,6 +150,53 @@ async def tell_disconnections(
         [settings.workflow_id(r) for r in waiting.all()], PAYMENT_RECEIVED, signal,
         what=f"payment {payment.reference} was received",
     )  # fmt: skip
+
+
+SYSTEM = User(username="system")  # the actor of what the system does by itself (no user row)
+
+
+async def reconnect_if_paid_up(
+    *, sessionmaker: async_sessionmaker[AsyncSession], temporal: TemporalGateway, settings: Settings,
+    consumer_id: int, recorded: schemas.PaymentRecorded,
+) -> str | None:  # fmt: skip
+    """With ``auto_reconnect_after_payment`` on: a consumer whose service was cut for non-payment
+    and whom this payment leaves owing too little to cut for gets the reconnection request at once
+    (reason *Outstanding balance cleared*, so the regulated deadline applies), once per payment
+    reference. Best effort after the payment's commit: a refusal or an outage is logged, and a CSR
+    creates the request as usual. Returns the request's ID."""
+    if not settings.auto_reconnect_after_payment:
+        return None
+    async with sessionmaker() as session:
+        consumer = await session.get(Consumer, consumer_id)
+        if consumer is None or consumer.status is not ConsumerStatus.TEMPORARILY_DISCONNECTED:
+            return None
+        cut_for = await session.scalar(
+            select(ServiceRequest.reason)
+            .where(ServiceRequest.consumer_id == consumer_id)
+            .where(ServiceRequest.request_type == RequestType.DISCONNECTION)
+            .where(ServiceRequest.status == RequestStatus.COMPLETED)
+            .order_by(ServiceRequest.resolved_at.desc(), ServiceRequest.id.desc())
+            .limit(1)
+        )
+        paid_up = payment_effect(await load_profile(session), reason=NON_PAYMENT, balance=consumer.balance)
+        if cut_for != NON_PAYMENT or paid_up.effect is not PaymentEffect.CANCELS:
+            return None
+    reference = recorded.payment.reference
+    data = RequestCreate(
+        consumer_id=consumer_id, reason=PAID_UP_REASON,
+        notes=f"Created automatically: payment {reference} cleared the arrears of the non-payment cut.",
+    )  # fmt: skip
+    try:
+        request_id, _ = await create_request(
+            sessionmaker=sessionmaker, temporal=temporal, settings=settings, user=SYSTEM, data=data,
+            idempotency_key=f"auto-reconnect:{reference}",
+        )  # fmt: skip
+    except (Problem, DependencyUnavailable) as exc:
+        log.warning(
+            "no automatic reconnection for consumer %s after payment %s: %s", consumer_id, reference, exc
+        )
+        return None
+    return request_id
 
 
 def _unauthenticated(detail: str) -> Problem:
