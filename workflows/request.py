@@ -127,6 +127,11 @@ _ROW_STATE = {
 }
 
 
+def _written_channel(facts: LawfulFacts) -> Channel:
+    """How a written word reaches the consumer: e-mail, else SMS, else a letter to the address."""
+    return Channel.EMAIL if facts.email else Channel.SMS if facts.phone else Channel.LETTER
+
+
 def _update_for(spec: ActionSpec) -> object:
     """The update that runs ``spec``'s action, named as the action, with its validator."""
 
@@ -376,7 +381,7 @@ class RequestWorkflow:
 
     async def _close_paid(self, payment: PaymentFact, verdict: PaymentVerdict, facts: LawfulFacts) -> None:
         """Tell the consumer the disconnection is off, then close: Payment received."""
-        channel = Channel.EMAIL if facts.email else Channel.SMS
+        channel = _written_channel(facts)
         subject = f"Disconnection cancelled — account {self.start.account_number}"
         body = (
             f"Thank you: we received your payment {payment.reference} of ${payment.amount:,.2f}. The "
@@ -507,7 +512,7 @@ class RequestWorkflow:
         self, facts: LawfulFacts, now: datetime, *, renewal: str | None = None
     ) -> None:
         profile = facts.profile
-        channel = Channel.EMAIL if facts.email else Channel.SMS
+        channel = Channel.LETTER if profile.final_notice.by_letter else _written_channel(facts)
         day = now.astimezone(profile.zone).date()
         first_day = notice_rules.notice_day(profile, day, facts.calendar)
         subject = f"Final notice before disconnection — account {self.start.account_number}"
@@ -519,10 +524,13 @@ class RequestWorkflow:
             f"Request {self.start.request_id}."
         )
         again = f"New final notice ({renewal})" if renewal else "Final notice"
+        sent = f"by {channel.value}"
+        if channel is Channel.LETTER:
+            sent = f"by letter to {facts.service_address or 'the address on file'} (queued for printing)"
         await self._communicate(
             "system", channel, Direction.TO_CUSTOMER, Visibility.CONSUMER, subject, body,
             kind="final_notice_sent",
-            detail=f"{again} sent by {channel.value}: no disconnection before {first_day.isoformat()} "
+            detail=f"{again} sent {sent}: no disconnection before {first_day.isoformat()} "
             f"({profile.name}: {profile.final_notice.days} days' notice).",
             responds=False,
         )  # fmt: skip
@@ -541,7 +549,9 @@ class RequestWorkflow:
         """An automatic contact attempt (SMS to the phone on file, else e-mail) inside contact hours."""
         rule = facts.profile.contact_attempt
         assert rule is not None
-        channel = Channel.SMS if facts.phone else Channel.EMAIL
+        channel = (
+            Channel.SMS if facts.phone else Channel.EMAIL if facts.email else Channel.IN_PERSON
+        )  # a visit
         number = len(self.contact_attempts) + 1
         body = (
             f"Contact attempt {number} of {rule.attempts} about account {self.start.account_number}: your "

@@ -449,7 +449,7 @@ async def _detail_page(
         "fraction": await _at_risk_fraction(session),
         "close_reasons": list(MANUAL_CLOSE_REASONS),
         "priorities": list(Priority),
-        "channels": [c for c in Channel if c not in (Channel.SYSTEM, Channel.NOTE)],
+        "channels": [c for c in Channel if c not in (Channel.SYSTEM, Channel.NOTE, Channel.LETTER)],
         "visibilities": list(Visibility),
         "order_types": list(ServiceOrderType),
         "show_temporal": is_supervisor(user),

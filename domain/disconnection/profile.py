@@ -156,6 +156,8 @@ class NoticePeriod(BaseModel):
     business_days: bool = False
     valid_for_days: int | None = Field(default=None, ge=1)
     min_days_after_due: int = Field(default=0, ge=0)
+    # the notice must go by post (a letter); else e-mail, or SMS, and a letter when neither is on file
+    by_letter: bool = False
 
 
 class ContactAttemptRule(BaseModel):

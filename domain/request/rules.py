@@ -303,7 +303,7 @@ def raise_priority(p: Priority) -> Priority:
 
 def check_response_channel(channel: Channel) -> None:
     """A response to the consumer goes by email, SMS, phone or in person: refuse ``system`` and ``note``."""
-    if Channel(channel) in (Channel.SYSTEM, Channel.NOTE):
+    if Channel(channel) in (Channel.SYSTEM, Channel.NOTE, Channel.LETTER):
         raise TransitionRefused(
             f"A response goes by email, SMS, phone or in person, not '{channel.value}'.",
             RefusalCode.INVALID_CHANNEL,

@@ -65,6 +65,7 @@ class Channel(StrEnum):
     IN_PERSON = "in_person"
     SYSTEM = "system"
     NOTE = "note"
+    LETTER = "letter"  # a written notice by post (queued for printing)
 
 
 class Direction(StrEnum):

@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from db.models import Consumer, ConsumerProtection, Payment, RequestEvent
+from db.models import Communication, Consumer, ConsumerProtection, Payment, RequestEvent
 from domain.consumers.types import PaymentMethod, PaymentStatus
 from domain.disconnection.profile import CALIFORNIA_WATER, NEW_YORK, PENNSYLVANIA
 from domain.disconnection.protections import ProtectionKind
+from domain.request.types import Channel
 from tests.workflows.conftest import World
 from tests.workflows.lawful import state_of, until, use_profile
 from workflows.schemas import NoticeStage, ProtectionsChanged
@@ -157,3 +158,41 @@ async def test_an_expired_pennsylvania_notice_is_replaced_once_the_hold_lifts(ow
     notices = (await state_of(handle)).notices
     assert notices is not None
     assert notices.stage is NoticeStage.FINAL_NOTICE_PERIOD and notices.contact_attempts == []
+
+
+async def test_a_profile_that_wants_it_in_writing_sends_the_final_notice_by_letter(
+    own_timed_world: World,
+) -> None:
+    world = own_timed_world
+    written = PENNSYLVANIA.final_notice.model_copy(update={"by_letter": True})
+    await use_profile(world, PENNSYLVANIA.model_copy(update={"moratoria": (), "final_notice": written}))
+    handle = await _start(world)
+    await _notice_sent(world, handle)
+
+    notices = (await state_of(handle)).notices
+    assert notices is not None and notices.final_notice is not None
+    assert notices.final_notice.channel is Channel.LETTER
+    sent = next(e for e in await _events(world, handle.id) if e.kind == "final_notice_sent")
+    assert "by letter to" in sent.detail and "queued for printing" in sent.detail
+    async with world.sessionmaker() as session:
+        channels = (
+            await session.scalars(select(Communication.channel).where(Communication.request_id == handle.id))
+        ).all()
+    assert Channel.LETTER in channels and Channel.EMAIL not in channels
+
+
+async def test_a_consumer_with_no_email_or_phone_gets_a_letter(own_timed_world: World) -> None:
+    world = own_timed_world
+    await use_profile(world, PENNSYLVANIA.model_copy(update={"moratoria": ()}))
+    assert world.active_consumer is not None
+    async with world.sessionmaker() as session:
+        await session.execute(
+            update(Consumer).where(Consumer.id == world.active_consumer.id).values(email="", phone="")
+        )
+        await session.commit()
+    handle = await _start(world)
+    await _notice_sent(world, handle)
+
+    notices = (await state_of(handle)).notices
+    assert notices is not None and notices.final_notice is not None
+    assert notices.final_notice.channel is Channel.LETTER  # not an SMS to nowhere
