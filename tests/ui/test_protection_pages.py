@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import ConsumerProtection, User, WeatherEmergencyDeclaration
-from domain.disconnection.profile import NEW_YORK, PENNSYLVANIA
+from domain.disconnection.profile import CALIFORNIA_WATER, NEW_YORK, PENNSYLVANIA
 from tests import factories
 from tests.ui.conftest import signed_in
 
@@ -110,6 +110,16 @@ async def test_admins_choose_the_profile_and_declare_and_end_emergencies(
     assert adopted.status_code == 303 and NEW_YORK.name in _flash(adopted)
     page = await client.get("/admin?tab=disconnection", headers=signed_in(admin))
     assert NEW_YORK.name in page.text and "chosen by admin" in page.text
+    assert "final notice no sooner than 20 days after the due date" in page.text
+    assert "<dt>Reconnection fee</dt><dd>none</dd>" in page.text
+    california = await client.post(
+        "/admin/disconnection-profile/adopt-preset",
+        data={"key": CALIFORNIA_WATER.key},
+        headers=signed_in(admin),
+    )
+    assert california.status_code == 303
+    page = await client.get("/admin?tab=disconnection", headers=signed_in(admin))
+    assert "$50.00 in business hours (08:00–17:00), $150.00 after hours; at most $150.00" in page.text
 
     last_day = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
     declared = await client.post(
