@@ -22,6 +22,8 @@ from api.consumers.router import router as consumers_router
 from api.csrf import CrossSiteWriteGuard
 from api.disconnection import router as disconnection
 from api.dunning.router import router as dunning_router
+from api.events import EventHub
+from api.events import router as events_router
 from api.headers import SecurityHeaders
 from api.health.router import router as health_router
 from api.payments import router as payments
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.events = EventHub(settings.db_url, app.state.sessionmaker)
         app.state.temporal = TemporalGateway(
             settings.temporal_address,
             settings.temporal_namespace,
@@ -60,6 +63,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         try:
             yield
         finally:
+            await app.state.events.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -87,6 +91,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         disconnection.admin_router,
         audit_router,
         dunning_router,
+        events_router,
     ):
         app.include_router(router)
     install_ui(app)  # the web UI at / and its static files at /static

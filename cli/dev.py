@@ -218,6 +218,7 @@ def run_dev_stack(settings: Settings) -> int:
             [
                 sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
                 "--host", settings.api_host, "--port", str(settings.api_port), "--log-level", "warning",
+                "--timeout-graceful-shutdown", "5",  # live-event streams never end by themselves
             ],
             env=api_env,
         )  # fmt: skip

@@ -125,6 +125,11 @@ def seed(
     asyncio.run(run_seed(settings.db_url, consumers, seed_value, only_if_empty=False))
 
 
+# Seconds a stopping API process gives in-flight requests; then it ends what is still open — the
+# live-event streams, which never finish by themselves (browsers reconnect to another process).
+API_SHUTDOWN_GRACE = 30
+
+
 @app.command()
 def api() -> None:
     """Serve the JSON API and the web UI (uvicorn)."""
@@ -145,6 +150,7 @@ def api() -> None:
         host=settings.api_host,
         port=settings.api_port,
         workers=settings.api_workers,
+        timeout_graceful_shutdown=API_SHUTDOWN_GRACE,  # in-flight requests finish; live streams are cut
         log_config=None,  # the app logs as CONNECTDESK_LOG_FORMAT says (JSON lines by default)
     )
 

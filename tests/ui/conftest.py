@@ -139,7 +139,10 @@ async def site(
 
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+            timeout_graceful_shutdown=1,  # a page's live-event stream never ends by itself
+        )  # fmt: skip
     )
     serving = asyncio.create_task(server.serve())
     for _ in range(200):

@@ -104,4 +104,8 @@
     openDialogs();
   });
   document.addEventListener("htmx:afterSwap", function (event) { sizeBars(event.target); labelTables(event.target); tick(); });
+  // The live stream's state on <main data-live>: "open" while changes are pushed, "lost" while the
+  // browser reconnects (the pages then show what they loaded until the next change).
+  document.addEventListener("htmx:sseOpen", function (event) { event.target.dataset.live = "open"; });
+  document.addEventListener("htmx:sseError", function (event) { event.target.dataset.live = "lost"; });
 })();

@@ -1,0 +1,61 @@
+"""Live push in a real browser (issue 17, point 5): a change another user makes through the API
+appears on a CSR's open request page and dashboard within a second, without a reload."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+
+from api.auth.service import issue_token
+from tests.ui.conftest import Site, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+WITHIN = 1_000  # ms: from the other user's answer to the change on screen
+
+
+async def _live(page: Page) -> None:
+    await expect(page.locator("main")).to_have_attribute("data-live", "open")
+
+
+async def test_another_users_change_appears_without_a_reload(page: Page, site: Site) -> None:
+    supervisor = {"Authorization": f"Bearer {issue_token(site.users['supervisor'], site.settings)}"}
+    async with httpx.AsyncClient(base_url=site.base_url, timeout=30) as api:
+        created = await api.post(
+            "/api/v1/requests",
+            json={"consumer_id": site.reconnectable.id, "reason": "Seasonal return"},
+            headers=supervisor,
+        )
+        assert created.status_code == 201, created.text
+        rid = created.json()["request_id"]
+
+        await sign_in(page)
+        dashboard = await page.context.new_page()
+        await dashboard.goto("/")
+        await _live(dashboard)
+        pending = dashboard.locator('[data-counter="pending_connection"]')
+        before = int(await pending.inner_text())
+        await page.goto(f"/requests/{rid}")
+        await _live(page)
+        await expect(page.locator("#request-status")).to_have_text("Pending")
+        navigations: list[str] = []
+        page.on("framenavigated", lambda frame: navigations.append(frame.url))
+
+        acknowledged = await api.post(f"/api/v1/requests/{rid}/acknowledge", headers=supervisor)
+        assert acknowledged.status_code == 200, acknowledged.text
+        answered = time.monotonic()
+        await expect(page.locator("#request-status")).to_have_text("In Progress", timeout=WITHIN)
+        shown = time.monotonic() - answered
+
+        closed = await api.post(
+            f"/api/v1/requests/{rid}/close", json={"reason": "Issue resolved"}, headers=supervisor
+        )
+        assert closed.status_code == 200, closed.text
+        await expect(pending).to_have_text(str(before - 1), timeout=WITHIN)
+        await expect(page.locator("#request-status")).to_have_text("Closed", timeout=WITHIN)
+
+    assert navigations == []  # changed in place: no reload
+    print(f"live push: the status changed on screen {shown * 1000:.0f} ms after the API answered")
