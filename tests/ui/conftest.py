@@ -138,12 +138,12 @@ async def site(
         users = {u.username: u for u in (await session.scalars(select(User))).all()}
 
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-            timeout_graceful_shutdown=1,  # a page's live-event stream never ends by itself
-        )  # fmt: skip
-    )
+    # a page's live-event stream never ends by itself: stop waiting for it after a second
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+        timeout_graceful_shutdown=1,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     for _ in range(200):
         if server.started:
