@@ -29,7 +29,9 @@ def replace_check(table: str, name: str, old: str, new: str) -> None:
         op.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
         op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({new})")
         return
-    found = bind.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"), {"t": table})
+    found = bind.execute(
+        sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"), {"t": table}
+    )
     sql = found.scalar_one()
     if old not in sql:
         raise RuntimeError(f"{table}'s {name} is not the expected check: {old}")
