@@ -183,6 +183,9 @@ class Settings(BaseSettings):
         "json", description="json: one object per line (production); text: readable (`make run`)"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    time_zone: str = Field(
+        "UTC", description="The utility's time zone: every date and time the web UI shows (IANA name)"
+    )
     worker_shutdown_grace_seconds: float = Field(
         30.0,
         ge=0,
@@ -252,7 +255,7 @@ class Settings(BaseSettings):
             raise ValueError("give a 5-field cron expression (minute hour day-of-month month day-of-week)")
         return value
 
-    @field_validator("dunning_time_zone")
+    @field_validator("dunning_time_zone", "time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         if value:

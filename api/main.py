@@ -30,6 +30,7 @@ from api.payments import router as payments
 from api.reference.router import router as reference_router
 from api.requests.router import router as requests_router
 from api.temporal import TemporalGateway
+from api.ui.common import use_time_zone
 from api.ui.router import install as install_ui
 from db.session import make_engine, make_sessionmaker
 from settings import Settings, server_settings
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
     ):
         app.include_router(router)
     install_ui(app)  # the web UI at / and its static files at /static
+    use_time_zone(settings.time_zone)
     app.add_middleware(CrossSiteWriteGuard, public_url=settings.public)
     app.add_middleware(SlidingSession, settings=settings)
     app.add_middleware(SecurityHeaders, https=settings.public.startswith("https://"))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import uuid
+import zoneinfo
 from collections.abc import Callable, Coroutine, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -46,11 +47,24 @@ def _as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# The utility's time zone (CONNECTDESK_TIME_ZONE): every date and time a page shows is in it; the
+# API keeps ISO 8601 with offsets. Set by create_app (one per process).
+_ZONE: tzinfo = UTC
+
+
+def use_time_zone(name: str) -> None:
+    global _ZONE
+    _ZONE = UTC if name == "UTC" else zoneinfo.ZoneInfo(name)
+
+
 def fmt_datetime(value: datetime | None) -> str:
-    return "—" if value is None else _as_utc(value).strftime("%d %b %Y %H:%M UTC")
+    """'01 Dec 2026 09:30 EST': the moment in the utility's time zone, with its abbreviation."""
+    return "—" if value is None else _as_utc(value).astimezone(_ZONE).strftime("%d %b %Y %H:%M %Z")
 
 
 def fmt_date(value: date | datetime | None) -> str:
+    if isinstance(value, datetime):
+        value = _as_utc(value).astimezone(_ZONE).date()
     return "—" if value is None else value.strftime("%d %b %Y")
 
 
