@@ -26,6 +26,7 @@ from api.events import EventHub
 from api.events import router as events_router
 from api.headers import SecurityHeaders
 from api.health.router import router as health_router
+from api.notifications.router import router as notifications_router
 from api.payments import router as payments
 from api.reference.router import router as reference_router
 from api.requests.router import router as requests_router
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         audit_router,
         dunning_router,
         events_router,
+        notifications_router,
     ):
         app.include_router(router)
     install_ui(app)  # the web UI at / and its static files at /static

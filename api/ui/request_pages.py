@@ -116,7 +116,7 @@ async def dashboard_page(request: Request, user: PageUser, session: SessionDep) 
 
 @router.get("/partials/request-counters")
 async def dashboard_counters(request: Request, user: PageUser, session: SessionDep) -> Response:
-    """The counters alone: the dashboard polls this every 10 seconds."""
+    """The counters alone: the dashboard fetches them again on every change (live push)."""
     board = await queries.dashboard(session=session)
     return render(request, "requests/_counters.html", {"board": board}, user=user)
 

@@ -11,6 +11,7 @@ from db.models.document import Document
 from db.models.dunning import DunningRun
 from db.models.idempotency import IdempotencyRecord
 from db.models.meter import Meter, MeterAssignment, MeterReading, ReadingTampering, UtilityService
+from db.models.notification import Notification
 from db.models.plan import Plan, PlanService
 from db.models.protection import ConsumerProtection, WeatherEmergencyDeclaration
 from db.models.request import RequestEvent, ServiceRequest
@@ -35,6 +36,7 @@ __all__ = [
     "Meter",
     "MeterAssignment",
     "MeterReading",
+    "Notification",
     "Payment",
     "Plan",
     "PlanService",

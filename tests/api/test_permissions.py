@@ -23,6 +23,7 @@ PUBLIC = {
 SUPERVISOR_ONLY = {
     ("GET", "/api/v1/requests/escalations"),
     ("GET", "/api/v1/audit"),
+    ("POST", "/api/v1/notifications/{notification_id}/acknowledge"),
     ("POST", "/api/v1/requests/{request_id}/priority"),
     ("POST", "/api/v1/requests/{request_id}/assign"),
     ("PATCH", "/api/v1/consumers/{id_or_account_number}/documents/{document_id}"),
@@ -67,7 +68,7 @@ def test_every_endpoint_has_a_policy() -> None:
         # everything else is open to every signed-in role: say so explicitly for the new ones
         assert path.startswith(("/api/v1/requests", "/api/v1/consumers", "/api/v1/auth/me", "/api/v1/reasons",
                                 "/api/v1/plans", "/api/v1/meters", "/api/v1/time-slots", "/api/v1/auth/logout",
-                                "/api/v1/auth/password", "/api/v1/events")), (method, path)  # fmt: skip
+                                "/api/v1/auth/password", "/api/v1/events", "/api/v1/notifications")), (method, path)  # fmt: skip
 
 
 # Sign-out ends the caller's tokens: walked last, so the calls after it still carry a live token.
