@@ -158,6 +158,12 @@ class Settings(BaseSettings):
     smtp_port: int = Field(25, ge=1, le=65535)
     mail_from: str = "connectdesk@utility.example"
     supervisor_email: str = "supervisors@utility.example"
+    sms_sender: Literal["log", "http"] = Field(
+        "log", description="Outgoing SMS: 'log' writes them to the worker's log; 'http' posts to sms_url"
+    )
+    sms_url: str = Field("", description="The SMS provider's send endpoint (sms_sender=http)")
+    sms_token: SecretStr = Field(SecretStr(""), description="Bearer token for the SMS provider")
+    sms_from: str = Field("", description="The sender ID or number texts come from (sms_sender=http)")
 
     reconnection_max_balance: float = Field(
         500.0, ge=0, description="Reconnection is refused while the outstanding balance exceeds this"

@@ -27,6 +27,7 @@ from activities.disconnection import DisconnectionActivities
 from activities.dunning import DunningActivities
 from activities.mail import Mailer
 from activities.request import RequestActivities
+from activities.sms import make_sender
 from db.disconnection import load_profile
 from db.session import make_engine, make_sessionmaker
 from settings import Settings, get_settings
@@ -78,6 +79,12 @@ def build_activities(settings: Settings, sessionmaker: object) -> RequestActivit
         sessionmaker,  # type: ignore[arg-type]
         Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from),
         settings.supervisor_email,
+        make_sender(
+            settings.sms_sender,
+            url=settings.sms_url,
+            token=settings.sms_token.get_secret_value(),
+            sender=settings.sms_from,
+        ),
     )
 
 

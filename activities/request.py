@@ -22,6 +22,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.mail import Mailer
+from activities.sms import LogSmsSender, SmsRejected, SmsSender
 from db import claims
 from db import disconnection as stored_profiles
 from db.audit import jsonable
@@ -38,9 +39,10 @@ from db.models import (
     ServiceOrder,
     ServiceRequest,
 )
+from db.notifications import escalation_emails, notify_escalation
 from db.slots import release_slot
 from domain.consumers.types import (
-    BillingCycle,
+    CYCLE_MONTHS,
     ConsumerStatus,
     MeterStatus,
     PaymentMode,
@@ -68,6 +70,7 @@ from workflows.schemas import (
     RowChanges,
     ServiceOrderRecord,
     ServiceOrderView,
+    Sms,
     StartRequest,
 )
 
@@ -82,11 +85,16 @@ def _is_this_request(request_id: str | None) -> bool:
 
 class RequestActivities:
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], mailer: Mailer, supervisor_email: str
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        mailer: Mailer,
+        supervisor_email: str,
+        sms: SmsSender | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.mailer = mailer
         self.supervisor_email = supervisor_email
+        self.sms = sms or LogSmsSender()
 
     # -- helpers (run inside the caller's transaction) --------------------------------------
 
@@ -141,6 +149,8 @@ class RequestActivities:
                 visibility=c.visibility,
                 subject=c.subject,
                 body=c.body,
+                duration_seconds=c.duration_seconds,
+                outcome=c.outcome,
                 author=c.author,
                 created_at=c.occurred_at,
                 idempotency_key=c.key,
@@ -398,10 +408,13 @@ class RequestActivities:
                         consumer_id=done.consumer_id,
                         plan_id=done.plan_id,
                         request_id=done.request_id,
-                        billing_cycle=BillingCycle.MONTHLY,
-                        payment_mode=PaymentMode.MANUAL,
+                        billing_cycle=done.billing_cycle,
+                        payment_mode=done.payment_mode,
+                        payment_reference=done.payment_reference
+                        if done.payment_mode is PaymentMode.AUTO_PAY
+                        else None,
                         cycle_start=today,
-                        next_bill_date=add_months(today, 1),
+                        next_bill_date=add_months(today, CYCLE_MONTHS[done.billing_cycle]),
                     )
                 )
             elif done.disconnection_kind is DisconnectionKind.TEMPORARY:
@@ -543,10 +556,17 @@ class RequestActivities:
 
     @activity.defn
     async def escalate(self, escalation: Escalation) -> None:
-        """Record an SLA escalation and the supervisors' notice (once)."""
+        """Record an SLA escalation, its notice, and the in-app notices of the people the escalation
+        chain names for its level (once each)."""
         async with self.sessionmaker() as session, session.begin():
             await self._project(session, escalation.projection)
             await self._communicate(session, escalation.notice)
+            await notify_escalation(
+                session, request_id=escalation.request_id, level=escalation.level,
+                title=escalation.notice.subject or f"Escalation level {escalation.level}",
+                body=escalation.notice.body, key=escalation.projection.event_key,
+                at=escalation.projection.occurred_at,
+            )  # fmt: skip
 
     @activity.defn
     async def send_email(self, email: Email) -> bool:
@@ -555,6 +575,14 @@ class RequestActivities:
         A stable Message-ID (the idempotency key) marks a retried send as the same message.
         """
         to: list[str] = [self.supervisor_email] if email.to_supervisors else []
+        if email.escalation_level is not None and email.request_id is not None:
+            async with (
+                self.sessionmaker() as session
+            ):  # the chain's people for the level, else the supervisors
+                chain = await escalation_emails(
+                    session, request_id=email.request_id, level=email.escalation_level
+                )
+            to = list(chain) or to
         if email.consumer_id is not None:
             async with self.sessionmaker() as session:
                 address = await session.scalar(select(Consumer.email).where(Consumer.id == email.consumer_id))
@@ -563,3 +591,17 @@ class RequestActivities:
         if not to:
             return False
         return await self.mailer.send(to, email.subject, email.body, email.key)
+
+    @activity.defn
+    async def send_sms(self, sms: Sms) -> bool:
+        """Send a text to the consumer's phone on file through the configured sender; False when
+        they have no phone. A provider's permanent refusal is ``SmsRejected`` (not retried)."""
+        async with self.sessionmaker() as session:
+            phone = await session.scalar(select(Consumer.phone).where(Consumer.id == sms.consumer_id))
+        if not phone:
+            activity.logger.warning("SMS %s not sent: the consumer has no phone on file", sms.key)
+            return False
+        try:
+            return await self.sms.send(phone, sms.body, sms.key)
+        except SmsRejected as exc:
+            raise ApplicationError(str(exc), type="SmsRejected", non_retryable=True) from None

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Notification, ServiceRequest, User
 from db.system_settings import get_setting, put_setting
 from db.upsert import insert_for
-from domain.request.escalation import DEFAULT_CHAIN, EscalationChain, Person, recipients
+from domain.request.escalation import DEFAULT_CHAIN, EscalationChain, Person, Recipients, recipients
 
 CHAIN_KEY = "escalation_chain"
 ESCALATION = "escalation"
@@ -31,11 +31,7 @@ async def save_chain(session: AsyncSession, chain: EscalationChain, *, by: str) 
     await put_setting(session, CHAIN_KEY, chain.model_dump(mode="json"), by=by)
 
 
-async def notify_escalation(
-    session: AsyncSession, *, request_id: str, level: int, title: str, body: str, key: str, at: datetime
-) -> tuple[str, ...]:
-    """Write the inbox lines of escalation ``level`` of ``request_id`` (once per person: ``key`` is
-    the escalation's event key) and return the addresses its e-mail goes to."""
+async def _recipients(session: AsyncSession, request_id: str, level: int) -> Recipients:
     assignee = await session.scalar(
         select(ServiceRequest.assigned_to).where(ServiceRequest.request_id == request_id)
     )
@@ -43,7 +39,20 @@ async def notify_escalation(
         Person(u.id, u.username, u.role, u.email)
         for u in (await session.scalars(select(User).where(User.is_active).order_by(User.id))).all()
     ]
-    told = recipients(await load_chain(session), level, people=people, assignee_id=assignee)
+    return recipients(await load_chain(session), level, people=people, assignee_id=assignee)
+
+
+async def escalation_emails(session: AsyncSession, *, request_id: str, level: int) -> tuple[str, ...]:
+    """Every address escalation ``level`` of ``request_id`` is e-mailed to."""
+    return (await _recipients(session, request_id, level)).emails
+
+
+async def notify_escalation(
+    session: AsyncSession, *, request_id: str, level: int, title: str, body: str, key: str, at: datetime
+) -> tuple[str, ...]:
+    """Write the inbox lines of escalation ``level`` of ``request_id`` (once per person: ``key`` is
+    the escalation's event key) and return the addresses its e-mail goes to."""
+    told = await _recipients(session, request_id, level)
     for person in told.users:
         await session.execute(
             insert_for(session, Notification)

@@ -18,9 +18,17 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from domain.consumers.types import ServiceOrderType, UtilityType
+from domain.consumers.types import BillingCycle, PaymentMode, ServiceOrderType, UtilityType
 from domain.request.rules import Action
-from domain.request.types import MANUAL_CLOSE_REASONS, Channel, CloseReason, Priority, Visibility
+from domain.request.types import (
+    MANUAL_CLOSE_REASONS,
+    Channel,
+    CloseReason,
+    ContactOutcome,
+    Direction,
+    Priority,
+    Visibility,
+)
 from workflows.schemas import ID_MAX, READING_LIMIT, Model
 
 RowId = Annotated[int, Field(ge=1, le=ID_MAX, description="An ID (1 to 2³¹−1)")]
@@ -73,6 +81,17 @@ class MeterChoiceBody(Model):  # a meter chosen for one utility service of the p
 
 class ActivateBody(Model):
     meters: list[MeterChoiceBody] = Field(min_length=1)
+    # The billing the reconnection starts (defaults: what every activation set before they existed).
+    billing_cycle: BillingCycle = Field(BillingCycle.MONTHLY, description="Monthly or Quarterly")
+    payment_method: PaymentMode = Field(
+        PaymentMode.MANUAL, description="Manual, or Auto-pay (needs payment_reference)"
+    )
+    payment_reference: str | None = Field(
+        None,
+        max_length=64,
+        description="Auto-pay: the payment method's reference (mandate or token ID), not a card number",
+        examples=["MANDATE-2026-0042"],
+    )
 
 
 class Activate(ActivateBody, ActedBy):
@@ -121,12 +140,32 @@ class AddNote(NoteBody, ActedBy):
 
 
 class ResponseBody(Model):
-    channel: Channel = Field(description="email, sms, phone or in_person")
+    channel: Channel = Field(description="email or sms (a call or visit is logged as a contact)")
     message: str = Field(min_length=1, max_length=4000)
     subject: str | None = None
 
 
 class SendResponse(ResponseBody, ActedBy):
+    pass
+
+
+class ContactBody(Model):
+    """A contact with the consumer, logged by hand: a call (either way), an SMS or e-mail
+    received, an in-person visit."""
+
+    channel: Channel = Field(description="phone, sms, email or in_person")
+    direction: Direction = Field(description="from_customer (inbound) or to_customer (outbound)")
+    outcome: ContactOutcome | None = Field(None, description="Calls and visits: how it went")
+    duration_minutes: int | None = Field(None, ge=0, le=600, description="Calls and visits: how long")
+    subject: str | None = Field(None, max_length=200)
+    notes: str = Field(default="", max_length=4000, description="What was said (a message: its text)")
+
+    @property
+    def duration_seconds(self) -> int | None:
+        return None if self.duration_minutes is None else self.duration_minutes * 60
+
+
+class LogContact(ContactBody, ActedBy):
     pass
 
 
@@ -200,7 +239,7 @@ ACTIONS: dict[str, ActionSpec] = {  # by update name (an Action is its name)
         ActionSpec(Action.ADD_NOTE, AddNote, NoteBody, "_add_note", "notes",
                    "Add a note, internal or visible to the consumer"),
         ActionSpec(Action.SEND_RESPONSE, SendResponse, ResponseBody, "_send_response", "responses",
-                   "Send a response to the consumer (email, SMS, phone, in person)",
+                   "Send a response to the consumer by email or SMS (meets the response target)",
                    check_data="_check_response_data"),
         ActionSpec(Action.CREATE_SERVICE_ORDER, CreateServiceOrder, ServiceOrderBody, "_create_service_order",
                    "service-orders", "Create a service order for field work"),
@@ -210,5 +249,8 @@ ACTIONS: dict[str, ActionSpec] = {  # by update name (an Action is its name)
                    "Assign or reassign to a user (supervisor)"),
         ActionSpec(Action.WAIVE_FEE, WaiveFee, WaiveFeeBody, "_waive_fee", "waive-fee",
                    "Waive the reconnection fee, with a reason (supervisor)"),
+        ActionSpec(Action.LOG_CONTACT, LogContact, ContactBody, "_log_contact", "contacts",
+                   "Log a call, an SMS or e-mail received, or a visit (a call or visit that reached "
+                   "the consumer meets the response target)", check_data="_check_contact_data"),
     )
 }  # fmt: skip

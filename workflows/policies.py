@@ -47,3 +47,13 @@ DB_TIMEOUT = timedelta(seconds=30)
 # the task while retries go on, backing off up to 30 s, below the 1 min local retry threshold).
 LOCAL_DB_TIMEOUT = timedelta(seconds=5)
 EMAIL_TIMEOUT = timedelta(seconds=30)
+
+# SMS: the provider may be down a while too; a number it rejects (SmsRejected) is not tried again.
+SMS = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    maximum_attempts=20,
+    non_retryable_error_types=["SmsRejected"],
+)
+SMS_TIMEOUT = timedelta(seconds=30)

@@ -24,6 +24,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.disconnection import DisconnectionActivities
     from activities.request import RequestActivities
+    from domain.consumers.types import PaymentMode
     from domain.disconnection import notices as notice_rules
     from domain.disconnection.lawful import CutBlocked, NoticesSent, check_cut, earliest_lawful_moment
     from domain.disconnection.payments import PaymentEffect, PaymentVerdict, payment_effect
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.request.rules import Action, TransitionRefused
     from domain.request.types import (
         OPEN_STATUSES,
+        RESPONSE_CHANNELS,
         Channel,
         CloseReason,
         Direction,
@@ -57,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         Assign,
         Close,
         CreateServiceOrder,
+        LogContact,
         PutOnHold,
         RecordFinalReadings,
         Resume,
@@ -95,6 +98,7 @@ with workflow.unsafe.imports_passed_through():
         ServiceOrderRecord,
         ServiceOrderView,
         SlaClockView,
+        Sms,
         StartRequest,
     )
 
@@ -115,6 +119,10 @@ SERVICE_OFF = "service-off-kinds"
 # Patch: a final notice that expired (the profile's validity) or came before the payment due date
 # allowed is replaced by a new one, and the contact attempts start again after it.
 NOTICE_RENEWAL = "final-notice-renewal"
+# Patch: only a response delivered to the consumer (e-mail, or SMS now sent through the SMS sender)
+# or a logged contact that reached them meets the response target; a consumer-visible note no
+# longer does. Runs begun before it keep their notes' effect on the clock and send no SMS.
+RESPONSE_DELIVERED = "response-delivered"
 
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
@@ -321,7 +329,14 @@ class RequestWorkflow:
         )
         self.escalation_level, self.priority = level, priority
         self._email(
-            Email(key=notice.key, subject=notice.subject or "", body=notice.body, to_supervisors=True)
+            Email(
+                key=notice.key,
+                subject=notice.subject or "",
+                body=notice.body,
+                to_supervisors=True,
+                escalation_level=level,
+                request_id=self.start.request_id,
+            )
         )
 
     # ---- lawful disconnection: notice steps on durable timers, holds, the check at the cut -------
@@ -879,6 +894,8 @@ class RequestWorkflow:
                 for m in a.meters
             ],
             today=workflow.now().date(),
+            payment_mode=a.payment_method,
+            payment_reference=a.payment_reference,
         )
 
     async def _activate(self, a: Activate) -> str:
@@ -902,13 +919,18 @@ class RequestWorkflow:
             + (" (re-energised in place)" if m.meter_number in in_place else "")
             for m in meters
         )
+        auto_pay = a.payment_method is PaymentMode.AUTO_PAY
+        billing = f"{a.billing_cycle.value} billing, {a.payment_method.value}" + (
+            f" ({a.payment_reference})" if auto_pay else ""
+        )
         await self._complete(
             a.actor,
-            f"Reconnected and activated on plan {self.plan.short_name}; meters: {listing}.",
+            f"Reconnected and activated on plan {self.plan.short_name}; meters: {listing}; {billing}.",
             "Service restored",
             f"Your {self._utilities(meters)} service has been reconnected on plan {self.plan.name}. "
             f"Billing starts today. Request {self.start.request_id}.",
             meters,
+            activation=a,
         )
         return "Reconnected and activated"
 
@@ -980,6 +1002,8 @@ class RequestWorkflow:
         body: str,
         meters: list[AssignedMeter],
         kind: DisconnectionKind | None = None,
+        *,
+        activation: Activate | None = None,
     ) -> None:
         now = workflow.now()
         clocks = {**self.clocks, SlaTarget.RESOLUTION: self.clocks[SlaTarget.RESOLUTION].met(now)}
@@ -1014,6 +1038,17 @@ class RequestWorkflow:
                 disconnection_kind=kind,
                 charge_fee=self.start.request_type is RequestType.RECONNECTION and self.fee_waived is None,
                 urgent=self.priority is Priority.CRITICAL,
+                **(
+                    {}
+                    if activation is None
+                    else {
+                        "billing_cycle": activation.billing_cycle,
+                        "payment_mode": activation.payment_method,
+                        "payment_reference": activation.payment_reference
+                        if activation.payment_method is PaymentMode.AUTO_PAY
+                        else None,
+                    }
+                ),
             ),
         )
         self.status, self.clocks, self.meters = RequestStatus.COMPLETED, clocks, meters
@@ -1056,6 +1091,8 @@ class RequestWorkflow:
 
     async def _add_note(self, a: AddNote) -> str:
         consumer_facing = a.visibility is Visibility.CONSUMER
+        # A note is not delivered to anyone: from the patch on it leaves the response clock running.
+        responds = consumer_facing and not workflow.patched(RESPONSE_DELIVERED)
         await self._communicate(
             a.actor,
             Channel.NOTE,
@@ -1065,7 +1102,7 @@ class RequestWorkflow:
             a.text,
             kind="note_added",
             detail=f"{'Consumer-visible' if consumer_facing else 'Internal'} note: {a.text}",
-            responds=consumer_facing,
+            responds=responds,
         )
         return "Note added"
 
@@ -1073,6 +1110,9 @@ class RequestWorkflow:
         rules.check_response_channel(a.channel)
 
     async def _send_response(self, a: SendResponse) -> str:
+        # Only e-mail and SMS pass the validator now; a call or a visit recorded as a response
+        # before the patch met the target then, and does so when replayed.
+        delivered = a.channel in RESPONSE_CHANNELS
         await self._communicate(
             a.actor,
             a.channel,
@@ -1082,8 +1122,16 @@ class RequestWorkflow:
             a.message,
             kind="response_sent",
             detail=f"Response sent by {a.channel.value}: {a.message}",
-            responds=True,
+            responds=delivered or not workflow.patched(RESPONSE_DELIVERED),
         )
+        if a.channel is Channel.SMS and workflow.patched(RESPONSE_DELIVERED):
+            self._sms(
+                Sms(
+                    key=f"{self.start.request_id}:{self.seq:04d}:response",
+                    body=a.message,
+                    consumer_id=self.start.consumer_id,
+                )
+            )
         if a.channel is Channel.EMAIL:
             self._email(
                 Email(
@@ -1094,6 +1142,39 @@ class RequestWorkflow:
                 )
             )
         return "Response sent"
+
+    def _check_contact_data(self, a: LogContact) -> None:
+        rules.check_contact(a.channel, a.direction, a.outcome, a.duration_seconds, a.notes)
+
+    async def _log_contact(self, a: LogContact) -> str:
+        what = {
+            Channel.PHONE: "call",
+            Channel.SMS: "SMS",
+            Channel.EMAIL: "e-mail",
+            Channel.IN_PERSON: "visit",
+        }[a.channel]
+        way = "Inbound" if a.direction is Direction.FROM_CUSTOMER else "Outbound"
+        written = a.channel in (Channel.SMS, Channel.EMAIL)
+        if written:
+            summary = f"{what} received from the consumer"
+        else:
+            summary = f"{way} {what}"
+            if a.duration_minutes is not None:
+                summary += f" ({a.duration_minutes} min)"
+            summary += f": {a.outcome.value if a.outcome else ''}"
+        meets = rules.contact_meets_response(a.channel, a.outcome)
+        await self._communicate(
+            a.actor, a.channel, a.direction,
+            # the consumer's own words are theirs to see; a CSR's notes on a call are the team's
+            Visibility.CONSUMER if a.channel in (Channel.SMS, Channel.EMAIL) else Visibility.INTERNAL,
+            a.subject, a.notes or summary,
+            kind="contact_logged",
+            detail=f"{summary[0].upper()}{summary[1:]}" + (f" — {a.notes}" if a.notes else "") + ".",
+            responds=meets,
+            duration_seconds=a.duration_seconds,
+            outcome=a.outcome,
+        )  # fmt: skip
+        return f"{what[:1].upper() + what[1:] + ' received' if written else f'{way} {what}'} logged"
 
     async def _communicate(
         self,
@@ -1107,6 +1188,8 @@ class RequestWorkflow:
         kind: str,
         detail: str,
         responds: bool,
+        duration_seconds: int | None = None,
+        outcome: Any = None,
     ) -> None:
         now = workflow.now()
         clocks = dict(self.clocks)
@@ -1130,6 +1213,8 @@ class RequestWorkflow:
                 author=actor,
                 occurred_at=now,
                 projection=projection,
+                duration_seconds=duration_seconds,
+                outcome=outcome,
             ),
         )
         self.clocks = clocks
@@ -1249,6 +1334,17 @@ class RequestWorkflow:
                 email,
                 start_to_close_timeout=policies.EMAIL_TIMEOUT,
                 retry_policy=policies.EMAIL,
+            )
+        )
+
+    def _sms(self, sms: Sms) -> None:
+        """Send in the background, like an e-mail (the run waits for both before it returns)."""
+        self.emails.append(
+            workflow.start_activity_method(
+                RequestActivities.send_sms,
+                sms,
+                start_to_close_timeout=policies.SMS_TIMEOUT,
+                retry_policy=policies.SMS,
             )
         )
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.consumers.types import Category, ServiceOrderType, UtilityType
+from domain.consumers.types import BillingCycle, Category, PaymentMode, ServiceOrderType, UtilityType
 from domain.disconnection.notices import Stage as NoticeStage
 from domain.disconnection.profile import JurisdictionProfile
 from domain.disconnection.protections import Protection, ProtectionKind
@@ -21,6 +21,7 @@ from domain.disconnection.window import HolidayCalendar
 from domain.request.types import (
     Channel,
     CloseReason,
+    ContactOutcome,
     Direction,
     Priority,
     RequestStatus,
@@ -270,6 +271,9 @@ class CommunicationRecord(Model):
     author: str
     occurred_at: datetime
     projection: Projection | None = None
+    # A logged call or visit (None on everything else, and on records from before contacts were logged).
+    duration_seconds: int | None = None
+    outcome: ContactOutcome | None = None
 
 
 class ServiceOrderRecord(Model):
@@ -300,6 +304,11 @@ class Completion(Model):
     # unless a supervisor waived it (False on completions recorded before fees existed).
     charge_fee: bool = False
     urgent: bool = False
+    # The billing a reconnection starts, chosen at activation (the defaults are what every
+    # completion recorded before the choice existed wrote).
+    billing_cycle: BillingCycle = BillingCycle.MONTHLY
+    payment_mode: PaymentMode = PaymentMode.MANUAL
+    payment_reference: str | None = None
 
 
 class Release(Model):
@@ -317,6 +326,18 @@ class Email(Model):
     body: str
     consumer_id: int | None = None
     to_supervisors: bool = False
+    # an escalation's notice: sent to the people the escalation chain names for this level (and the
+    # supervisors' address when the chain names nobody); None on e-mails recorded before the chain
+    escalation_level: int | None = None
+    request_id: str | None = None
+
+
+class Sms(Model):
+    """A text message to the consumer's phone on file (looked up when sent), through the SMS sender."""
+
+    key: str  # the idempotency key: a retried send is the same message to the provider
+    body: str
+    consumer_id: int
 
 
 class Escalation(Model):

@@ -17,12 +17,10 @@ from api.consumers.meters import meter_connections
 from api.pagination import Page, paginate
 from db.models import BillingAccount, Consumer, Payment, Plan
 from domain.consumers.compliance import PaymentRecord, payment_compliance
-from domain.consumers.types import BillingCycle, PaymentStatus, UtilityType
+from domain.consumers.types import CYCLE_MONTHS, BillingCycle, PaymentStatus, UtilityType
 
 ESTIMATE_SPREAD = Decimal("0.15")
 """The next bill estimate is the expected amount ± this fraction."""
-
-CYCLE_MONTHS = {BillingCycle.MONTHLY: 1, BillingCycle.QUARTERLY: 3}
 
 
 async def payment_records(session: AsyncSession, consumer_id: int) -> list[PaymentRecord]:
@@ -114,6 +112,7 @@ async def billing_overview(*, session: AsyncSession, consumer: Consumer) -> sche
         rate_plan_code=plan.short_name if plan else None,
         billing_cycle=account.billing_cycle if account else None,
         payment_method=account.payment_mode if account else None,
+        payment_reference=account.payment_reference if account else None,
         next_bill_date=account.next_bill_date if account else None,
         usage=usage,
         next_bill_estimate=estimate,

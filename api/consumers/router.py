@@ -34,6 +34,7 @@ from api.pagination import PageNumber, PageSize
 from api.params import DB_INT_MAX
 from domain.consumers.types import ConsumerStatus
 from domain.request.types import Channel
+from workflows.actions import ContactBody
 
 router = APIRouter(prefix="/api/v1/consumers", tags=["consumers"])
 DocumentId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
@@ -349,6 +350,31 @@ async def add_note(
     )
     await once.check(session)
     row = await communications.add_note(session=session, consumer=consumer, note=note, author=user.username)
+    result = schemas.CommunicationRead.model_validate(row)
+    await once.commit(session, result, status_code=201)
+    return result
+
+
+@router.post("/{id_or_account_number}/contacts", status_code=201, responses=_problems(404, 422))
+async def log_contact(
+    session: SessionDep,
+    user: CsrUser,
+    consumer: CurrentConsumer,
+    contact: ContactBody,
+    key: IdempotencyKey = None,
+) -> schemas.CommunicationRead:
+    """Log a contact with the consumer: a call (inbound or outbound, with its outcome and duration),
+    an SMS or e-mail received, or an in-person visit; the author is you. Not tied to a request: to
+    count toward an open request's response target, log it on the request
+    (`POST /api/v1/requests/{request_id}/contacts`). 422 for an outgoing SMS or e-mail (send those
+    as a response) or a call or visit without its outcome."""
+    once = IdempotentWrite.of(
+        key, user_id=user.id, operation=f"consumers.log_contact:{consumer.id}", payload=contact
+    )
+    await once.check(session)
+    row = await communications.log_contact(
+        session=session, consumer=consumer, contact=contact, author=user.username
+    )
     result = schemas.CommunicationRead.model_validate(row)
     await once.commit(session, result, status_code=201)
     return result

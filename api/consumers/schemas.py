@@ -32,6 +32,7 @@ from domain.consumers.types import (
 )
 from domain.request.types import (
     Channel,
+    ContactOutcome,
     Direction,
     Priority,
     RequestStatus,
@@ -392,6 +393,9 @@ class BillingOverview(BaseModel):
     rate_plan_code: str | None
     billing_cycle: BillingCycle | None
     payment_method: PaymentMode | None = Field(description="Auto-pay or Manual")
+    payment_reference: str | None = Field(
+        None, description="Auto-pay: the payment method's reference (mandate or token ID)"
+    )
     next_bill_date: date | None
     usage: list[UsageRead]
     next_bill_estimate: BillEstimate | None
@@ -660,6 +664,7 @@ class CommunicationRead(BaseModel):
     subject: str | None
     body: str
     duration_seconds: int | None = Field(description="Phone calls: how long the call lasted")
+    outcome: ContactOutcome | None = Field(None, description="A logged call or visit: how it went")
     author: str
     created_at: datetime
     request_id: str | None

@@ -97,11 +97,11 @@ async def _message(session: AsyncSession, spec: ActionSpec, body: BaseModel | No
     gives by ID only)."""
     fields = body.model_dump() if body is not None else {}
     if spec.name is rules.Action.ASSIGN:
-        fields["user_name"] = await _assignee_name(session, fields["user_id"])
+        fields["user_name"] = await assignee_name(session, fields["user_id"])
     return spec.message.model_validate({**fields, "actor": user.username})
 
 
-async def _assignee_name(session: AsyncSession, user_id: int) -> str:
+async def assignee_name(session: AsyncSession, user_id: int) -> str:
     """The username of the active user ``user_id``; 422 otherwise."""
     user = await session.get(User, user_id)
     if user is None or not user.is_active:

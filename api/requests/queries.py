@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal_column, or_, select
+from sqlalchemy import Select, and_, func, literal_column, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -273,6 +273,40 @@ async def export_requests(
     return batches()
 
 
+async def matching_ids(
+    *,
+    session: AsyncSession,
+    limit: int,
+    q: str | None = None,
+    status: list[RequestStatus] | None = None,
+    request_type: RequestType | None = None,
+    priority: list[Priority] | None = None,
+    sla_status: list[SlaState] | None = None,
+    created_from: date | None = None,
+    created_to: date | None = None,
+    assignee_id: int | None = None,
+    history: bool = False,
+) -> tuple[list[str], int]:
+    """The IDs of the requests the list with these filters holds, newest first, at most ``limit``
+    of them, and how many match in all (a bulk action's selection: "all N matching")."""
+    filters = [
+        *_totals_filters(ServiceRequest, request_type, status, priority, sla_status, history),
+        *_other_filters(created_from, created_to, assignee_id),
+    ]
+    found = search.request_condition(q, session.get_bind().dialect.name)
+    conditions = [*filters, *([found] if found is not None else [])]
+    ids = list(
+        await session.scalars(
+            select(ServiceRequest.request_id)
+            .where(*conditions)
+            .order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
+            .limit(limit)
+        )
+    )
+    total = len(ids) if len(ids) < limit else await _count(session, and_(true(), *conditions))
+    return ids, total
+
+
 def _ordering(sort_key: Any, row_id: Any, key: str, descending: bool) -> list[Any]:
     """ORDER BY the sort key, ties in id order the same way round (so that an index on (key, id)
     walks the page in order); request IDs are unique already."""
@@ -516,6 +550,8 @@ async def detail(
                 subject=c.subject,
                 body=c.body,
                 author=c.author,
+                duration_seconds=c.duration_seconds,
+                outcome=c.outcome,
             )
             for c in comms
         ],

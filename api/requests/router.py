@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
@@ -17,7 +17,7 @@ from api.idempotency import IdempotencyKey
 from api.openapi import problem_responses
 from api.pagination import Page, PageNumber, PageSize
 from api.params import DB_INT_MAX
-from api.requests import actions, queries, schemas
+from api.requests import actions, bulk, queries, schemas
 from api.requests.create import create_request
 from domain.request.rules import Action
 from domain.request.types import Priority, RequestStatus, RequestType, SlaState
@@ -153,6 +153,52 @@ async def export_requests(
         },
     )  # fmt: skip
     return csv_response(name, queries.EXPORT_COLUMNS, batches)
+
+
+@router.post(
+    "/bulk",
+    summary="One action on many requests (listed, or all the filters find), each through its own workflow",
+    responses=problem_responses(
+        {
+            401: "Not signed in",
+            422: f"Invalid body, an unknown assignee, or filters that find more than {schemas.BULK_MAX} requests",
+        },
+        422,
+    ),
+)
+async def bulk_action(
+    data: Annotated[schemas.BulkAction, Body()],
+    request: Request,
+    user: CsrUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> schemas.BulkResult:
+    """Acknowledge, set the priority, assign, add a note or close: `action` names it and `body` is
+    what its single-request route takes. The requests are `request_ids` (at most 500), or every
+    request `filters` find (the list's filters, by the same names; more than 500 matching is 422).
+
+    Each request is acted on as its own route would act: its role check (set_priority and assign are
+    for supervisors) and its workflow's, through its own update, 8 at a time. The answer, once all
+    are through (synchronous: seconds for 500), is each request's outcome in order: `done` with the
+    workflow's message, `refused` with the reason (role, status, unknown ID) or `failed` (Temporal
+    or the database did not answer: send the call again). One request's refusal or failure never
+    stops the others, so the call itself answers 200 whatever their outcomes.
+
+    With an Idempotency-Key, each request's update is keyed by it and the request ID: a retry of
+    the call (whole, or the same selection in parts: the web UI sends a selection 8 at a time to
+    show progress) acts at most once per request and answers `done` again for those done."""
+    action = Action(data.action)
+    body = getattr(data, "body", None)
+    await bulk.check(session=session, action=action, body=body)
+    request_ids = await bulk.selected(session=session, request_ids=data.request_ids, filters=data.filters)
+    await session.commit()  # hand back the connection the sign-in check used before the long run
+    results = await bulk.act_on_each(
+        sessionmaker=request.app.state.sessionmaker, temporal=temporal, settings=settings, user=user,
+        action=action, body=body, request_ids=request_ids, idempotency_key=idempotency_key,
+    )  # fmt: skip
+    return schemas.BulkResult.of(action, results)
 
 
 @router.get("/dashboard", summary="Pending / completed counters and SLA at-risk / breached counts")

@@ -1,11 +1,14 @@
-"""Request API schemas: create, list rows, detail, and an action's result (its body: workflows.actions)."""
+"""Request API schemas: create, list rows, detail, an action's result (its body: workflows.actions),
+and a bulk action's call and answer."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, create_model, model_validator
 
 from api.params import DbId
 from domain.consumers.types import UtilityType
@@ -16,9 +19,11 @@ from domain.disconnection.rules import (
     disconnection_outcome,
     kind_of_request,
 )
+from domain.request.rules import Action
 from domain.request.types import (
     Channel,
     CloseReason,
+    ContactOutcome,
     Priority,
     RequestStatus,
     RequestType,
@@ -26,6 +31,7 @@ from domain.request.types import (
     SlaTarget,
     Visibility,
 )
+from workflows.actions import ACTIONS
 from workflows.schemas import NoticesView
 
 
@@ -152,6 +158,8 @@ class CommunicationEntry(BaseModel):
     subject: str | None
     body: str
     author: str
+    duration_seconds: int | None = Field(None, description="A logged call or visit: how long it lasted")
+    outcome: ContactOutcome | None = Field(None, description="A logged call or visit: how it went")
 
 
 class PlanSummary(BaseModel):
@@ -245,3 +253,116 @@ class CustomerMatch(BaseModel):
         if self.request_type is not RequestType.DISCONNECTION:
             return {}
         return {r.value: disconnection_kind_for(r) for r in DisconnectionReason}
+
+
+# ---- bulk actions: one action on many requests, each through its own workflow update -------------
+
+BULK_MAX = 500
+"""The most requests one bulk call acts on (a list of IDs, or what its filters find)."""
+BULK_ACTIONS = (Action.ACKNOWLEDGE, Action.SET_PRIORITY, Action.ASSIGN, Action.ADD_NOTE, Action.CLOSE)
+"""The actions a bulk call may take: those that need nothing particular to each request."""
+
+RequestId = Annotated[str, Field(min_length=1, max_length=32, examples=["RC-2026-000123"])]
+
+
+class RequestFilters(BaseModel):
+    """The filters of `GET /api/v1/requests`, by the same names: every request they find."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str | None = Field(
+        None, max_length=200,
+        description="Request ID, or the consumer's name, account number, phone, address or meter (partial)",
+    )  # fmt: skip
+    status: list[RequestStatus] | None = None
+    type: RequestType | None = None
+    priority: list[Priority] | None = None
+    sla_status: list[SlaState] | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    assignee_id: DbId | None = None
+    history: bool = Field(False, description="Completed and Closed requests only")
+
+
+class BulkSelection(BaseModel):
+    """Which requests: ``request_ids``, or ``filters`` resolved server-side to the requests they find."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request_ids: list[RequestId] | None = Field(
+        None,
+        min_length=1,
+        max_length=BULK_MAX,
+        description=f"The requests, at most {BULK_MAX} (repeats ignored)",
+    )
+    filters: RequestFilters | None = Field(
+        None, description=f"Every request these filters find; refused (422) when more than {BULK_MAX} match"
+    )
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> BulkSelection:
+        if (self.request_ids is None) == (self.filters is None):
+            raise ValueError("give exactly one of request_ids or filters")
+        return self
+
+
+def _bulk_model(action: Action) -> type[BulkSelection]:
+    """The bulk call of one action: its name, its body as the single-request route takes it
+    (``workflows.actions``), and the selection."""
+    spec = ACTIONS[action]
+    fields: dict[str, Any] = {"action": (Literal[action.value], ...)}  # type: ignore[valid-type]
+    if spec.body is not None:
+        fields["body"] = (
+            spec.body,
+            Field(description=f"As `POST /api/v1/requests/{{request_id}}/{spec.path}` takes it"),
+        )
+    name = "Bulk" + "".join(word.title() for word in action.value.split("_"))
+    model = create_model(name, __base__=BulkSelection, **fields)
+    model.__doc__ = f"{spec.summary}, on each request selected."
+    return model
+
+
+BULK_MODELS = {action: _bulk_model(action) for action in BULK_ACTIONS}
+BulkAction = Annotated[Union[tuple(BULK_MODELS.values())], Field(discriminator="action")]  # type: ignore[valid-type]  # noqa: UP007
+"""A bulk call's body: ``action`` says which, ``body`` carries what that action takes."""
+
+
+class BulkStatus(StrEnum):
+    DONE = "done"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+class BulkOutcome(BaseModel):
+    """What happened to one request."""
+
+    request_id: str
+    status: BulkStatus = Field(
+        description="done; refused (by its role check or its workflow: `message` says why; sending it "
+        "again changes nothing); failed (Temporal or the database did not answer: try again)"
+    )
+    message: str = Field(
+        description="The workflow's message when done, else why not, in words a CSR can act on"
+    )
+    problem: str | None = Field(
+        None, description="When not done: the problem type the single-request route would have answered"
+    )
+
+
+class BulkResult(BaseModel):
+    """Each selected request's outcome, in the order selected (for filters: newest first)."""
+
+    action: Action
+    total: int
+    done: int
+    refused: int
+    failed: int
+    results: list[BulkOutcome]
+
+    @classmethod
+    def of(cls, action: Action, results: list[BulkOutcome]) -> BulkResult:
+        count = {status: sum(r.status is status for r in results) for status in BulkStatus}
+        return cls(
+            action=action, total=len(results), done=count[BulkStatus.DONE], refused=count[BulkStatus.REFUSED],
+            failed=count[BulkStatus.FAILED], results=results,
+        )  # fmt: skip

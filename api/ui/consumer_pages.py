@@ -50,8 +50,9 @@ from api.ui.common import (
 from db.disconnection import load_profile
 from db.models import Consumer, User
 from domain.consumers.types import ComplaintCategory, ConsumerStatus, ServiceOrderStatus, ServiceOrderType
-from domain.request.types import Channel, Visibility
+from domain.request.types import Channel, ContactOutcome, Visibility
 from settings import Settings
+from workflows.actions import ContactBody
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 
@@ -248,6 +249,7 @@ async def _profile_page(
             channel=channel,
             channels=list(Channel),
             visibilities=list(Visibility),
+            contact_outcomes=list(ContactOutcome),
             prev_url=url_with(request, page=page - 1) if page > 1 else None,
             next_url=url_with(request, page=page + 1) if page < pages else None,
             pages=pages,
@@ -341,6 +343,31 @@ async def add_note(request: Request, key: str, user: PageUser, session: SessionD
     except (ValidationError, Problem) as exc:
         return await _refused(request, user, session, consumer, "communications", "note", values, exc)
     return redirect(f"/consumers/{consumer.id}?tab=communications", flash="Note added.")
+
+
+@router.post("/consumers/{key}/contacts")
+async def log_contact(request: Request, key: str, user: PageUser, session: SessionDep) -> Response:
+    """Log a call, an SMS or e-mail received, or a visit on the account (not on a request)."""
+    consumer = await accounts.get_consumer(session=session, key=key)
+    values = form_dict(await request.form())
+    once = form_write(values, user, f"consumers.log_contact:{consumer.id}")
+    try:
+        await once.check(session)
+        contact = ContactBody.model_validate(
+            {
+                k: None if k in ("outcome", "duration_minutes", "subject") and v == "" else v
+                for k, v in values.items()
+            }
+        )
+        await communications.log_contact(
+            session=session, consumer=consumer, contact=contact, author=user.username
+        )
+        await once.commit(session)
+    except Replayed:
+        pass
+    except (ValidationError, Problem) as exc:
+        return await _refused(request, user, session, consumer, "communications", "contact_log", values, exc)
+    return redirect(f"/consumers/{consumer.id}?tab=communications", flash="Contact logged.")
 
 
 @router.post("/consumers/{key}/service-orders")

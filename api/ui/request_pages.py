@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, get_args, get_origin
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, QueryParams
 
 from api.consumers import accounts, service_orders
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import Problem
 from api.reference import service as reference
-from api.requests import actions, create, queries, schemas
+from api.requests import actions, bulk, create, queries, schemas
 from api.ui.common import (
     IDEMPOTENCY_FIELD,
     PageUser,
@@ -35,13 +36,14 @@ from api.ui.common import (
 )
 from db.models import User
 from db.system_settings import load_sla_settings
-from domain.consumers.types import ServiceOrderType
+from domain.consumers.types import BillingCycle, PaymentMode, ServiceOrderType
 from domain.disconnection.rules import DisconnectionOutcome, DisconnectionReason, disconnection_outcome
 from domain.request.rules import Action
 from domain.request.types import (
     MANUAL_CLOSE_REASONS,
     OPEN_STATUSES,
     Channel,
+    ContactOutcome,
     Priority,
     RequestStatus,
     RequestType,
@@ -134,8 +136,11 @@ LIST_SORTS = [
 ]
 
 
-async def _list(request: Request, user: User, session: SessionDep, *, history: bool) -> Response:
-    params = request.query_params
+def _list_query(
+    params: Mapping[str, str], user: User, *, history: bool
+) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    """A list page's query parameters as the filters shown, what is wrong with them, and the
+    filters as ``queries.list_requests`` takes them."""
     open_only = params.get("status") == "open" and not history
     filters = {
         "q": (params.get("q") or "").strip(),
@@ -154,25 +159,29 @@ async def _list(request: Request, user: User, session: SessionDep, *, history: b
         problems.append("The 'from' date is after the 'to' date, so nothing can match.")
     assignee = params.get("assignee", "")
     assignee_id = user.id if assignee == "me" else (int(assignee) if assignee.isdigit() else None)
+    query = {
+        "q": filters["q"] or None,
+        "status": list(OPEN_STATUSES) if open_only else ([filters["status"]] if filters["status"] else None),
+        "request_type": filters["type"],
+        "priority": [filters["priority"]] if filters["priority"] else None,
+        "sla_status": [filters["sla"]] if filters["sla"] else None,
+        "created_from": filters["created_from"],
+        "created_to": filters["created_to"],
+        "assignee_id": assignee_id,
+        "history": history,
+    }
+    return filters, problems, query
+
+
+async def _list(request: Request, user: User, session: SessionDep, *, history: bool) -> Response:
+    params = request.query_params
+    filters, problems, query = _list_query(params, user, history=history)
+    open_only = params.get("status") == "open" and not history
     sort = params.get("sort", "")
     if sort not in dict(LIST_SORTS):
         sort = "-created_at"  # unknown or none: newest first
     page = _page(params.get("page"))
-    results = await queries.list_requests(
-        session=session,
-        q=filters["q"] or None,
-        status=list(OPEN_STATUSES) if open_only else ([filters["status"]] if filters["status"] else None),
-        request_type=filters["type"],
-        priority=[filters["priority"]] if filters["priority"] else None,
-        sla_status=[filters["sla"]] if filters["sla"] else None,
-        created_from=filters["created_from"],
-        created_to=filters["created_to"],
-        assignee_id=assignee_id,
-        history=history,
-        sort=sort,
-        page=page,
-        size=PAGE_SIZE,
-    )
+    results = await queries.list_requests(session=session, **query, sort=sort, page=page, size=PAGE_SIZE)
     pages = max(1, -(-results.total // PAGE_SIZE))
     context = {
         "results": results,
@@ -187,7 +196,14 @@ async def _list(request: Request, user: User, session: SessionDep, *, history: b
         "fraction": await _at_risk_fraction(session),
         "assignees": await actions.assignable_users(session=session),
         "sorts": LIST_SORTS,
-        "export_url": _export_url(filters, open_only, assignee_id, history, sort),
+        "export_url": _export_url(filters, open_only, query["assignee_id"], history, sort),
+        # bulk work on the open list: "all N matching" carries these filters (the page's own names)
+        "bulk": not history,
+        "bulk_actions": [(action.value, BULK_LABELS[action]) for action in _bulk_actions(user)],
+        "matching": urlencode([(k, v) for k, v in params.multi_items() if k not in ("page", "sort")]),
+        "priorities": list(Priority),
+        "close_reasons": list(MANUAL_CLOSE_REASONS),
+        "visibilities": list(Visibility),
     }
     template = "requests/_results.html" if is_fragment(request) else "requests/list.html"
     return render(request, template, context, user=user, active="history" if history else "requests")
@@ -219,6 +235,103 @@ async def list_page(request: Request, user: PageUser, session: SessionDep) -> Re
 async def history_page(request: Request, user: PageUser, session: SessionDep) -> Response:
     """Completed and Closed requests: the Request History tab."""
     return await _list(request, user, session, history=True)
+
+
+# ---- bulk work on the list ----------------------------------------------------------------------------
+
+BULK_LABELS = {
+    Action.ACKNOWLEDGE: "Acknowledge",
+    Action.SET_PRIORITY: "Set priority",
+    Action.ASSIGN: "Assign",
+    Action.ADD_NOTE: "Add a note",
+    Action.CLOSE: "Close with a reason",
+}
+BULK_CHUNK = bulk.CONCURRENCY
+"""Requests per round trip while a bulk action runs in the page: the progress moves a chunk at a time."""
+TALLY = ("total", "done", "refused", "failed")
+
+
+def _bulk_actions(user: User) -> list[Action]:
+    """The bulk actions this role is offered (the supervisors' own ones are refused to others anyway)."""
+    return [a for a in schemas.BULK_ACTIONS if is_supervisor(user) or a not in actions.SUPERVISOR_ACTIONS]
+
+
+async def _bulk_selection(
+    session: SessionDep, user: User, values: dict[str, str], form: FormData
+) -> list[str]:
+    """The requests a bulk form names: "all N matching" (the list's filters, as its URL carries
+    them) or the rows ticked."""
+    if values.get("matching") is not None and values.get("run") != "continue":
+        _, problems, query = _list_query(QueryParams(values["matching"]), user, history=False)
+        if problems:
+            raise Problem(422, " ".join(problems))
+        found = schemas.RequestFilters.model_validate(
+            {**{k: v for k, v in query.items() if k != "request_type"}, "type": query["request_type"]}
+        )
+        return await bulk.selected(session=session, request_ids=None, filters=found)
+    ticked = [value for value in form.getlist("request_ids") if isinstance(value, str) and value]
+    if len(set(ticked)) > schemas.BULK_MAX:
+        raise Problem(
+            422, f"{len(set(ticked))} requests ticked; a bulk action takes at most {schemas.BULK_MAX}."
+        )
+    return list(dict.fromkeys(ticked))
+
+
+@router.post("/requests/bulk")
+async def bulk_page(
+    request: Request, user: PageUser, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+) -> Response:
+    """Run one action on the requests ticked (or all matching) through ``bulk.act_on_each``, as the
+    JSON API's bulk call does. In the page (htmx) a chunk at a time: each answer lists its chunk's
+    outcomes and carries the rest in a form that posts itself on load, so the progress shows while
+    it runs; without htmx, all at once on a page of its own."""
+    form = await request.form()
+    values = form_dict(form)
+    fragment = is_fragment(request)
+    action = _enum(Action, values.get("action"))
+    context: dict[str, Any] = {
+        "first": values.get("run") != "continue",
+        "tally": {name: int(values[name]) if values.get(name, "").isdigit() else 0 for name in TALLY},
+    }
+    try:
+        if action not in schemas.BULK_ACTIONS:
+            raise Problem(422, "Choose what to do to the requests selected.")
+        spec = ACTIONS[action]
+        body = _body(spec.body, values, form) if spec.body is not None else None
+        await bulk.check(session=session, action=action, body=body)
+        request_ids = await _bulk_selection(session, user, values, form)
+        if not request_ids:
+            raise Problem(422, "Tick the requests to act on, or select all matching.")
+    except (ValidationError, Problem) as exc:
+        context["error"] = plain_words(exc) if isinstance(exc, ValidationError) else exc.detail
+        return _bulk_render(request, user, context, fragment, status_code=200 if fragment else 422)
+    await session.commit()  # hand back the connection before the updates
+    now, rest = (request_ids[:BULK_CHUNK], request_ids[BULK_CHUNK:]) if fragment else (request_ids, [])
+    outcomes = await bulk.act_on_each(
+        sessionmaker=request.app.state.sessionmaker, temporal=temporal, settings=settings, user=user,
+        action=action, body=body, request_ids=now, idempotency_key=values.get(IDEMPOTENCY_FIELD) or None,
+    )  # fmt: skip
+    tally = context["tally"]
+    if context["first"]:
+        tally["total"] = len(request_ids)
+    for outcome in outcomes:
+        tally[outcome.status.value] += 1
+    context.update(
+        action=action, label=BULK_LABELS[action], outcomes=outcomes, rest=rest,
+        key=values.get(IDEMPOTENCY_FIELD, ""), processed=tally["done"] + tally["refused"] + tally["failed"],
+        body_fields=body.model_dump(mode="json") if body is not None else {},
+    )  # fmt: skip
+    response = _bulk_render(request, user, context, fragment)
+    if fragment and not rest:
+        response.headers["HX-Trigger"] = "bulk-finished"  # the list reloads: statuses, priorities, owners
+    return response
+
+
+def _bulk_render(
+    request: Request, user: User, context: dict[str, Any], fragment: bool, status_code: int = 200
+) -> Response:
+    template = "requests/_bulk_run.html" if fragment else "requests/bulk.html"
+    return render(request, template, context, user=user, active="requests", status_code=status_code)
 
 
 # ---- escalation queue (supervisors) ------------------------------------------------------------------
@@ -451,6 +564,9 @@ async def _detail_page(
         "priorities": list(Priority),
         "channels": [c for c in Channel if c not in (Channel.SYSTEM, Channel.NOTE, Channel.LETTER)],
         "visibilities": list(Visibility),
+        "contact_outcomes": list(ContactOutcome),
+        "billing_cycles": list(BillingCycle),
+        "payment_methods": list(PaymentMode),
         "order_types": list(ServiceOrderType),
         "show_temporal": is_supervisor(user),
     }
@@ -534,6 +650,7 @@ FORM_TABS: dict[Action, tuple[str, str | None]] = {
     Action.RECORD_FINAL_READINGS: ("activate", "overview"),
     Action.ADD_NOTE: ("communication", None),
     Action.SEND_RESPONSE: ("communication", None),
+    Action.LOG_CONTACT: ("communication", None),
     Action.CREATE_SERVICE_ORDER: ("service", None),
 }
 # Each action's form posts to /requests/{id}/actions/<its path>, as the JSON API's route is named.

@@ -57,6 +57,8 @@ class BillingAccount(Base):
     request_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     billing_cycle: Mapped[BillingCycle] = mapped_column(str_enum(BillingCycle, "billing_cycle"))
     payment_mode: Mapped[PaymentMode] = mapped_column(str_enum(PaymentMode, "payment_mode"))
+    # Auto-pay: the payment method's reference (mandate or token ID) chosen at activation.
+    payment_reference: Mapped[str | None] = mapped_column(String(64))
     cycle_start: Mapped[date]
     next_bill_date: Mapped[date]
     active: Mapped[bool] = mapped_column(default=True)

@@ -6,7 +6,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, str_enum
-from domain.request.types import Channel, Direction, Visibility
+from domain.request.types import Channel, ContactOutcome, Direction, Visibility
 
 
 class Communication(Base):
@@ -24,6 +24,8 @@ class Communication(Base):
     subject: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     duration_seconds: Mapped[int | None]
+    # A logged call or visit: how it went (only Reached is a contact with the consumer).
+    outcome: Mapped[ContactOutcome | None] = mapped_column(str_enum(ContactOutcome, "outcome"))
     author: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime]
     idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)

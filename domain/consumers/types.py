@@ -116,6 +116,10 @@ class BillingCycle(StrEnum):
     QUARTERLY = "Quarterly"
 
 
+CYCLE_MONTHS = {BillingCycle.MONTHLY: 1, BillingCycle.QUARTERLY: 3}
+"""The months one bill covers, per billing cycle."""
+
+
 class PaymentMode(StrEnum):
     AUTO_PAY = "Auto-pay"
     MANUAL = "Manual"

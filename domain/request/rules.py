@@ -26,8 +26,18 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from domain.consumers.types import ConsumerStatus, UtilityType
-from domain.request.types import OPEN_STATUSES, Channel, Priority, RequestStatus, RequestType
+from domain.consumers.types import ConsumerStatus, PaymentMode, UtilityType
+from domain.request.types import (
+    CONTACT_CHANNELS,
+    OPEN_STATUSES,
+    RESPONSE_CHANNELS,
+    Channel,
+    ContactOutcome,
+    Direction,
+    Priority,
+    RequestStatus,
+    RequestType,
+)
 
 __all__ = [
     "Action",
@@ -39,9 +49,11 @@ __all__ = [
     "allowed_actions",
     "check_action",
     "check_activation",
+    "check_contact",
     "check_final_readings",
     "check_plan",
     "check_response_channel",
+    "contact_meets_response",
     "raise_priority",
     "request_type_for",
 ]
@@ -63,6 +75,7 @@ class Action(StrEnum):
     SET_PRIORITY = "set_priority"
     ASSIGN = "assign"
     WAIVE_FEE = "waive_fee"
+    LOG_CONTACT = "log_contact"
 
 
 class RefusalCode(StrEnum):
@@ -95,6 +108,15 @@ class RefusalCode(StrEnum):
     READING_DATE_BEFORE_LAST = "reading_date_before_last"
     READINGS_REQUIRED = "readings_required"
     FINAL_READING_MISSING = "final_reading_missing"
+    # billing set up at activation
+    PAYMENT_REFERENCE_REQUIRED = "payment_reference_required"
+    PAYMENT_REFERENCE_INVALID = "payment_reference_invalid"
+    # a logged contact
+    CONTACT_DIRECTION_INVALID = "contact_direction_invalid"
+    OUTCOME_REQUIRED = "outcome_required"
+    OUTCOME_NOT_APPLICABLE = "outcome_not_applicable"
+    DURATION_NOT_APPLICABLE = "duration_not_applicable"
+    CONTACT_NOTES_REQUIRED = "contact_notes_required"
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +197,7 @@ _ANYTIME: frozenset[Action] = frozenset(
         Action.SET_PRIORITY,
         Action.ASSIGN,
         Action.WAIVE_FEE,
+        Action.LOG_CONTACT,
     }
 )
 
@@ -302,12 +325,98 @@ def raise_priority(p: Priority) -> Priority:
 
 
 def check_response_channel(channel: Channel) -> None:
-    """A response to the consumer goes by email, SMS, phone or in person: refuse ``system`` and ``note``."""
-    if Channel(channel) in (Channel.SYSTEM, Channel.NOTE, Channel.LETTER):
-        raise TransitionRefused(
-            f"A response goes by email, SMS, phone or in person, not '{channel.value}'.",
-            RefusalCode.INVALID_CHANNEL,
+    """A response is delivered to the consumer by e-mail or SMS; a call or a visit is logged as a
+    contact, with its outcome (:func:`check_contact`). Refuses every other channel."""
+    channel = Channel(channel)
+    if channel in (Channel.PHONE, Channel.IN_PERSON):
+        message = (
+            f"A response is sent by email or SMS. A {'call' if channel is Channel.PHONE else 'visit'} "
+            "is logged as a contact, with its outcome: use Log contact."
         )
+    elif channel not in RESPONSE_CHANNELS:
+        message = f"A response goes by email or SMS, not '{channel.value}'."
+    else:
+        return
+    raise TransitionRefused.from_problems([RefusalReason(RefusalCode.INVALID_CHANNEL, message, "channel")])
+
+
+# ---------------------------------------------------------------------------------------------
+# Logged contacts
+
+
+def check_contact(
+    channel: Channel,
+    direction: Direction,
+    outcome: ContactOutcome | None,
+    duration_seconds: int | None,
+    notes: str,
+) -> None:
+    """Refuse a contact log that does not describe one: a call (either way) or a visit with its
+    outcome, or an SMS or e-mail received from the consumer with what it said. Outgoing SMS and
+    e-mail are sent as responses, not logged; only calls and visits have an outcome and a duration.
+    All problems at once, each with its field."""
+    problems: list[RefusalReason] = []
+    channel, direction = Channel(channel), Direction(direction)
+    if channel not in CONTACT_CHANNELS:
+        problems.append(
+            RefusalReason(
+                RefusalCode.INVALID_CHANNEL,
+                f"A contact is a call, an SMS, an e-mail or a visit, not '{channel.value}'.",
+                "channel",
+            )
+        )
+    elif direction is Direction.INTERNAL:
+        problems.append(
+            RefusalReason(
+                RefusalCode.CONTACT_DIRECTION_INVALID,
+                "A contact is from or to the consumer; an internal remark is a note.",
+                "direction",
+            )
+        )
+    written = channel in (Channel.SMS, Channel.EMAIL)
+    if written and direction is Direction.TO_CUSTOMER:
+        problems.append(
+            RefusalReason(
+                RefusalCode.CONTACT_DIRECTION_INVALID,
+                f"An {channel.value if channel is Channel.SMS else 'e-mail'} to the consumer is sent "
+                "with Send response; log only one received.",
+                "direction",
+            )
+        )
+    if channel in (Channel.PHONE, Channel.IN_PERSON) and outcome is None:
+        what = "call" if channel is Channel.PHONE else "visit"
+        problems.append(
+            RefusalReason(RefusalCode.OUTCOME_REQUIRED, f"Say how the {what} went (its outcome).", "outcome")
+        )
+    if written and outcome is not None:
+        problems.append(
+            RefusalReason(
+                RefusalCode.OUTCOME_NOT_APPLICABLE,
+                "Only a call or a visit has an outcome; leave it empty for a message received.",
+                "outcome",
+            )
+        )
+    if written and duration_seconds is not None:
+        problems.append(
+            RefusalReason(
+                RefusalCode.DURATION_NOT_APPLICABLE,
+                "Only a call or a visit has a duration.",
+                "duration_minutes",
+            )
+        )
+    if written and not notes.strip():
+        problems.append(
+            RefusalReason(RefusalCode.CONTACT_NOTES_REQUIRED, "Write down what the message said.", "notes")
+        )
+    if problems:
+        raise TransitionRefused.from_problems(problems)
+
+
+def contact_meets_response(channel: Channel, outcome: ContactOutcome | None) -> bool:
+    """Whether a logged contact meets the response target: a call or a visit that reached the
+    consumer. A message received, an unanswered call or an empty doorstep does not; neither does
+    a note, consumer-visible or not (only a delivered response or a contact counts)."""
+    return Channel(channel) in (Channel.PHONE, Channel.IN_PERSON) and outcome is ContactOutcome.REACHED
 
 
 # ---------------------------------------------------------------------------------------------
@@ -484,6 +593,8 @@ def check_activation(
     meters: Sequence[MeterChoice],
     *,
     today: date,
+    payment_mode: PaymentMode = PaymentMode.MANUAL,
+    payment_reference: str | None = None,
 ) -> None:
     """Refuse activation data that would not reconnect the consumer cleanly.
 
@@ -494,8 +605,10 @@ def check_activation(
     utility, available (or the consumer's own, in place with service off), and the reading may not
     go below (nor be dated before) its last one.
 
+    Billing: Auto-pay needs a payment method reference (``payment_reference``).
+
     All problems are reported at once (see :class:`TransitionRefused`), in this order:
-    missing meters per service, then each chosen meter in input order.
+    missing meters per service, then each chosen meter in input order, then the billing setup.
     """
     problems: list[RefusalReason] = []
     metered: dict[UtilityType, bool] = {}
@@ -597,9 +710,36 @@ def check_activation(
                 today,
             )
         )
+    problems.extend(_billing_problems(PaymentMode(payment_mode), payment_reference))
 
     if problems:
         raise TransitionRefused.from_problems(problems)
+
+
+def _billing_problems(payment_mode: PaymentMode, reference: str | None) -> list[RefusalReason]:
+    """Auto-pay draws on a payment method on file: it needs that method's reference (a mandate or
+    token ID from the payment provider), never a bare card number."""
+    reference = (reference or "").strip()
+    if payment_mode is PaymentMode.AUTO_PAY and not reference:
+        return [
+            RefusalReason(
+                RefusalCode.PAYMENT_REFERENCE_REQUIRED,
+                "Auto-pay needs a payment method reference (the mandate or token ID of the card or "
+                "bank account on file); enter it or choose Manual.",
+                "payment_reference",
+            )
+        ]
+    digits = "".join(c for c in reference if c.isdigit())
+    if len(digits) >= 12 and len(digits) >= len(reference.replace(" ", "").replace("-", "")):
+        return [
+            RefusalReason(
+                RefusalCode.PAYMENT_REFERENCE_INVALID,
+                "This looks like a card or account number: enter the payment method's reference "
+                "(mandate or token ID) instead.",
+                "payment_reference",
+            )
+        ]
+    return []
 
 
 def check_final_readings(

@@ -77,3 +77,20 @@ class Direction(StrEnum):
 class Visibility(StrEnum):
     INTERNAL = "internal"
     CONSUMER = "consumer"
+
+
+class ContactOutcome(StrEnum):
+    """How a logged call or visit went: only ``Reached`` is a contact with the consumer."""
+
+    REACHED = "Reached"
+    NO_ANSWER = "No answer"
+    LEFT_VOICEMAIL = "Left voicemail"
+    BUSY = "Busy"
+    WRONG_NUMBER = "Wrong number"
+    NOBODY_HOME = "Nobody home"  # a visit that found no one
+
+
+# What a CSR logs by hand: a call, an SMS or e-mail received, an in-person visit.
+CONTACT_CHANNELS: tuple[Channel, ...] = (Channel.PHONE, Channel.SMS, Channel.EMAIL, Channel.IN_PERSON)
+# How a response is delivered to the consumer (a call or a visit is logged as a contact).
+RESPONSE_CHANNELS: tuple[Channel, ...] = (Channel.EMAIL, Channel.SMS)

@@ -1027,6 +1027,7 @@ async def test_financial_without_a_billing_account(
         "rate_plan_code": None,
         "billing_cycle": None,
         "payment_method": None,
+        "payment_reference": None,
         "next_bill_date": None,
         "usage": [],
         "next_bill_estimate": None,

@@ -57,7 +57,7 @@ async def test_consumer_search_and_every_profile_tab(page: Page, site: Site, tmp
     await snap(page, "consumer-service")
 
     await tabs.get_by_role("link", name="Communications").click()
-    await page.get_by_label("Note").fill("Prefers contact by e-mail")
+    await page.get_by_label("Note", exact=True).fill("Prefers contact by e-mail")
     await page.get_by_role("button", name="Add note").click()
     await expect(page.get_by_role("status")).to_have_text("Note added.")
     await expect(page.locator(".feed").first).to_contain_text("Prefers contact by e-mail")

@@ -1,5 +1,6 @@
 """Live push in a real browser (issue 17, point 5): a change another user makes through the API
-appears on a CSR's open request page and dashboard within a second, without a reload."""
+appears on a CSR's open request page, the request list and the dashboard within a second, without
+a reload."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ async def test_another_users_change_appears_without_a_reload(page: Page, site: S
         await _live(dashboard)
         pending = dashboard.locator('[data-counter="pending_connection"]')
         before = int(await pending.inner_text())
+        listing = await page.context.new_page()
+        await listing.goto("/requests?status=open")
+        await _live(listing)
+        row = listing.locator("tr", has_text=rid)
+        await expect(row).to_contain_text("Pending")
         await page.goto(f"/requests/{rid}")
         await _live(page)
         await expect(page.locator("#request-status")).to_have_text("Pending")
@@ -49,6 +55,7 @@ async def test_another_users_change_appears_without_a_reload(page: Page, site: S
         answered = time.monotonic()
         await expect(page.locator("#request-status")).to_have_text("In Progress", timeout=WITHIN)
         shown = time.monotonic() - answered
+        await expect(row).to_contain_text("In Progress", timeout=WITHIN)
 
         closed = await api.post(
             f"/api/v1/requests/{rid}/close", json={"reason": "Issue resolved"}, headers=supervisor

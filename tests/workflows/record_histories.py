@@ -25,8 +25,8 @@ from activities.request import RequestActivities
 from cli.binaries import temporal_cli, temporal_test_server
 from db.migrate import upgrade
 from db.session import make_engine, make_sessionmaker
-from domain.consumers.types import ServiceOrderType, UtilityType
-from domain.request.types import Channel, CloseReason, Visibility
+from domain.consumers.types import BillingCycle, PaymentMode, ServiceOrderType, UtilityType
+from domain.request.types import Channel, CloseReason, ContactOutcome, Direction, Visibility
 from settings import Settings
 from tests.workflows.conftest import World, make_world
 from worker import build_worker
@@ -38,6 +38,7 @@ from workflows.actions import (
     Close,
     CreateServiceOrder,
     FinalReadingBody,
+    LogContact,
     MeterChoiceBody,
     PutOnHold,
     RecordFinalReadings,
@@ -84,6 +85,33 @@ async def reconnection(world: World, name: str = "reconnection_completed") -> No
     ]))  # fmt: skip
     await handle.result()  # type: ignore[attr-defined]
     await _save(world, handle, name)
+
+
+async def contacts_and_billing(world: World) -> None:
+    """The response-delivered patch: a consumer-visible note and an unanswered call leave the
+    response clock, an SMS response is sent (send_sms), a call that reached the consumer is logged;
+    the activation chooses Quarterly Auto-pay."""
+    handle = await world.start()
+    today = (await world.env.get_current_time()).date()
+    await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
+    await handle.execute_update(
+        RequestWorkflow.add_note, AddNote(actor="csr", text="We will call", visibility=Visibility.CONSUMER)
+    )
+    await handle.execute_update(RequestWorkflow.log_contact, LogContact(
+        actor="csr", channel=Channel.PHONE, direction=Direction.TO_CUSTOMER, outcome=ContactOutcome.NO_ANSWER))  # fmt: skip
+    await handle.execute_update(
+        RequestWorkflow.send_response, SendResponse(actor="csr", channel=Channel.SMS, message="Call us back")
+    )
+    await handle.execute_update(RequestWorkflow.log_contact, LogContact(
+        actor="csr", channel=Channel.PHONE, direction=Direction.FROM_CUSTOMER, outcome=ContactOutcome.REACHED,
+        duration_minutes=4, notes="Agreed Friday"))  # fmt: skip
+    await handle.execute_update(RequestWorkflow.select_plan, SelectPlan(actor="csr", plan_id=world.plan.id))
+    await handle.execute_update(RequestWorkflow.activate, Activate(actor="csr", meters=[
+        MeterChoiceBody(utility=UtilityType.ELECTRICITY, meter_number=world.meters["elec"].meter_number, reading=Decimal("150"), reading_date=today),
+        MeterChoiceBody(utility=UtilityType.WATER, meter_number=world.meters["water"].meter_number, reading=Decimal("120"), reading_date=today),
+    ], billing_cycle=BillingCycle.QUARTERLY, payment_method=PaymentMode.AUTO_PAY, payment_reference="MANDATE-1"))  # fmt: skip
+    await handle.result()  # type: ignore[attr-defined]
+    await _save(world, handle, "reconnection_contacts_billing")
 
 
 async def disconnection(world: World, name: str = "disconnection_completed") -> None:
@@ -345,7 +373,7 @@ async def main(only: set[str]) -> None:
         for scenarios, env_factory in (
             ((reconnection, disconnection, acknowledged_with_start, retried_actions, reconnection_local,
               disconnection_local, acknowledged_with_start_local, disconnection_service_off,
-              disconnection_no_kind_service_off, reconnection_service_off), lambda: WorkflowEnvironment.start_local(
+              disconnection_no_kind_service_off, reconnection_service_off, contacts_and_billing), lambda: WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(temporal_cli()), data_converter=pydantic_data_converter,
                 search_attributes=search_attributes.ALL, ui=False)),
             ((escalation, escalation_local, disconnection_notices, disconnection_payment_cancelled,

@@ -6,9 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from sqlalchemy import select, update
 from temporalio.client import WorkflowExecutionStatus
 
+from db.models import Notification, ServiceRequest
 from domain.consumers.types import UtilityType
+from domain.users import Role
+from tests import factories
 from tests.workflows.conftest import Mailbox, World
 from workflows.actions import Acknowledge, Activate, MeterChoiceBody, SelectPlan
 from workflows.request import RequestWorkflow
@@ -26,6 +30,39 @@ async def test_breach_emails_the_supervisors(timed_mail_world: World, mailbox: M
     assert messages[0]["X-Envelope-To"] == "supervisors@utility.example"
     assert messages[0]["Subject"] == f"Escalation level 1: {handle.id}"
     assert "acknowledgement SLA breached" in messages[0].get_content()
+
+
+async def test_a_breach_tells_the_chains_people_in_the_app_and_by_email(
+    timed_mail_world: World, mailbox: Mailbox
+) -> None:
+    """With staff on file, level 1 goes to the assignee and the supervisors (the default chain):
+    one inbox line each, and the e-mail to their addresses instead of the shared one."""
+    world = timed_mail_world
+    async with world.sessionmaker() as session:
+        csr = await factories.user(session, "ann", Role.CSR)
+        supervisor = await factories.user(session, "cy", Role.SUPERVISOR)
+        await factories.user(session, "eve", Role.ADMIN)  # level 2's
+        await session.commit()
+    handle = await world.start(created_at=await world.env.get_current_time())
+    async with world.sessionmaker() as session:
+        await session.execute(
+            update(ServiceRequest).where(ServiceRequest.request_id == handle.id).values(assigned_to=csr.id)
+        )
+        await session.commit()
+
+    await world.env.sleep(timedelta(hours=2, seconds=5))
+
+    messages = await mailbox.wait_for(1)
+    assert sorted(messages[0]["X-Envelope-To"].split(", ")) == sorted([csr.email, supervisor.email])
+    async with world.sessionmaker() as session:
+        told = (
+            await session.scalars(
+                select(Notification.user_id)
+                .where(Notification.request_id == handle.id)
+                .order_by(Notification.user_id)
+            )
+        ).all()
+    assert list(told) == [csr.id, supervisor.id]
 
 
 async def test_completion_emails_the_consumer_a_confirmation(mail_world: World, mailbox: Mailbox) -> None:

@@ -60,7 +60,24 @@ def test_histories_are_checked_in() -> None:
         *SERVICE_OFF,  # recorded with disconnection kinds (issue 15, point 1)
         "disconnection_payment_cancelled",  # a payment cancelling a non-payment disconnection (issue 16)
         "disconnection_notice_renewed",  # the final-notice-renewal patch: a notice expired under a hold
+        "reconnection_contacts_billing",  # the response-delivered patch, log_contact, billing at activation
     } <= names
+
+
+def test_the_response_delivered_patch_sends_sms_and_histories_before_it_do_not() -> None:
+    """From the patch on an SMS response is sent (send_sms); before it an SMS response only logged."""
+
+    def scheduled(name: str) -> set[str]:
+        return {
+            e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+            for e in RECORDED[name]["events"]
+            if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+        }
+
+    assert "response-delivered" in _patches("reconnection_contacts_billing")
+    assert "send_sms" in scheduled("reconnection_contacts_billing")
+    assert "response-delivered" not in _patches("reconnection_completed")  # its SMS response: logged only
+    assert "send_sms" not in scheduled("reconnection_completed")
 
 
 @pytest.mark.parametrize("name", LOCAL)

@@ -13,9 +13,18 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from db.models import Communication
-from domain.request.types import Channel, CloseReason, Priority, RequestStatus, SlaState, SlaTarget
+from domain.request.types import (
+    Channel,
+    CloseReason,
+    ContactOutcome,
+    Direction,
+    Priority,
+    RequestStatus,
+    SlaState,
+    SlaTarget,
+)
 from tests.workflows.conftest import World
-from workflows.actions import Acknowledge, Close, PutOnHold, Resume, SendResponse
+from workflows.actions import Acknowledge, Close, LogContact, PutOnHold, Resume, SendResponse
 from workflows.request import RequestWorkflow
 from workflows.schemas import SlaSettings
 
@@ -105,8 +114,14 @@ async def test_acknowledging_in_time_meets_the_target_and_nothing_escalates_for_
     await _act(
         world,
         handle,
-        "send_response",
-        SendResponse(actor="csr", channel=Channel.PHONE, message="We are on it"),
+        "log_contact",
+        LogContact(
+            actor="csr",
+            channel=Channel.PHONE,
+            direction=Direction.TO_CUSTOMER,
+            outcome=ContactOutcome.REACHED,
+            notes="We are on it",
+        ),
     )
     await _sleep_to(world, created, timedelta(hours=5))
 

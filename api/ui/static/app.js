@@ -96,14 +96,54 @@
     });
   }
 
+  // Bulk work on the request list: show the fields the chosen action needs, tick a whole page,
+  // and say what Apply will act on. Without this script every field shows and Apply still works.
+  function bulkFields() {
+    var choice = document.getElementById("bulk-action");
+    if (!choice) return;
+    document.querySelectorAll("[data-bulk-for]").forEach(function (el) {
+      el.hidden = el.dataset.bulkFor !== choice.value;
+    });
+  }
+  function bulkCount() {
+    var count = document.getElementById("bulk-count");
+    if (!count) return;
+    var all = document.getElementById("select-matching");
+    var ticked = document.querySelectorAll("input[name=request_ids][form=bulk-form]:checked").length;
+    if (all && all.checked) count.textContent = all.parentNode.textContent.trim().replace(/^Select /, "") + " selected";
+    else count.textContent = ticked ? ticked + " selected" : "Tick requests below, or select all matching.";
+  }
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.id === "bulk-action") bulkFields();
+    if (target.matches("[data-select-page]")) {
+      document.querySelectorAll("input[name=request_ids][form=" + target.dataset.selectPage + "]").forEach(function (box) {
+        box.checked = target.checked;
+      });
+    }
+    if (target.matches("[data-select-page], #select-matching, input[name=request_ids]")) bulkCount();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    bulkFields();
+    bulkCount();
     sizeBars();
     labelTables();
     tick();
     setInterval(tick, 1000);
     openDialogs();
   });
-  document.addEventListener("htmx:afterSwap", function (event) { sizeBars(event.target); labelTables(event.target); tick(); });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    sizeBars(event.target); labelTables(event.target); tick(); bulkCount();
+  });
+  // A change pushed by the live stream refreshes the request list's results, unless rows are ticked
+  // for bulk work (a refresh would clear them).
+  document.addEventListener("htmx:sseMessage", function (event) {
+    if (!event.detail || event.detail.type !== "changed") return;
+    var refresh = document.querySelector("[data-live-refresh]");
+    if (!refresh || document.querySelector("input[name=request_ids]:checked")) return;
+    htmx.trigger(refresh, "live-refresh");
+  });
   // The live stream's state on <main data-live>: "open" while changes are pushed, "lost" while the
   // browser reconnects (the pages then show what they loaded until the next change).
   document.addEventListener("htmx:sseOpen", function (event) { event.target.dataset.live = "open"; });
