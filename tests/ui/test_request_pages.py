@@ -116,6 +116,12 @@ async def test_whole_reconnection_from_consumer_search_to_completed(page: Page, 
     await snap(page, "request-activate-refused")
     for i in range(await meters.count()):
         await page.locator(f"#reading-{i}").fill("999999")
+    # billing set up at activation: Auto-pay needs the payment method's reference
+    await page.locator("#billing-cycle").select_option("Quarterly")
+    await page.locator("#payment-method").select_option("Auto-pay")
+    await page.get_by_role("button", name="Reconnect").click()
+    await expect(page.locator("#activate-error")).to_contain_text("reference")
+    await page.locator("#payment-reference").fill("MANDATE-4411")
     await snap(page, "request-activate")
     await page.get_by_role("button", name="Reconnect").click()
 
@@ -128,6 +134,10 @@ async def test_whole_reconnection_from_consumer_search_to_completed(page: Page, 
     await snap(page, "request-timeline")
     await page.get_by_role("link", name="Communication").click()
     await snap(page, "request-communication")
+    consumer_page = await page.locator(".detail-head a[href^='/consumers/']").get_attribute("href")
+    await page.goto(f"{consumer_page}?tab=financial")
+    await expect(page.locator("dl.facts", has_text="Billing cycle")).to_contain_text("Quarterly")
+    await expect(page.locator("#payment-method")).to_contain_text("Auto-pay (MANDATE-4411)")
 
 
 async def test_disconnection_from_the_consumer_profile(page: Page, site: Site) -> None:
