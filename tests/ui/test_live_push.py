@@ -56,6 +56,7 @@ async def test_another_users_change_appears_without_a_reload(page: Page, site: S
         await expect(page.locator("#request-status")).to_have_text("In Progress", timeout=WITHIN)
         shown = time.monotonic() - answered
         await expect(row).to_contain_text("In Progress", timeout=WITHIN)
+        await row.locator("input[type=checkbox]").check()  # ticked for bulk work: the list holds still
 
         closed = await api.post(
             f"/api/v1/requests/{rid}/close", json={"reason": "Issue resolved"}, headers=supervisor
@@ -63,6 +64,9 @@ async def test_another_users_change_appears_without_a_reload(page: Page, site: S
         assert closed.status_code == 200, closed.text
         await expect(pending).to_have_text(str(before - 1), timeout=WITHIN)
         await expect(page.locator("#request-status")).to_have_text("Closed", timeout=WITHIN)
+        await listing.wait_for_timeout(WITHIN)
+        await expect(row.locator("input[type=checkbox]")).to_be_checked()
+        await expect(row).to_contain_text("In Progress")  # not refreshed under the CSR's selection
 
     assert navigations == []  # changed in place: no reload
     print(f"live push: the status changed on screen {shown * 1000:.0f} ms after the API answered")

@@ -141,7 +141,7 @@
   document.addEventListener("htmx:sseMessage", function (event) {
     if (!event.detail || event.detail.type !== "changed") return;
     var refresh = document.querySelector("[data-live-refresh]");
-    if (!refresh || document.querySelector("input[name=request_ids]:checked")) return;
+    if (!refresh || document.querySelector('#results input[type=checkbox]:checked, input[form="bulk-form"]:checked')) return;
     htmx.trigger(refresh, "live-refresh");
   });
   // The live stream's state on <main data-live>: "open" while changes are pushed, "lost" while the
