@@ -98,6 +98,13 @@ async def start_schedules(client: Client, settings: Settings, sessionmaker: Any)
     await ensure_dunning_schedule(client, settings, time_zone=time_zone)
 
 
+async def _schedules(client: Client, settings: Settings, sessionmaker: Any) -> None:
+    try:
+        await start_schedules(client, settings, sessionmaker)
+    except (RPCError, SQLAlchemyError) as exc:  # requests still need serving: the next start retries
+        log.error("could not create or update the dunning schedule: %s", exc)
+
+
 def metrics_runtime(address: str) -> Runtime | None:
     """A Temporal runtime serving Prometheus metrics on ``address`` (the SDK's: workflow-task and
     activity latencies, sticky cache, slots; and ConnectDesk's, emitted through the workflow's
@@ -126,10 +133,6 @@ async def main(settings: Settings | None = None) -> int:
         await engine.dispose()
         return 1
     sessionmaker = make_sessionmaker(engine)
-    try:
-        await start_schedules(client, settings, sessionmaker)
-    except (RPCError, SQLAlchemyError) as exc:  # requests still need serving: the next start retries
-        log.error("could not create or update the dunning schedule: %s", exc)
     worker = build_worker(client, settings, build_activities(settings, sessionmaker))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -137,8 +140,11 @@ async def main(settings: Settings | None = None) -> int:
         loop.add_signal_handler(sig, stop.set)
     log.info("worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_address)
     async with worker:
+        # polling first: a restarted worker serves requests at once; the schedule follows
+        schedules = asyncio.create_task(_schedules(client, settings, sessionmaker))
         await stop.wait()
         log.info("shutting down: finishing in-flight tasks")
+        schedules.cancel()
     await engine.dispose()
     return 0
 

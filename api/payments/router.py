@@ -68,16 +68,10 @@ async def take_payment(
     response.status_code = 200 if result.duplicate else 201
     await profile.refresh_vip(session=session, consumer=consumer, rule=settings.vip_rule)  # bills, compliance
     await once.commit(session, result, status_code=response.status_code)
-    await service.tell_disconnections(
-        session, temporal=temporal, settings=settings, consumer_id=consumer.id, recorded=result
-    )
-    result.reconnection_request = await service.reconnect_if_paid_up(
-        sessionmaker=sessionmaker,
-        temporal=temporal,
-        settings=settings,
-        consumer_id=consumer.id,
+    await service.after_commit(
+        session, sessionmaker=sessionmaker, temporal=temporal, settings=settings, consumer_id=consumer.id,
         recorded=result,
-    )
+    )  # fmt: skip
     return result
 
 
@@ -136,15 +130,9 @@ async def billing_payment(
     )
     await profile.refresh_vip(session=session, consumer=consumer, rule=settings.vip_rule)  # bills, compliance
     await session.commit()
-    await service.tell_disconnections(
-        session, temporal=temporal, settings=settings, consumer_id=consumer.id, recorded=result
-    )
-    result.reconnection_request = await service.reconnect_if_paid_up(
-        sessionmaker=sessionmaker,
-        temporal=temporal,
-        settings=settings,
-        consumer_id=consumer.id,
+    await service.after_commit(
+        session, sessionmaker=sessionmaker, temporal=temporal, settings=settings, consumer_id=consumer.id,
         recorded=result,
-    )
+    )  # fmt: skip
     response.status_code = 200 if result.duplicate else 201
     return result

@@ -152,6 +152,24 @@ async def tell_disconnections(
     )  # fmt: skip
 
 
+async def after_commit(
+    session: AsyncSession, *, sessionmaker: async_sessionmaker[AsyncSession], temporal: TemporalGateway,
+    settings: Settings, consumer_id: int, recorded: schemas.PaymentRecorded,
+) -> None:  # fmt: skip
+    """What a committed payment sets going, from either door: the waiting non-payment disconnections
+    told, and (with the setting) the reconnection of a consumer it leaves paid up."""
+    await tell_disconnections(
+        session, temporal=temporal, settings=settings, consumer_id=consumer_id, recorded=recorded
+    )
+    recorded.reconnection_request = await reconnect_if_paid_up(
+        sessionmaker=sessionmaker,
+        temporal=temporal,
+        settings=settings,
+        consumer_id=consumer_id,
+        recorded=recorded,
+    )
+
+
 SYSTEM = User(username="system")  # the actor of what the system does by itself (no user row)
 
 
