@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, fields
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
@@ -76,10 +77,29 @@ async def create(
     return await queries.detail(session=session, settings=settings, user=user, request_id=request_id)
 
 
-@router.get("", summary="Search, filter and page through requests")
-async def list_requests(
-    user: CsrUser,
-    session: SessionDep,
+DEFAULT_SORT = "-created_at"
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilters:
+    """The request list's filters and sort, as the list and its CSV export both take them."""
+
+    q: str | None
+    status: list[RequestStatus] | None
+    request_type: RequestType | None
+    priority: list[Priority] | None
+    sla_status: list[SlaState] | None
+    created_from: date | None
+    created_to: date | None
+    assignee_id: int | None
+    history: bool
+    sort: str
+
+    def query(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def list_filters(
     q: Annotated[
         str | None,
         Query(
@@ -97,15 +117,21 @@ async def list_requests(
     sort: Annotated[
         str,
         Query(description="created_at, priority, resolution_due_at, status, request_id; '-' for descending"),
-    ] = "-created_at",
-    page: PageNumber = 1,
-    size: PageSize = 25,
+    ] = DEFAULT_SORT,
+) -> ListFilters:
+    return ListFilters(
+        q, status_, type_, priority, sla_status, created_from, created_to, assignee_id, history, sort
+    )
+
+
+ListFiltersDep = Annotated[ListFilters, Depends(list_filters)]
+
+
+@router.get("", summary="Search, filter and page through requests")
+async def list_requests(
+    user: CsrUser, session: SessionDep, filters: ListFiltersDep, page: PageNumber = 1, size: PageSize = 25
 ) -> Page[schemas.RequestRow]:
-    return await queries.list_requests(
-        session=session, q=q, status=status_, request_type=type_, priority=priority, sla_status=sla_status,
-        created_from=created_from, created_to=created_to, assignee_id=assignee_id, history=history,
-        sort=sort, page=page, size=size,
-    )  # fmt: skip
+    return await queries.list_requests(session=session, **filters.query(), page=page, size=size)
 
 
 @router.get(
@@ -114,42 +140,18 @@ async def list_requests(
     response_class=StreamingResponse,
     responses={**CSV_RESPONSE, **problem_responses({401: "Not signed in", 422: "Invalid filter"}, 422)},
 )
-async def export_requests(
-    request: Request,
-    user: CsrUser,
-    q: Annotated[
-        str | None,
-        Query(
-            description="Request ID, or the consumer's name, account number, phone, address or meter (partial)"
-        ),
-    ] = None,
-    status_: Annotated[list[RequestStatus] | None, Query(alias="status")] = None,
-    type_: Annotated[RequestType | None, Query(alias="type")] = None,
-    priority: Annotated[list[Priority] | None, Query()] = None,
-    sla_status: Annotated[list[SlaState] | None, Query()] = None,
-    created_from: date | None = None,
-    created_to: date | None = None,
-    assignee_id: Annotated[int | None, Query(ge=1, le=DB_INT_MAX)] = None,
-    history: Annotated[bool, Query(description="Completed and Closed requests only")] = False,
-    sort: Annotated[
-        str,
-        Query(description="created_at, priority, resolution_due_at, status, request_id; '-' for descending"),
-    ] = "-created_at",
-) -> StreamingResponse:
+async def export_requests(request: Request, user: CsrUser, filters: ListFiltersDep) -> StreamingResponse:
     """Every request `GET /api/v1/requests` would list with the same query (all pages, its order), as
     `text/csv` with a header line: the list row's fields. Named after the filters, e.g.
     `requests_status-pending_priority-high_2026-12-01.csv`. Whoever may list may export."""
-    batches = await queries.export_requests(
-        sessionmaker=request.app.state.sessionmaker, q=q, status=status_, request_type=type_,
-        priority=priority, sla_status=sla_status, created_from=created_from, created_to=created_to,
-        assignee_id=assignee_id, history=history, sort=sort,
-    )  # fmt: skip
+    batches = await queries.export_requests(sessionmaker=request.app.state.sessionmaker, **filters.query())
+    f = filters
     name = file_name(
         "requests",
         {
-            "q": q, "status": status_, "type": type_, "priority": priority, "sla": sla_status,
-            "from": created_from, "to": created_to, "assignee": assignee_id, "history": history,
-            "sort": None if sort == "-created_at" else sort,
+            "q": f.q, "status": f.status, "type": f.request_type, "priority": f.priority, "sla": f.sla_status,
+            "from": f.created_from, "to": f.created_to, "assignee": f.assignee_id, "history": f.history,
+            "sort": None if f.sort == DEFAULT_SORT else f.sort,
         },
     )  # fmt: skip
     return csv_response(name, queries.EXPORT_COLUMNS, batches)
