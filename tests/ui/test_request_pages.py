@@ -222,6 +222,8 @@ async def test_close_with_a_reason_then_find_it_in_history(page: Page, site: Sit
 async def test_refused_actions_are_shown_in_plain_words(page: Page, site: Site) -> None:
     request_id = await site.create_request(site.spare[2], "Moving out")
     await sign_in(page)
+    # a page whose live stream is lost (a network blip) keeps what it loaded: its buttons go stale
+    await page.route("**/api/v1/events", lambda route: route.abort())
     await page.goto(f"/requests/{request_id}")
     # someone else acknowledges it meanwhile: this page's button is now out of date
     response = await site.api("POST", f"/api/v1/requests/{request_id}/acknowledge")
