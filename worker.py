@@ -54,7 +54,7 @@ def build_worker(
         activities=[
             *activity_methods(activities),
             *activity_methods(DisconnectionActivities(activities.sessionmaker)),
-            *activity_methods(DunningActivities(activities.sessionmaker)),
+            *activity_methods(DunningActivities(activities.sessionmaker, settings.time_zone)),
         ],
         # SIGTERM (a rolling restart): stop polling, let in-flight activities finish for this long,
         # then cancel them; Temporal retries what was cut off on another worker.

@@ -20,9 +20,9 @@ from temporalio import activity
 
 from db import claims
 from db import disconnection as stored
+from db.business_calendar import capture_sla
 from db.models import Consumer, DunningRun, Payment, ServiceRequest
 from db.requests import write_request
-from db.system_settings import load_sla_settings
 from domain.consumers.types import PaymentStatus
 from domain.disconnection import dunning
 from domain.disconnection.dunning import DunningRunStatus, SkipReason
@@ -67,8 +67,9 @@ def _start_for(row: ServiceRequest, consumer: Consumer, sla: SlaSettings) -> Sta
 
 
 class DunningActivities:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], time_zone: str = "UTC") -> None:
         self.sessionmaker = sessionmaker
+        self.time_zone = time_zone  # the business calendar's zone until an admin saves one
 
     @activity.defn
     async def open_dunning_run(self, opening: DunningOpen) -> DunningPolicy:
@@ -120,7 +121,7 @@ class DunningActivities:
         policy = batch.policy
         async with self.sessionmaker() as session:
             profile = await stored.load_profile(session)
-            sla = await load_sla_settings(session)
+            sla = await capture_sla(session, at=policy.at, default_time_zone=self.time_zone)
             unpaid_long_enough = exists().where(
                 Payment.consumer_id == Consumer.id,
                 Payment.status.in_([PaymentStatus.PENDING, PaymentStatus.FAILED]),
@@ -210,9 +211,8 @@ class DunningActivities:
                 return SkipReason.ALREADY_OPEN
             return start
 
-    @staticmethod
     async def _written(
-        session: AsyncSession, key: str, consumer: Consumer
+        self, session: AsyncSession, key: str, consumer: Consumer
     ) -> StartRequest | SkipReason | None:
         """This cycle's request for the consumer, if written: to start (its workflow has not claimed
         it yet) or already created; None when not written."""
@@ -221,4 +221,5 @@ class DunningActivities:
             return None
         if await claims.is_claimed(session, row.request_id):
             return SkipReason.ALREADY_CREATED
-        return _start_for(row, consumer, await load_sla_settings(session))
+        sla = await capture_sla(session, at=row.created_at, default_time_zone=self.time_zone)
+        return _start_for(row, consumer, sla)

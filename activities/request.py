@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.mail import Mailer
 from activities.sms import LogSmsSender, SmsRejected, SmsSender
-from db import claims
+from db import claims, follow_ups
 from db import disconnection as stored_profiles
 from db.audit import jsonable
 from db.models import (
@@ -60,6 +60,7 @@ from workflows.schemas import (
     Completion,
     Email,
     Escalation,
+    FollowUpChange,
     MeterFacts,
     MeterFactsList,
     MeterLookup,
@@ -567,6 +568,22 @@ class RequestActivities:
                 body=escalation.notice.body, key=escalation.projection.event_key,
                 at=escalation.projection.occurred_at,
             )  # fmt: skip
+
+    @activity.defn
+    async def record_follow_up(self, change: FollowUpChange) -> None:
+        """A follow-up set, fired (the assignee told in the app) or cancelled, with its timeline event."""
+        f, p = change.follow_up, change.projection
+        async with self.sessionmaker() as session, session.begin():
+            await self._project(session, p)
+            await follow_ups.save(
+                session, request_id=change.request_id, key=f.key, due_at=f.due_at, note=f.note,
+                set_by=f.by, state=f.state, at=p.occurred_at,
+            )  # fmt: skip
+            if f.state == follow_ups.DONE:
+                await follow_ups.notify(
+                    session, request_id=change.request_id, key=f.key, set_by=f.by,
+                    title=f"Follow up: {change.request_id}", body=p.detail, at=p.occurred_at,
+                )  # fmt: skip
 
     @activity.defn
     async def send_email(self, email: Email) -> bool:

@@ -17,6 +17,7 @@ from api.audit.router import router as audit_router
 from api.auth import service as auth_service
 from api.auth.cookies import SlidingSession
 from api.auth.router import router as auth_router
+from api.clock import use_time_zone
 from api.complaints.router import router as complaints_router
 from api.consumers.router import router as consumers_router
 from api.csrf import CrossSiteWriteGuard
@@ -31,7 +32,6 @@ from api.payments import router as payments
 from api.reference.router import router as reference_router
 from api.requests.router import router as requests_router
 from api.temporal import TemporalGateway
-from api.ui.common import use_time_zone
 from api.ui.router import install as install_ui
 from db.session import make_engine, make_sessionmaker
 from settings import Settings, server_settings

@@ -26,7 +26,7 @@ DbId = Annotated[int, Field(ge=1, le=DB_INT_MAX, description="An ID (1 to 2³¹�
 
 def _without_offset(value: dt.time) -> dt.time:
     if value.tzinfo is not None:
-        raise ValueError("give a wall-clock time without an offset (times are UTC)")
+        raise ValueError("give a wall-clock time without an offset (local time in the utility's time zone)")
     return value
 
 
@@ -38,7 +38,8 @@ WallClock = Annotated[
             "type": "string",
             "format": "partial-time",
             "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$",
-            "description": "A UTC wall-clock time, `HH:MM` or `HH:MM:SS`, without an offset",
+            "description": "A wall-clock time in the utility's time zone (CONNECTDESK_TIME_ZONE), "
+            "`HH:MM` or `HH:MM:SS`, without an offset",
             "examples": ["08:00"],
         }
     ),

@@ -8,14 +8,14 @@ whose first activity claims the row (``db.claims``).
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Consumer, ServiceRequest
-from domain.request.types import Priority, RequestStatus, RequestType, SlaState
+from domain.request.types import Priority, RequestStatus, RequestType, SlaState, SlaTarget
 from workflows.schemas import ID_PREFIX, SlaSettings
 
 
@@ -40,6 +40,7 @@ async def write_request(
     Raises IntegrityError when the consumer already has an open request (their profile is locked)
     or the idempotency key was used before; the caller rolls back.
     """
+    due = sla.due_times(now)
     row = ServiceRequest(
         request_id=f"~{uuid.uuid4().hex[:20]}",  # replaced once the row has its number
         consumer_id=consumer_id,
@@ -50,9 +51,9 @@ async def write_request(
         preferred_date=preferred_date,
         slot_id=slot_id,
         notes=notes,
-        ack_due_at=now + timedelta(minutes=sla.ack_minutes),
-        response_due_at=now + timedelta(minutes=sla.response_minutes),
-        resolution_due_at=now + timedelta(minutes=sla.resolution_minutes),
+        ack_due_at=due[SlaTarget.ACKNOWLEDGEMENT],
+        response_due_at=due[SlaTarget.RESPONSE],
+        resolution_due_at=due[SlaTarget.RESOLUTION],
         ack_state=SlaState.ON_TRACK,
         response_state=SlaState.ON_TRACK,
         resolution_state=SlaState.ON_TRACK,

@@ -1,4 +1,5 @@
-"""Admin-editable system settings: SLA targets and the hold / escalation policy.
+"""Admin-editable system settings: SLA targets (each in business or calendar time) and the hold /
+escalation policy.
 
 Stored in ``system_settings`` (one row per key) so an admin changes them without a redeploy;
 each new request captures the values in force when it is created.
@@ -24,11 +25,16 @@ SLA_KEYS = {
     "sla_at_risk_fraction": "at_risk_fraction",
     "sla_pause_resolution_on_hold": "pause_resolution_on_hold",
     "sla_re_escalate_minutes": "re_escalate_minutes",
+    "sla_ack_business_hours": "ack_business_hours",
+    "sla_response_business_hours": "response_business_hours",
+    "sla_resolution_business_hours": "resolution_business_hours",
 }
 
 
 async def load_sla_settings(session: AsyncSession) -> SlaSettings:
-    """The SLA policy in force: stored values over the defaults (2 h / 4 h / 24 h, 75 %, no pause)."""
+    """The SLA policy in force: stored values over the defaults (2 h / 4 h / 24 h, 75 %, no pause,
+    every target in calendar time). Without the business calendar: ``db.business_calendar.capture_sla``
+    adds it for a new request."""
     rows = (await session.execute(select(SystemSetting.key, SystemSetting.value))).all()
     stored = {SLA_KEYS[key]: value for key, value in rows if key in SLA_KEYS}
     return SlaSettings(**stored)

@@ -22,7 +22,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from domain.disconnection.profile import LocalTime, Weekday
+from domain.disconnection.profile import LocalTime, TimeZoneName, Weekday
 
 __all__ = [
     "BusinessCalendar",
@@ -67,18 +67,9 @@ class BusinessCalendar(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    time_zone: str = "UTC"
+    time_zone: TimeZoneName = "UTC"
     hours: dict[Weekday, tuple[WorkWindow, ...]] = Field(default_factory=lambda: dict(_OFFICE_HOURS))
     closed_days: frozenset[date] = frozenset()
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
     @field_validator("hours")
     @classmethod

@@ -15,5 +15,6 @@ def add_months(day: date, months: int) -> date:
 
 def window_open(day: date, start: time, now: datetime) -> bool:
     """Whether a visit window starting at ``start`` on ``day`` can still be booked at ``now``:
-    any later day, or today before the window begins (a window under way is too late to book)."""
+    any later day, or today before the window begins (a window under way is too late to book).
+    ``now`` must be on the slots' clock: the utility's local time, whose wall clock they are."""
     return day > now.date() or (day == now.date() and start > now.time().replace(tzinfo=None))

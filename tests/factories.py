@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Consumer, Meter, ServiceRequest, TimeSlot, User, UtilityService
 from domain.consumers.types import Category, ConsumerStatus, MeterStatus, UtilityType
-from domain.request.types import Priority, RequestStatus, RequestType, SlaState
+from domain.request.types import Priority, RequestStatus, RequestType, SlaState, SlaTarget
 from domain.users import Role
 from workflows.schemas import SlaSettings, StartRequest
 
@@ -142,14 +142,13 @@ def start_for(consumer: Consumer, row: ServiceRequest, **overrides: object) -> S
 async def written_request(session: AsyncSession, start: StartRequest) -> ServiceRequest:
     """The row and profile lock the API's create writes for ``start`` before it starts the workflow
     (whose first activity then claims the row)."""
-    sla = start.sla
+    due = start.sla.due_times(start.created_at)
     row = ServiceRequest(
         request_id=start.request_id, consumer_id=start.consumer_id, request_type=start.request_type,
         status=RequestStatus.PENDING, priority=start.priority, reason=start.reason,
         preferred_date=start.preferred_date, slot_id=start.slot_id, notes=start.notes,
-        ack_due_at=start.created_at + timedelta(minutes=sla.ack_minutes),
-        response_due_at=start.created_at + timedelta(minutes=sla.response_minutes),
-        resolution_due_at=start.created_at + timedelta(minutes=sla.resolution_minutes),
+        ack_due_at=due[SlaTarget.ACKNOWLEDGEMENT], response_due_at=due[SlaTarget.RESPONSE],
+        resolution_due_at=due[SlaTarget.RESOLUTION],
         ack_state=SlaState.ON_TRACK, response_state=SlaState.ON_TRACK, resolution_state=SlaState.ON_TRACK,
         sla_status=SlaState.ON_TRACK, created_by=start.created_by_user_id, created_at=start.created_at,
     )  # fmt: skip

@@ -12,11 +12,11 @@ Pure pydantic and ``domain``: the workflow sandbox imports it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from domain.consumers.types import BillingCycle, PaymentMode, ServiceOrderType, UtilityType
 from domain.request.rules import Action
@@ -203,6 +203,37 @@ class WaiveFee(WaiveFeeBody, ActedBy):
     pass
 
 
+class EscalateBody(Model):
+    reason: str = Field(
+        min_length=1, max_length=500, description="Why it needs the next level now",
+        examples=["Consumer on life support equipment; crew needed today"],
+    )  # fmt: skip
+
+
+class Escalate(EscalateBody, ActedBy):
+    pass
+
+
+class FollowUpBody(Model):
+    """Remind me: at a date and time, or in N business hours (the utility's calendar)."""
+
+    at: datetime | None = Field(None, description="When, ISO 8601 with its offset")
+    in_business_hours: int | None = Field(
+        None, ge=1, le=2000, description="Or: this many business hours from now"
+    )
+    note: str = Field(default="", max_length=500, description="What to follow up on")
+
+    @model_validator(mode="after")
+    def _one_moment(self) -> FollowUpBody:
+        if (self.at is None) == (self.in_business_hours is None):
+            raise ValueError("give either 'at' or 'in_business_hours'")
+        return self
+
+
+class FollowUp(FollowUpBody, ActedBy):
+    pass
+
+
 # ---- the registry ------------------------------------------------------------------------------
 
 
@@ -252,5 +283,11 @@ ACTIONS: dict[str, ActionSpec] = {  # by update name (an Action is its name)
         ActionSpec(Action.LOG_CONTACT, LogContact, ContactBody, "_log_contact", "contacts",
                    "Log a call, an SMS or e-mail received, or a visit (a call or visit that reached "
                    "the consumer meets the response target)", check_data="_check_contact_data"),
+        ActionSpec(Action.ESCALATE, Escalate, EscalateBody, "_escalate_by_hand", "escalate",
+                   "Escalate to the next level now, with a reason (the chain is told, the priority raised)"),
+        ActionSpec(Action.FOLLOW_UP, FollowUp, FollowUpBody, "_follow_up", "follow-ups",
+                   "Remind me: a follow-up at a date and time or in N business hours (the assignee is "
+                   "told when it is due; cancelled if the request is resolved first)",
+                   check_data="_check_follow_up_data"),
     )
 }  # fmt: skip

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -24,6 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.disconnection import DisconnectionActivities
     from activities.request import RequestActivities
+    from domain.business_time import BusinessCalendar
     from domain.consumers.types import PaymentMode
     from domain.disconnection import notices as notice_rules
     from domain.disconnection.lawful import CutBlocked, NoticesSent, check_cut, earliest_lawful_moment
@@ -33,6 +35,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.disconnection.rules import DisconnectionKind, kind_of_request
     from domain.disconnection.window import at_local
     from domain.request import rules, sla
+    from domain.request.due import Pause
+    from domain.request.follow_ups import follow_up_due
     from domain.request.rules import Action, TransitionRefused
     from domain.request.types import (
         OPEN_STATUSES,
@@ -59,6 +63,8 @@ with workflow.unsafe.imports_passed_through():
         Assign,
         Close,
         CreateServiceOrder,
+        Escalate,
+        FollowUp,
         LogContact,
         PutOnHold,
         RecordFinalReadings,
@@ -72,12 +78,15 @@ with workflow.unsafe.imports_passed_through():
         NOTICE_STAGE_LABELS,
         PAYMENT_RECEIVED,
         PROTECTIONS_CHANGED,
+        SLA_POLICY_CHANGED,
         WORKFLOW_NAME,
         AssignedMeter,
         CommunicationRecord,
         Completion,
         Email,
         Escalation,
+        FollowUpChange,
+        FollowUpView,
         HoldView,
         LawfulFacts,
         LawfulFactsQuery,
@@ -98,6 +107,7 @@ with workflow.unsafe.imports_passed_through():
         ServiceOrderRecord,
         ServiceOrderView,
         SlaClockView,
+        SlaPolicyChanged,
         Sms,
         StartRequest,
     )
@@ -123,6 +133,8 @@ NOTICE_RENEWAL = "final-notice-renewal"
 # or a logged contact that reached them meets the response target; a consumer-visible note no
 # longer does. Runs begun before it keep their notes' effect on the clock and send no SMS.
 RESPONSE_DELIVERED = "response-delivered"
+
+MANUAL = "manual"  # an escalation a person asked for, not a breach
 
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")
@@ -183,15 +195,10 @@ class RequestWorkflow:
         self.priority = start.priority
         self.assignee: str | None = None
         self.escalation_level = 0
-        self.policy = sla.SlaPolicy(
-            ack=timedelta(minutes=start.sla.ack_minutes),
-            response=timedelta(minutes=start.sla.response_minutes),
-            resolution=timedelta(minutes=start.sla.resolution_minutes),
-            at_risk_fraction=start.sla.at_risk_fraction,
-            pause_resolution_on_hold=start.sla.pause_resolution_on_hold,
-            re_escalate_after=timedelta(minutes=start.sla.re_escalate_minutes),
-        )
-        self.clocks = sla.initial_clocks(start.created_at, self.policy)
+        self.policy = start.sla.policy()
+        # Due times are computed from data (creation, targets, calendars, pauses), never shifted.
+        self.pauses: list[Pause] = []
+        self.clocks = sla.clocks_from_data(start.created_at, self.policy)
         self.held_since: datetime | None = None
         self.plan: PlanView | None = None
         self.meters: list[AssignedMeter] = []
@@ -216,6 +223,7 @@ class RequestWorkflow:
         self.payments: set[str] = set()  # references of the payments already weighed
         self.notice_due_on: date | None = None  # the day the final notice waits for, once announced
         self.fee_waived: str | None = None  # the reconnection fee waived: by whom and why
+        self.follow_ups: list[FollowUpView] = []  # "remind me": pending ones wait on the run loop's timer
 
     # ---- run: SLA timers until the request is resolved -----------------------------------------
 
@@ -229,13 +237,22 @@ class RequestWorkflow:
             self.lawful = asyncio.create_task(self._lawful_disconnection())
         while self.status in OPEN_STATUSES:
             deadline = self._next_deadline()
-            timeout = None if deadline is None else max(deadline[0] - workflow.now(), timedelta(0))
+            reminder = self._next_follow_up()
+            if reminder is not None and (deadline is None or reminder.due_at < deadline[0]):
+                wake: datetime | None = reminder.due_at
+            else:
+                wake, reminder = (None, None) if deadline is None else (deadline[0], None)
+            timeout = None if wake is None else max(wake - workflow.now(), timedelta(0))
             try:
                 await workflow.wait_condition(lambda: self.changed, timeout=timeout)
             except TimeoutError:
-                assert deadline is not None
-                await self._on_deadline(deadline[1], deadline[2])
+                if reminder is not None:
+                    await self._follow_up_due(reminder)
+                else:
+                    assert deadline is not None
+                    await self._on_deadline(deadline[1], deadline[2])
             self.changed = False
+        await self._cancel_follow_ups()
         if self.lawful is not None:
             await self.lawful  # it stops once the request is no longer open
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -282,25 +299,28 @@ class RequestWorkflow:
             else:
                 if kind == "re_escalate":
                     self.re_escalated = True
-                await self._escalate(target, now, again=kind == "re_escalate")
+                again = kind == "re_escalate"
+                if not again:
+                    metrics.count("connectdesk_sla_breaches_total", target=target.value)
+                what = (
+                    f"still unresolved {self.policy.re_escalate_after} after its resolution SLA breach"
+                    if again
+                    else f"{target.value} SLA breached (due {self.clocks[target].due_at:%Y-%m-%d %H:%M} UTC)"
+                )
+                await self._escalate(target.value, what, "system", now)
             self._publish()
 
-    async def _escalate(self, target: SlaTarget, now: datetime, *, again: bool) -> None:
+    async def _escalate(self, cause: str, what: str, actor: str, now: datetime) -> None:
+        """Up one level: the priority raised, the timeline, the chain's in-app notices and e-mail.
+        ``cause``: the SLA target breached, or ``manual``."""
         level = self.escalation_level + 1
-        if not again:
-            metrics.count("connectdesk_sla_breaches_total", target=target.value)
-        metrics.count("connectdesk_escalations_total", target=target.value, level=level)
+        metrics.count("connectdesk_escalations_total", target=cause, level=level)
         priority = rules.raise_priority(self.priority)
-        what = (
-            f"still unresolved {self.policy.re_escalate_after} after its resolution SLA breach"
-            if again
-            else f"{target.value} SLA breached (due {self.clocks[target].due_at:%Y-%m-%d %H:%M} UTC)"
-        )
         detail = f"Escalated to level {level}: {what}. Priority {self.priority.value} → {priority.value}."
         projection = self._projection(
             "escalated",
             detail,
-            "system",
+            actor,
             self._refresh_sla(RowChanges(escalation_level=level, priority=priority)),
             now=now,
         )
@@ -322,7 +342,7 @@ class RequestWorkflow:
                 request_id=self.start.request_id,
                 consumer_id=self.start.consumer_id,
                 level=level,
-                target=target,
+                target=None if cause == MANUAL else SlaTarget(cause),
                 projection=projection,
                 notice=notice,
             ),
@@ -346,6 +366,39 @@ class RequestWorkflow:
         """A protection or weather emergency changed (the API signals after its commit): re-read."""
         workflow.logger.info("protections changed: %s (by %s)", change.what, change.by)
         self.facts_stale = True
+
+    @workflow.signal(name=SLA_POLICY_CHANGED)
+    async def sla_policy_changed(self, change: SlaPolicyChanged) -> None:
+        """An admin applied a new SLA policy: each unmet clock is recomputed from the creation, the new
+        targets and calendars and every pause so far (nothing already paused is lost); met clocks stay."""
+        await workflow.wait_condition(lambda: self.recorded)
+        async with self.lock:
+            if self.status not in OPEN_STATUSES:
+                return
+            policy = change.settings.policy()
+            if change.keep_resolution:
+                calendars: dict[SlaTarget, BusinessCalendar] = {
+                    t: c for t, c in policy.calendars.items() if t is not SlaTarget.RESOLUTION
+                }
+                if SlaTarget.RESOLUTION in self.policy.calendars:
+                    calendars[SlaTarget.RESOLUTION] = self.policy.calendars[SlaTarget.RESOLUTION]
+                policy = dataclasses.replace(policy, resolution=self.policy.resolution, calendars=calendars)
+            self.policy = policy
+            self.clocks = self._clocks_from_data()
+            due = {t: c.due_at for t, c in self.clocks.items()}
+            await self._project(
+                "sla_policy_changed",
+                f"SLA policy changed by {change.by}: due "
+                + ", ".join(f"{t.value} {d:%Y-%m-%d %H:%M} UTC" for t, d in due.items())
+                + f" ({self._paused_total(workflow.now())} paused so far).",
+                "system",
+                RowChanges(
+                    ack_due_at=due[SlaTarget.ACKNOWLEDGEMENT],
+                    response_due_at=due[SlaTarget.RESPONSE],
+                    resolution_due_at=due[SlaTarget.RESOLUTION],
+                ),
+            )
+            self._after_change()
 
     @workflow.signal(name=PAYMENT_RECEIVED)
     async def payment_received(self, payment: PaymentReceived) -> None:
@@ -595,7 +648,7 @@ class RequestWorkflow:
                     "put_on_hold", f"Put on hold automatically: {message}", "system",
                     RequestStatus.ON_HOLD, self.clocks, RowChanges(),
                 )  # fmt: skip
-                self.held_since = workflow.now()
+                self._pause_started()
                 self.auto_hold = message
             elif self.status is RequestStatus.ON_HOLD and self.auto_hold not in (None, message):
                 await self._project("hold_updated", f"Still on hold: {message}", "system", RowChanges())
@@ -729,6 +782,7 @@ class RequestWorkflow:
             close_reason=self.close_reason,
             notices=self.notices,
             fee_waived=self.fee_waived,
+            follow_ups=self.follow_ups,
         )
 
     # ---- updates: one per action of workflows.actions.ACTIONS, added by _action_updates ----------
@@ -833,8 +887,13 @@ class RequestWorkflow:
             self.clocks,
             RowChanges(),
         )
-        self.held_since = workflow.now()
+        self._pause_started()
         return "Request put on hold"
+
+    def _pause_started(self) -> None:
+        """On Hold from now: a pause interval opens (it stops the clocks the policy pauses)."""
+        self.held_since = workflow.now()
+        self.pauses.append(Pause(self.held_since))
 
     async def _resume(self, a: Resume) -> str:
         await self._resume_as(a.actor, "Resumed; status In Progress.")
@@ -842,15 +901,28 @@ class RequestWorkflow:
 
     async def _resume_as(self, actor: str, detail: str) -> None:
         now = workflow.now()
-        clocks = dict(self.clocks)
+        if self.pauses and self.pauses[-1].end is None:
+            self.pauses[-1] = Pause(self.pauses[-1].start, now)
+        clocks = self._clocks_from_data()
         changes = RowChanges()
-        if self.held_since is not None and self.policy.pause_resolution_on_hold:
-            held = now - self.held_since
-            clocks[SlaTarget.RESOLUTION] = sla.extend_for_hold(clocks[SlaTarget.RESOLUTION], held)
+        before = self.clocks[SlaTarget.RESOLUTION].due_at
+        if self.held_since is not None and clocks[SlaTarget.RESOLUTION].due_at != before:
             changes = RowChanges(resolution_due_at=clocks[SlaTarget.RESOLUTION].due_at)
-            detail += f" Resolution due moved by {held} held."
+            detail += (
+                f" Resolution due moved by {clocks[SlaTarget.RESOLUTION].due_at - before} held"
+                f" ({self._paused_total(now)} paused in all)."
+            )
         await self._transition("resumed", detail, actor, RequestStatus.IN_PROGRESS, clocks, changes)
         self.held_since = None
+
+    def _clocks_from_data(self) -> dict[SlaTarget, sla.SlaClock]:
+        """Every unmet clock recomputed from the creation, the policy and all the pauses so far."""
+        return sla.clocks_from_data(
+            self.start.created_at, self.policy, pauses=self.pauses, previous=self.clocks
+        )
+
+    def _paused_total(self, now: datetime) -> timedelta:
+        return sum(((p.end or now) - p.start for p in self.pauses), timedelta(0))
 
     async def _select_plan(self, a: SelectPlan) -> str:
         plan = await self._activity(
@@ -1078,6 +1150,65 @@ class RequestWorkflow:
             request_type=self.start.request_type.value,
             reason=reason.value,
         )
+
+    async def _escalate_by_hand(self, a: Escalate) -> str:
+        await self._escalate(MANUAL, f"asked by {a.actor}: {a.reason}", a.actor, workflow.now())
+        return f"Escalated to level {self.escalation_level}"
+
+    # ---- follow-ups: "remind me", a durable timer on the run loop --------------------------------
+
+    def _follow_up_at(self, a: FollowUp) -> datetime:
+        calendar = self.start.sla.calendar or BusinessCalendar()
+        return follow_up_due(
+            workflow.now(), at=a.at, in_business_hours=a.in_business_hours, calendar=calendar
+        )
+
+    def _check_follow_up_data(self, a: FollowUp) -> None:
+        self._follow_up_at(a)
+
+    async def _follow_up(self, a: FollowUp) -> str:
+        due = self._follow_up_at(a)
+        what = f"Follow-up set for {due:%Y-%m-%d %H:%M} UTC" + (f": {a.note}" if a.note else "")
+        projection = self._projection("follow_up_set", what + ".", a.actor, self._refresh_sla(RowChanges()))
+        view = FollowUpView(key=projection.event_key, due_at=due, note=a.note, by=a.actor)
+        await self._record_follow_up(view, projection)
+        self.follow_ups.append(view)
+        return what
+
+    def _next_follow_up(self) -> FollowUpView | None:
+        pending = [f for f in self.follow_ups if f.state == "pending"]
+        return min(pending, key=lambda f: f.due_at) if pending else None
+
+    async def _record_follow_up(self, view: FollowUpView, projection: Projection) -> None:
+        await self._activity(
+            RequestActivities.record_follow_up,
+            FollowUpChange(request_id=self.start.request_id, follow_up=view, projection=projection),
+        )
+
+    def _settle_follow_up(self, view: FollowUpView, state: str) -> FollowUpView:
+        settled = view.model_copy(update={"state": state})
+        self.follow_ups = [settled if f.key == view.key else f for f in self.follow_ups]
+        return settled
+
+    async def _follow_up_due(self, view: FollowUpView) -> None:
+        """The reminder's moment: the assignee (or whoever set it) is told, the timeline says so."""
+        async with self.lock:
+            if self.status not in OPEN_STATUSES:
+                return
+            detail = f"Follow-up due (set by {view.by})" + (f": {view.note}" if view.note else "") + "."
+            projection = self._projection("follow_up_due", detail, "system", self._refresh_sla(RowChanges()))
+            await self._record_follow_up(view.model_copy(update={"state": "done"}), projection)
+            self._settle_follow_up(view, "done")
+            self._publish()
+
+    async def _cancel_follow_ups(self) -> None:
+        """The request was resolved first: its pending follow-ups will not fire."""
+        async with self.lock:
+            for view in [f for f in self.follow_ups if f.state == "pending"]:
+                detail = f"Follow-up for {view.due_at:%Y-%m-%d %H:%M} UTC cancelled: the request is {self.status.value}."
+                projection = self._projection("follow_up_cancelled", detail, "system", RowChanges())
+                await self._record_follow_up(view.model_copy(update={"state": "cancelled"}), projection)
+                self._settle_follow_up(view, "cancelled")
 
     async def _waive_fee(self, a: WaiveFee) -> str:
         if self.fee_waived is not None:

@@ -6,18 +6,20 @@ Also the name constants and the workflow-ID builder, shared by the API, the work
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.business_time import BusinessCalendar
 from domain.consumers.types import BillingCycle, Category, PaymentMode, ServiceOrderType, UtilityType
 from domain.disconnection.notices import Stage as NoticeStage
 from domain.disconnection.profile import JurisdictionProfile
 from domain.disconnection.protections import Protection, ProtectionKind
 from domain.disconnection.rules import DisconnectionKind
 from domain.disconnection.window import HolidayCalendar
+from domain.request.sla import SlaPolicy, clocks_from_data
 from domain.request.types import (
     Channel,
     CloseReason,
@@ -34,6 +36,7 @@ from domain.request.types import (
 WORKFLOW_NAME = "RequestWorkflow"
 PROTECTIONS_CHANGED = "protections_changed"  # the signal: re-read the lawful-cut facts
 PAYMENT_RECEIVED = "payment_received"  # the signal: a payment may cancel a non-payment disconnection
+SLA_POLICY_CHANGED = "sla_policy_changed"  # the signal: an admin applies a new SLA policy to open requests
 ID_PREFIX = {RequestType.RECONNECTION: "RC", RequestType.DISCONNECTION: "DC"}
 # Readings are NUMERIC(14, 2) in the database: a larger one would fail its activity on every retry.
 READING_LIMIT = Decimal(10) ** 12
@@ -70,6 +73,49 @@ class SlaSettings(Model):
     at_risk_fraction: float = Field(default=0.75, gt=0, lt=1)
     pause_resolution_on_hold: bool = False
     re_escalate_minutes: int = 240
+    # Each target measured in business time (the calendar's working hours, holidays closed) or in
+    # calendar time (24/7). A regulated reconnection deadline is always calendar time.
+    ack_business_hours: bool = False
+    response_business_hours: bool = False
+    resolution_business_hours: bool = False
+    # The business calendar in force at creation, its holidays resolved (the workflow sandbox
+    # cannot load the ``holidays`` library). None: the default office hours (Mon–Fri 08:00–17:00 UTC).
+    calendar: BusinessCalendar | None = None
+
+    def business_hours(self, target: SlaTarget) -> bool:
+        return {
+            SlaTarget.ACKNOWLEDGEMENT: self.ack_business_hours,
+            SlaTarget.RESPONSE: self.response_business_hours,
+            SlaTarget.RESOLUTION: self.resolution_business_hours,
+        }[target]
+
+    def policy(self) -> SlaPolicy:
+        """The SLA policy these settings describe (business-hours targets on the captured calendar)."""
+        calendar = self.calendar or BusinessCalendar()
+        return SlaPolicy(
+            ack=timedelta(minutes=self.ack_minutes),
+            response=timedelta(minutes=self.response_minutes),
+            resolution=timedelta(minutes=self.resolution_minutes),
+            at_risk_fraction=self.at_risk_fraction,
+            pause_resolution_on_hold=self.pause_resolution_on_hold,
+            re_escalate_after=timedelta(minutes=self.re_escalate_minutes),
+            calendars={t: calendar for t in SlaTarget if self.business_hours(t)},
+        )
+
+    def due_times(self, created_at: datetime) -> dict[SlaTarget, datetime]:
+        """Each target's due moment for a request created at ``created_at`` (no pause yet): what the
+        row is written with, and what the workflow's clocks start from."""
+        return {t: c.due_at for t, c in clocks_from_data(created_at, self.policy()).items()}
+
+
+class SlaPolicyChanged(Model):
+    """Signal: an admin applied a new SLA policy to the open requests. Every unmet clock is
+    recomputed from the creation and the pauses so far (``keep_resolution``: a regulated
+    reconnection deadline, which the policy does not move)."""
+
+    settings: SlaSettings
+    by: str
+    keep_resolution: bool = False
 
 
 class StartRequest(Model):
@@ -167,6 +213,14 @@ class NoticesView(Model):
     checked_at: datetime
 
 
+class FollowUpView(Model):
+    key: str  # the follow-up's timeline event key: its identity
+    due_at: datetime
+    note: str
+    by: str
+    state: str = "pending"  # pending, done (fired) or cancelled (resolved first)
+
+
 class RequestState(Model):
     request_id: str
     request_type: RequestType
@@ -183,6 +237,7 @@ class RequestState(Model):
     close_reason: CloseReason | None = None
     notices: NoticesView | None = None  # a disconnection the profile's rules govern
     fee_waived: str | None = None  # a reconnection whose fee a supervisor waived: why
+    follow_ups: list[FollowUpView] = []
 
 
 class Outcome(Model):
@@ -205,6 +260,8 @@ class RowChanges(Model):
     response_state: SlaState | None = None
     resolution_state: SlaState | None = None
     sla_status: SlaState | None = None
+    ack_due_at: datetime | None = None
+    response_due_at: datetime | None = None
     resolution_due_at: datetime | None = None
     acknowledged_at: datetime | None = None
     first_response_at: datetime | None = None
@@ -340,11 +397,20 @@ class Sms(Model):
     consumer_id: int
 
 
+class FollowUpChange(Model):
+    """A follow-up set, fired or cancelled: its timeline event and its row (``follow_ups``); fired,
+    it tells the assignee (or whoever set it, if unassigned) in the app."""
+
+    request_id: str
+    follow_up: FollowUpView
+    projection: Projection
+
+
 class Escalation(Model):
     request_id: str
     consumer_id: int
     level: int
-    target: SlaTarget
+    target: SlaTarget | None  # None: escalated by hand
     projection: Projection
     notice: CommunicationRecord
 

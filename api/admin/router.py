@@ -1,13 +1,16 @@
-"""Admin endpoints: SLA targets, time slots, plans, users. Admins only; each write commits once."""
+"""Admin endpoints: SLA targets, the business calendar, time slots, plans, users. Admins only; each write commits once."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
+from pydantic import AwareDatetime
 
 from api.admin import service
 from api.admin.schemas import (
+    BusinessCalendarRead,
+    BusinessTimePreview,
     PlanCreate,
     PlanUpdate,
     SlaSettingsRead,
@@ -25,6 +28,7 @@ from api.idempotency import IdempotencyKey, IdempotentWrite
 from api.pagination import Page, PageNumber, PageSize
 from api.params import DB_INT_MAX
 from api.reference.schemas import PlanRead
+from domain.business_calendar import CalendarSettings
 from domain.consumers.types import Category
 from domain.users import Role
 
@@ -79,6 +83,71 @@ async def replace_sla(
     return result
 
 
+# ---- business calendar --------------------------------------------------------------------------
+
+
+@router.get(
+    "/business-calendar",
+    summary="The business calendar in force",
+    description="The time zone, the working windows per weekday (0 = Monday), the country / region whose "
+    "public holidays close the office and the closures added by hand; `closed_this_year` lists the days "
+    "closed this year. SLA targets measured in business hours count only working time on it. "
+    "`updated_by` is null while the defaults apply (Monday to Friday 08:00–17:00 in CONNECTDESK_TIME_ZONE).",
+    responses=ADMIN_ONLY,
+)
+async def read_business_calendar(
+    user: AdminUser, session: SessionDep, settings: SettingsDep
+) -> BusinessCalendarRead:
+    return await service.read_business_calendar(session=session, default_time_zone=settings.time_zone)
+
+
+@router.put(
+    "/business-calendar",
+    summary="Replace the business calendar",
+    description="Stores the whole calendar and records who changed it; the same body again changes "
+    "nothing. Refused (422, naming the field): an unknown time zone, overlapping windows on a day, a week "
+    "without a working window, a country or subdivision the `holidays` library does not know, two "
+    "closures on one date. Requests created afterwards count business hours on it; open requests keep "
+    "the calendar they were created with.",
+    responses=ADMIN_ONLY,
+)
+async def replace_business_calendar(
+    body: CalendarSettings,
+    user: AdminUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    key: IdempotencyKey = None,
+) -> BusinessCalendarRead:
+    once = IdempotentWrite.of(key, user_id=user.id, operation="admin.replace_business_calendar", payload=body)
+    await once.check(session)
+    result = await service.replace_business_calendar(
+        session=session, calendar=body, user=user, default_time_zone=settings.time_zone
+    )
+    await once.commit(session, result)
+    return result
+
+
+@router.get(
+    "/business-calendar/preview",
+    summary="When a number of business hours ends",
+    description="The moment `hours` of business time after `start` end on the calendar in force, in its "
+    "time zone (ISO 8601 with offset): check the calendar before relying on it.",
+    responses=ADMIN_ONLY,
+)
+async def preview_business_time(
+    user: AdminUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    start: Annotated[
+        AwareDatetime, Query(description="ISO 8601 with an offset, e.g. 2026-12-04T15:30:00-05:00")
+    ],
+    hours: Annotated[float, Query(gt=0, le=720, description="Business hours to count (at most 720)")],
+) -> BusinessTimePreview:
+    return await service.preview_business_time(
+        session=session, start=start, hours=hours, default_time_zone=settings.time_zone
+    )
+
+
 # ---- time slots ---------------------------------------------------------------------------------
 
 
@@ -102,7 +171,8 @@ async def list_time_slots(
     "/time-slots",
     status_code=status.HTTP_201_CREATED,
     summary="Add a time slot",
-    description="A visit window with a daily capacity. It must end after it starts (422) and must not "
+    description="A visit window with a daily capacity, its times wall-clock times in the utility's time zone "
+    "(CONNECTDESK_TIME_ZONE). It must end after it starts (422) and must not "
     "overlap an active slot or repeat an existing window (409).",
     responses={**ADMIN_ONLY, **_conflict("Overlaps an active slot or repeats a window")},
 )

@@ -1,4 +1,5 @@
-"""What the admin endpoints read and return: SLA settings, time slots, plans, users."""
+"""What the admin endpoints read and return: SLA settings, the business calendar, time slots, plans,
+users."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from pydantic_core import CoreSchema
 
 from api.params import WallClock
 from api.reference.schemas import CENT, PLAN_EXAMPLE
+from domain.business_calendar import CalendarSettings, Holiday
 from domain.consumers.types import SUB_CATEGORIES, Category, UtilityType
 from domain.users import Role
 
@@ -84,8 +86,15 @@ class _Patch(_Input):
 # ---- SLA ----------------------------------------------------------------------------------------
 
 
+_MEASURED_IN = (
+    "The {} target is measured in business hours (the business calendar's working windows, holidays "
+    "and closures not counted: true) or in calendar time, 24/7 (false, the default)."
+)
+
+
 class SlaSettingsUpdate(_Input):
-    """The whole SLA policy (PUT replaces it): targets in minutes from a request's creation.
+    """The whole SLA policy (PUT replaces it): targets in minutes from a request's creation, each
+    counted in business hours or in calendar time.
 
     Targets must not shrink along the lifecycle: acknowledgement ≤ response ≤ resolution.
     New requests capture the policy in force when they are created.
@@ -99,6 +108,13 @@ class SlaSettingsUpdate(_Input):
     re_escalate_minutes: Minutes = Field(
         description="Escalate again this often while a target stays breached"
     )
+    ack_business_hours: bool = Field(False, description=_MEASURED_IN.format("acknowledgement"))
+    response_business_hours: bool = Field(False, description=_MEASURED_IN.format("response"))
+    resolution_business_hours: bool = Field(
+        False,
+        description=_MEASURED_IN.format("resolution")
+        + " A reconnection's regulated deadline replaces it and is always calendar time.",
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -110,6 +126,9 @@ class SlaSettingsUpdate(_Input):
                     "at_risk_fraction": 0.75,
                     "pause_resolution_on_hold": False,
                     "re_escalate_minutes": 240,
+                    "ack_business_hours": True,
+                    "response_business_hours": True,
+                    "resolution_business_hours": False,
                 }
             ]
         }
@@ -141,6 +160,9 @@ class SlaSettingsRead(BaseModel):
     at_risk_fraction: float
     pause_resolution_on_hold: bool
     re_escalate_minutes: int
+    ack_business_hours: bool = Field(description="Acknowledgement in business hours (false: calendar time)")
+    response_business_hours: bool = Field(description="Response in business hours (false: calendar time)")
+    resolution_business_hours: bool = Field(description="Resolution in business hours (false: calendar time)")
     updated_by: str | None = None
     updated_at: dt.datetime | None = None
 
@@ -154,12 +176,55 @@ class SlaSettingsRead(BaseModel):
                     "at_risk_fraction": 0.75,
                     "pause_resolution_on_hold": False,
                     "re_escalate_minutes": 240,
+                    "ack_business_hours": True,
+                    "response_business_hours": True,
+                    "resolution_business_hours": False,
                     "updated_by": "admin",
                     "updated_at": "2026-11-23T09:15:00Z",
                 }
             ]
         }
     )
+
+
+# ---- business calendar --------------------------------------------------------------------------
+
+
+class BusinessCalendarRead(CalendarSettings):
+    """The business calendar in force, the days it is closed this year, and who last changed it
+    (null while the defaults apply: office hours in the app's time zone, no holidays)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", json_schema_extra={})
+
+    closed_this_year: list[Holiday] = Field(
+        description="This year's public holidays of the country / region and the closures, by date"
+    )
+    updated_by: str | None = None
+    updated_at: dt.datetime | None = None
+
+
+class BusinessTimePreview(BaseModel):
+    """When ``hours`` of business time after ``start`` end, on the calendar in force."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "start": "2026-12-04T15:30:00-05:00",
+                    "hours": 4,
+                    "due_at": "2026-12-07T10:30:00-05:00",
+                    "time_zone": "America/New_York",
+                }
+            ]
+        }
+    )
+
+    start: dt.datetime = Field(description="The moment counting starts (ISO 8601 with offset)")
+    hours: float = Field(description="Business hours counted")
+    due_at: dt.datetime = Field(
+        description="When they end, in the calendar's time zone (ISO 8601 with offset)"
+    )
+    time_zone: str = Field(description="The calendar's time zone")
 
 
 # ---- time slots ---------------------------------------------------------------------------------

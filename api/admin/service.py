@@ -1,4 +1,4 @@
-"""Admin configuration: SLA targets, time slots, plans and user accounts.
+"""Admin configuration: SLA targets, the business calendar, time slots, plans and user accounts.
 
 Every function takes keyword-only arguments and a session, flushes but never commits:
 the router commits once, after the whole operation succeeded.
@@ -7,14 +7,17 @@ the router commits once, after the whole operation succeeded.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.admin.schemas import (
+    BusinessCalendarRead,
+    BusinessTimePreview,
     PlanCreate,
     PlanServiceIn,
     PlanUpdate,
@@ -32,6 +35,7 @@ from api.auth.service import password_refusal, revoke_tokens
 from api.errors import Problem
 from api.pagination import Page, paginate
 from api.reference.schemas import PlanRead
+from db.business_calendar import calendar_changed, load_calendar_settings, save_calendar_settings
 from db.models import (
     Plan,
     PlanService,
@@ -44,6 +48,8 @@ from db.models import (
     UtilityService,
 )
 from db.system_settings import SLA_KEYS, load_sla_settings, save_sla_settings
+from domain.business_calendar import CalendarSettings, closed_days, resolved_calendar
+from domain.business_time import NoWorkingTime, add_business_time
 from domain.consumers.types import Category, UtilityType
 from domain.passwords import PasswordPolicy, hash_password
 from domain.users import Role
@@ -100,6 +106,48 @@ async def replace_sla(*, session: AsyncSession, settings: SlaSettingsUpdate, use
     """Store the whole SLA policy, recording ``user`` as its author. Requests already open keep theirs."""
     await save_sla_settings(session, SlaSettings(**settings.model_dump()), by=user.username)
     return await read_sla(session=session)
+
+
+# ---- business calendar --------------------------------------------------------------------------
+
+
+async def read_business_calendar(
+    *, session: AsyncSession, default_time_zone: str, today: date | None = None
+) -> BusinessCalendarRead:
+    """The business calendar in force (office hours in ``default_time_zone`` until an admin saves
+    one), the days it is closed this year, and its last change."""
+    settings = await load_calendar_settings(session, default_time_zone=default_time_zone)
+    year = (today or datetime.now(ZoneInfo(settings.time_zone)).date()).year
+    by, at = await calendar_changed(session)
+    return BusinessCalendarRead(
+        **settings.model_dump(), closed_this_year=closed_days(settings, year), updated_by=by, updated_at=at
+    )
+
+
+async def replace_business_calendar(
+    *, session: AsyncSession, calendar: CalendarSettings, user: User, default_time_zone: str
+) -> BusinessCalendarRead:
+    """Store the whole business calendar, recording ``user`` as its author (the same calendar again
+    changes nothing). Requests already open keep the calendar they were created with."""
+    await save_calendar_settings(session, calendar, by=user.username)
+    return await read_business_calendar(session=session, default_time_zone=default_time_zone)
+
+
+async def preview_business_time(
+    *, session: AsyncSession, start: datetime, hours: float, default_time_zone: str
+) -> BusinessTimePreview:
+    """When ``hours`` of business time after ``start`` end on the calendar in force (holidays of the
+    start's year and the next two included); 422 when the calendar leaves no working time to count in."""
+    settings = await load_calendar_settings(session, default_time_zone=default_time_zone)
+    local = start.astimezone(ZoneInfo(settings.time_zone))
+    calendar = resolved_calendar(settings, range(local.year, local.year + 3))
+    try:
+        due = add_business_time(calendar, start, timedelta(hours=hours))
+    except NoWorkingTime as exc:
+        raise _invalid("query.start", str(exc)) from None
+    return BusinessTimePreview(
+        start=start, hours=hours, due_at=due.astimezone(calendar.zone), time_zone=settings.time_zone
+    )
 
 
 # ---- time slots ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.clock import local_zone
 from api.errors import Problem
 from api.pagination import Page, paginate
 from api.reference.schemas import DayAvailability, MeterRead, PlanRead, PlanSearchResult, SlotAvailability
@@ -154,17 +155,19 @@ def refuse_past(day: date, *, today: date, field: str = "query.date") -> None:
         )
 
 
-def utc_now() -> datetime:
-    """The clock slots are read on: time slots are UTC wall-clock windows, like every date here."""
-    return datetime.now(UTC)
+def slot_clock(now: datetime | None = None) -> datetime:
+    """``now`` (default: this moment) on the clock slots are read on: time slots are wall-clock
+    windows in the utility's time zone, so "today" and "has it begun" are local."""
+    return (now or datetime.now(UTC)).astimezone(local_zone())
 
 
 async def slot_availability(
     *, session: AsyncSession, day: date, now: datetime | None = None
 ) -> DayAvailability:
-    """Every active slot's capacity, seats booked and seats left on ``day``; refuses a past day (422).
-    Today's windows that have begun are shown with no seats left."""
-    now = now or utc_now()
+    """Every active slot's capacity, seats booked and seats left on ``day``; refuses a day before
+    today (422). Today's windows that have begun are shown with no seats left: both read on the
+    utility's local clock."""
+    now = slot_clock(now)
     refuse_past(day, today=now.date())
     seats = await _slot_days(session, day, day)
     slots = []
@@ -201,7 +204,7 @@ async def earliest_available_slot(
     (or no slot is active), skipping the (slot, day) pairs in ``exclude``. Reads only: the caller
     books the seat with ``db.slots.book_slot``, which refuses if another request took it in between.
     """
-    now = now or utc_now()
+    now = slot_clock(now)
     slots = await _active_slots(session)
     if not slots:
         return None
@@ -222,7 +225,7 @@ async def slot_has_capacity(
     """True when ``slot_id`` is an active slot with a seat left on ``day`` that has not begun;
     False for unknown or inactive slots."""
     slot = await session.get(TimeSlot, slot_id)
-    if slot is None or not slot.active or not window_open(day, slot.start_time, now or utc_now()):
+    if slot is None or not slot.active or not window_open(day, slot.start_time, slot_clock(now)):
         return False
     row = await session.get(SlotDay, (slot_id, day), populate_existing=True)
     capacity, booked = _seats(slot, row)

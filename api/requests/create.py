@@ -10,16 +10,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
+from api.clock import local_now
 from api.consumers.accounts import by_account_number
 from api.errors import DependencyUnavailable, Problem
 from api.requests import schemas
 from api.temporal import TemporalGateway, translated
 from db import claims
+from db.business_calendar import capture_sla
 from db.disconnection import load_profile
 from db.models import Consumer, RequestEvent, ServiceRequest, TimeSlot, User
 from db.requests import write_request
 from db.slots import SlotFull, book_slot, release_slot
-from db.system_settings import load_sla_settings
 from domain.dates import window_open
 from domain.disconnection.lawful import reconnection_target
 from domain.disconnection.rules import disconnection_kind_for, request_type_for_service
@@ -187,7 +188,7 @@ async def create_request(
     """
     from api.reference.service import REASONS
 
-    started = datetime.now(UTC)
+    started = local_now()  # slot windows and "today" are the utility's wall clock
     today = started.date()
     async with sessionmaker() as session:
         if idempotency_key and (existing := await _replayed(session, idempotency_key, user, data)):
@@ -213,14 +214,17 @@ async def create_request(
                 errors=[{"field": "preferred_date", "message": "in the past"}],
             )  # fmt: skip
         slot = await _choose_slot(session, data, started)
-        sla = await load_sla_settings(session)
         now = datetime.now(UTC)
+        sla = await capture_sla(session, at=now, default_time_zone=settings.time_zone)
         regulated = None
         if request_type is RequestType.RECONNECTION:
             regulated = reconnection_target(await load_profile(session), reason=data.reason, at=now)
         if regulated is not None:  # the regulator's deadline replaces the standard resolution target
-            sla = sla.model_copy(
-                update={"resolution_minutes": max(1, int((regulated.due_at - now).total_seconds() // 60))}
+            sla = sla.model_copy(  # and stays calendar time, whatever the policy's resolution target
+                update={
+                    "resolution_minutes": max(1, int((regulated.due_at - now).total_seconds() // 60)),
+                    "resolution_business_hours": False,
+                }
             )
         try:
             row = await write_request(

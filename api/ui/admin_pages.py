@@ -1,5 +1,5 @@
-"""Administration pages (admins only): SLA targets, time slots, plans, user accounts and the
-disconnection rules (the jurisdiction profile, weather emergencies).
+"""Administration pages (admins only): SLA targets, the business calendar, time slots, plans, user
+accounts and the disconnection rules (the jurisdiction profile, weather emergencies).
 
 Each form posts here and goes through the same admin service and pydantic models as the JSON API,
 so the rules (targets that never shrink, slots that never overlap, one admin who cannot lock
@@ -9,9 +9,11 @@ and everything typed kept; nothing is written.
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
@@ -25,10 +27,20 @@ from api.errors import Problem
 from api.idempotency import Replayed
 from api.ui.common import PageUser, UiRoute, form_dict, form_write, plain_words, redirect, render
 from api.ui.protection_pages import end_of_day
+from db.business_calendar import load_calendar_settings
 from db.disconnection import load_profile as stored_profile
 from db.models import User
+from domain.business_calendar import (
+    MAX_WINDOWS_PER_DAY,
+    CalendarSettings,
+    Closure,
+    country_names,
+    resolved_calendar,
+    supported_countries,
+)
+from domain.business_time import NoWorkingTime, add_business_time
 from domain.consumers.types import SUB_CATEGORIES, Category, UtilityType
-from domain.disconnection.profile import PRESETS
+from domain.disconnection.profile import PRESETS, Weekday
 from domain.disconnection.protections import WeatherHazard
 from domain.users import Role
 
@@ -36,6 +48,7 @@ router = APIRouter(route_class=UiRoute, include_in_schema=False)
 
 TABS = [
     ("sla", "SLA targets"),
+    ("calendar", "Business calendar"),
     ("slots", "Time slots"),
     ("plans", "Plans"),
     ("users", "Users"),
@@ -71,8 +84,11 @@ async def _admin_page(
     context: dict[str, Any] = {"tab": tab, "tabs": TABS, "errors": errors or {}, "values": values or {}}
     if tab == "sla":
         context["sla"] = await service.read_sla(session=session)
+    elif tab == "calendar":
+        context |= await _calendar_context(request, session, (values or {}).get("calendar", {}))
     elif tab == "slots":
         context["slots"] = (await service.list_time_slots(session=session, size=LIST_SIZE)).items
+        context["time_zone"] = request.app.state.settings.time_zone
     elif tab == "plans":
         context["plans"] = (await service.list_plans(session=session, size=LIST_SIZE)).items
         context["categories"] = list(Category)
@@ -145,14 +161,160 @@ async def save_sla(request: Request, user: AdminPageUser, session: SessionDep) -
             "at_risk_fraction",
             "re_escalate_minutes",
         )
+        measured = {f"{t}_business_hours": values.get(f"{t}_measure") == "business" for t in SLA_TARGETS}
         body = schemas.SlaSettingsUpdate.model_validate(
             {k: values.get(k) for k in fields}
-            | {"pause_resolution_on_hold": _checked(values, "pause_resolution_on_hold")},
+            | {"pause_resolution_on_hold": _checked(values, "pause_resolution_on_hold")}
+            | measured,
         )
         await service.replace_sla(session=session, settings=body, user=user)
         return "SLA targets saved; requests created from now on use them."
 
     return await _submit(request, user, session, "sla", "sla", apply)
+
+
+SLA_TARGETS = ("ack", "response", "resolution")
+
+
+# ---- business calendar --------------------------------------------------------------------------
+
+WEEKDAYS = [(day, day.name.title()) for day in Weekday]
+
+
+def _window_rows(stored: CalendarSettings, typed: dict[str, str]) -> dict[Weekday, list[tuple[str, str]]]:
+    """Each weekday's windows as (start, end) texts — as typed when the form comes back refused, else
+    as stored — and one blank pair to add a window with."""
+    rows: dict[Weekday, list[tuple[str, str]]] = {}
+    for day in Weekday:
+        if typed:
+            pairs = [
+                (typed.get(f"hours-{day.value}-{i}-start", ""), typed.get(f"hours-{day.value}-{i}-end", ""))
+                for i in range(MAX_WINDOWS_PER_DAY + 1)
+            ]
+            pairs = [pair for pair in pairs if any(pair)]
+        else:
+            pairs = [(f"{w.start:%H:%M}", f"{w.end:%H:%M}") for w in stored.hours.get(day, ())]
+        rows[day] = [*pairs, ("", "")] if len(pairs) < MAX_WINDOWS_PER_DAY else pairs
+    return rows
+
+
+def _hours_from_form(values: dict[str, str]) -> dict[int, list[dict[str, str]]]:
+    """The windows typed per weekday; a pair left blank is no window (how one is removed), a pair
+    half filled is refused (422)."""
+    hours: dict[int, list[dict[str, str]]] = {}
+    for day in Weekday:
+        for i in range(MAX_WINDOWS_PER_DAY + 1):
+            start, end = (
+                values.get(f"hours-{day.value}-{i}-start", ""),
+                values.get(f"hours-{day.value}-{i}-end", ""),
+            )
+            if bool(start) != bool(end):
+                raise Problem(
+                    422, f"{day.name.title()}: give both times of a window, or clear both to remove it.",
+                    type_="/problems/validation",
+                )  # fmt: skip
+            if start:
+                hours.setdefault(day.value, []).append({"start": start, "end": end})
+    return hours
+
+
+def _preview(request: Request, calendar: CalendarSettings) -> tuple[str | None, str | None]:
+    """The page's own check of the calendar: when N business hours from a local moment end."""
+    start, hours = request.query_params.get("preview_start"), request.query_params.get("preview_hours")
+    if not start or not hours:
+        return None, None
+    try:
+        began = datetime.fromisoformat(start)
+        counted = float(hours)
+    except ValueError:
+        return None, "Give a start date and time and a number of hours."
+    if not 0 < counted <= 720:
+        return None, "Give between 0 and 720 business hours."
+    zone = ZoneInfo(calendar.time_zone)
+    began = began.replace(tzinfo=zone) if began.tzinfo is None else began
+    resolved = resolved_calendar(calendar, range(began.year, began.year + 3))
+    try:
+        due = add_business_time(resolved, began, timedelta(hours=counted)).astimezone(zone)
+    except NoWorkingTime as exc:
+        return None, str(exc)
+    return f"{counted:g} business hours from {began:%a %d %b %Y %H:%M} end {due:%a %d %b %Y %H:%M %Z}.", None
+
+
+async def _calendar_context(request: Request, session: SessionDep, typed: dict[str, str]) -> dict[str, Any]:
+    calendar = await service.read_business_calendar(
+        session=session, default_time_zone=request.app.state.settings.time_zone
+    )
+    stored = CalendarSettings.model_validate(calendar.model_dump(include=set(CalendarSettings.model_fields)))
+    preview, preview_error = _preview(request, stored)
+    country = typed.get("holidays_country", calendar.holidays_country or "")
+    return {
+        "calendar": calendar,
+        "weekdays": WEEKDAYS,
+        "window_rows": _window_rows(stored, typed),
+        "zones": sorted(zoneinfo.available_timezones()),
+        "countries": country_names(),
+        "subdivisions": supported_countries().get(country.upper(), ()),
+        "preview": preview,
+        "preview_error": preview_error,
+        "preview_values": dict(request.query_params),
+    }
+
+
+async def _stored_calendar(request: Request, session: SessionDep) -> CalendarSettings:
+    return await load_calendar_settings(session, default_time_zone=request.app.state.settings.time_zone)
+
+
+async def _save_calendar(session: SessionDep, user: User, calendar: CalendarSettings) -> None:
+    await service.replace_business_calendar(
+        session=session, calendar=calendar, user=user, default_time_zone=calendar.time_zone
+    )
+
+
+@router.post("/admin/business-calendar")
+async def save_business_calendar(request: Request, user: AdminPageUser, session: SessionDep) -> Response:
+    async def apply(values: dict[str, str]) -> str:
+        stored = await _stored_calendar(request, session)
+        calendar = CalendarSettings.model_validate(
+            {
+                "time_zone": values.get("time_zone", ""),
+                "hours": _hours_from_form(values),
+                "holidays_country": values.get("holidays_country") or None,
+                "holidays_subdivision": values.get("holidays_subdivision") or None,
+                "closures": [closure.model_dump() for closure in stored.closures],
+            }
+        )
+        await _save_calendar(session, user, calendar)
+        return "Business calendar saved; requests created from now on count business hours on it."
+
+    return await _submit(request, user, session, "calendar", "calendar", apply)
+
+
+@router.post("/admin/business-calendar/closures")
+async def add_closure(request: Request, user: AdminPageUser, session: SessionDep) -> Response:
+    async def apply(values: dict[str, str]) -> str:
+        stored = await _stored_calendar(request, session)
+        closure = Closure.model_validate({"date": values.get("date"), "label": values.get("label", "")})
+        calendar = CalendarSettings.model_validate(
+            stored.model_dump()
+            | {"closures": [*(c.model_dump() for c in stored.closures), closure.model_dump()]}
+        )
+        await _save_calendar(session, user, calendar)
+        return f"Closure on {closure.date:%d %b %Y} ({closure.label}) added."
+
+    return await _submit(request, user, session, "calendar", "closure-new", apply)
+
+
+@router.post("/admin/business-calendar/closures/{day}/delete")
+async def remove_closure(request: Request, day: date, user: AdminPageUser, session: SessionDep) -> Response:
+    async def apply(values: dict[str, str]) -> str:
+        stored = await _stored_calendar(request, session)
+        kept = [c.model_dump() for c in stored.closures if c.date != day]
+        await _save_calendar(
+            session, user, CalendarSettings.model_validate(stored.model_dump() | {"closures": kept})
+        )
+        return f"Closure on {day:%d %b %Y} removed."
+
+    return await _submit(request, user, session, "calendar", f"closure-{day.isoformat()}", apply)
 
 
 # ---- time slots ---------------------------------------------------------------------------------

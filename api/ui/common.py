@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 import uuid
-import zoneinfo
 from collections.abc import Callable, Coroutine, Mapping
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -28,6 +27,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from api.auth.deps import cookie_scheme, get_current_user, require_roles
+from api.clock import local_now, local_zone
 from api.deps import SessionDep, SettingsDep
 from api.errors import Problem
 from api.idempotency import IdempotentWrite
@@ -47,24 +47,18 @@ def _as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-# The utility's time zone (CONNECTDESK_TIME_ZONE): every date and time a page shows is in it; the
-# API keeps ISO 8601 with offsets. Set by create_app (one per process).
-_ZONE: tzinfo = UTC
-
-
-def use_time_zone(name: str) -> None:
-    global _ZONE
-    _ZONE = UTC if name == "UTC" else zoneinfo.ZoneInfo(name)
+# Every date and time a page shows is in the utility's time zone (api.clock, set by create_app);
+# the API keeps ISO 8601 with offsets.
 
 
 def fmt_datetime(value: datetime | None) -> str:
     """'01 Dec 2026 09:30 EST': the moment in the utility's time zone, with its abbreviation."""
-    return "—" if value is None else _as_utc(value).astimezone(_ZONE).strftime("%d %b %Y %H:%M %Z")
+    return "—" if value is None else _as_utc(value).astimezone(local_zone()).strftime("%d %b %Y %H:%M %Z")
 
 
 def fmt_date(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
-        value = _as_utc(value).astimezone(_ZONE).date()
+        value = _as_utc(value).astimezone(local_zone()).date()
     return "—" if value is None else value.strftime("%d %b %Y")
 
 
@@ -240,7 +234,7 @@ def render(
         "active": active,
         "flash": unquote(flash) if flash else None,
         "is_supervisor": is_supervisor(user),
-        "today": datetime.now(UTC).date(),
+        "today": local_now().date(),  # date pickers start at the utility's today
         **(context or {}),
     }
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)

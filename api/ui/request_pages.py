@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, get_args, get_origin
 from urllib.parse import urlencode
 
@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, QueryParams
 
+from api.clock import local_now
 from api.consumers import accounts, service_orders
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import Problem
@@ -480,7 +481,7 @@ async def new_request_submit(
     try:
         body = _create_body(values)
         if body.preferred_date is not None:
-            reference.refuse_past(body.preferred_date, today=datetime.now(UTC).date(), field="preferred_date")
+            reference.refuse_past(body.preferred_date, today=local_now().date(), field="preferred_date")
     except ValidationError as exc:
         return await _details_step(
             request, user, session, settings, consumer_id, values=values, error=plain_words(exc),

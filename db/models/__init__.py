@@ -9,6 +9,7 @@ from db.models.consumer import Consumer
 from db.models.counters import ConsumerTotal, RequestCount
 from db.models.document import Document
 from db.models.dunning import DunningRun
+from db.models.follow_up import FollowUp
 from db.models.idempotency import IdempotencyRecord
 from db.models.meter import Meter, MeterAssignment, MeterReading, ReadingTampering, UtilityService
 from db.models.notification import Notification
@@ -32,6 +33,7 @@ __all__ = [
     "ConsumerTotal",
     "Document",
     "DunningRun",
+    "FollowUp",
     "IdempotencyRecord",
     "Meter",
     "MeterAssignment",

@@ -46,6 +46,7 @@ __all__ = [
     "ReconnectionFeeRule",
     "ReconnectionTrigger",
     "SeasonalDeadline",
+    "TimeZoneName",
     "Weekday",
 ]
 
@@ -72,6 +73,18 @@ LocalTime = Annotated[
     ),
 ]
 """A time of day in the profile's zone (JSON Schema's ``format: time`` requires an offset)."""
+
+
+def _known_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as America/New_York") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+"""An IANA time zone name the running Python knows (``America/New_York``, ``UTC``)."""
 
 
 class Weekday(IntEnum):
@@ -273,7 +286,7 @@ class JurisdictionProfile(BaseModel):
 
     key: str = Field(min_length=1)
     name: str = Field(min_length=1)
-    time_zone: str
+    time_zone: TimeZoneName
     cut_weekdays: frozenset[Weekday] = Field(min_length=1)
     cut_hours_start: LocalTime
     cut_hours_end: LocalTime
@@ -296,15 +309,6 @@ class JurisdictionProfile(BaseModel):
     reconnection: ReconnectionDeadlines
     reconnection_fee: ReconnectionFeeRule | None = None  # None: reconnection is free
     rules_apply_to: frozenset[DisconnectionReason] = frozenset({DisconnectionReason.NON_PAYMENT})
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
     @model_validator(mode="after")
     def _hours(self) -> Self:

@@ -76,6 +76,8 @@ class Action(StrEnum):
     ASSIGN = "assign"
     WAIVE_FEE = "waive_fee"
     LOG_CONTACT = "log_contact"
+    ESCALATE = "escalate"
+    FOLLOW_UP = "follow_up"
 
 
 class RefusalCode(StrEnum):
@@ -117,6 +119,8 @@ class RefusalCode(StrEnum):
     OUTCOME_NOT_APPLICABLE = "outcome_not_applicable"
     DURATION_NOT_APPLICABLE = "duration_not_applicable"
     CONTACT_NOTES_REQUIRED = "contact_notes_required"
+    # a follow-up reminder
+    FOLLOW_UP_TIME = "follow_up_time"
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +202,8 @@ _ANYTIME: frozenset[Action] = frozenset(
         Action.ASSIGN,
         Action.WAIVE_FEE,
         Action.LOG_CONTACT,
+        Action.ESCALATE,
+        Action.FOLLOW_UP,
     }
 )
 

@@ -15,18 +15,24 @@ A clock starts when the request is created and is due ``target`` later (DESIGN.m
 Boundaries are inclusive on the later side: exactly at the due instant the clock is Breached,
 exactly at the at-risk instant it is At Risk, and met exactly at the due instant is Met.
 
-Holds: if the policy pauses resolution while On Hold, the workflow calls
-:func:`extend_for_hold` with the time spent on hold when the request resumes; the due time and
-the at-risk instant both move by that much (the clock's ``held`` records the total).
+Calendars and pauses: a target may be measured in business time (``SlaPolicy.calendars`` names
+its calendar) and, if the policy pauses it while On Hold, not counted during the request's pause
+intervals. :func:`clocks_from_data` computes every unmet clock's due and at-risk instants afresh
+from the creation, the targets, the calendars and all the pauses so far (``domain.request.due``) —
+never by shifting a due time — so leaving a pause, or a new policy, keeps every second already
+paused. (:func:`extend_for_hold`, the incremental shift, is kept for the unit tests that pin the
+calendar-time results both ways give.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal, NamedTuple, Protocol
 
+from domain.business_time import BusinessCalendar
+from domain.request.due import Pause, due_at
 from domain.request.types import OPEN_STATUSES, RequestStatus, SlaState, SlaTarget
 
 __all__ = [
@@ -36,6 +42,7 @@ __all__ = [
     "SlaClock",
     "SlaPolicy",
     "breached_targets",
+    "clocks_from_data",
     "extend_for_hold",
     "initial_clocks",
     "live_state",
@@ -63,6 +70,8 @@ class SlaPolicy:
     """SLA targets (admin-editable system settings) and how the clocks behave.
 
     ``re_escalate_after``: time after the resolution breach at which level-2 escalation fires.
+    ``calendars``: the targets measured in business time, each with its calendar (a target not
+    named runs 24/7, calendar time).
     """
 
     ack: timedelta = timedelta(hours=2)
@@ -71,6 +80,11 @@ class SlaPolicy:
     at_risk_fraction: float = 0.75
     pause_resolution_on_hold: bool = False
     re_escalate_after: timedelta = timedelta(hours=4)
+    calendars: Mapping[SlaTarget, BusinessCalendar] = field(default_factory=dict)
+
+    def pauses_for(self, target: SlaTarget, pauses: Sequence[Pause]) -> Sequence[Pause]:
+        """The pause intervals that stop ``target``'s clock (On Hold stops resolution if the policy says so)."""
+        return pauses if target is SlaTarget.RESOLUTION and self.pause_resolution_on_hold else ()
 
     def __post_init__(self) -> None:
         for name in ("ack", "response", "resolution", "re_escalate_after"):
@@ -104,6 +118,9 @@ class SlaClock:
     met_at: datetime | None = None
     at_risk_fraction: float = 0.75
     held: timedelta = field(default=_ZERO)
+    # The at-risk instant when it is not a plain fraction of the elapsed window (business time,
+    # pauses): computed by clocks_from_data like the due time.
+    at_risk: datetime | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self.started_at, "started_at")
@@ -125,6 +142,8 @@ class SlaClock:
     @property
     def at_risk_at(self) -> datetime:
         """The instant the clock turns At Risk if still unmet."""
+        if self.at_risk is not None:
+            return self.at_risk
         return self.started_at + self.held + self.window * self.at_risk_fraction
 
     def is_met(self, now: datetime) -> bool:
@@ -168,6 +187,47 @@ def initial_clocks(created_at: datetime, policy: SlaPolicy) -> dict[SlaTarget, S
         )
         for target in SlaTarget
     }
+
+
+def clocks_from_data(
+    created_at: datetime,
+    policy: SlaPolicy,
+    *,
+    pauses: Sequence[Pause] = (),
+    previous: Mapping[SlaTarget, SlaClock] | None = None,
+) -> dict[SlaTarget, SlaClock]:
+    """Every clock's due and at-risk instants computed afresh from the creation, the policy's
+    targets and calendars, and the pause intervals so far.
+
+    A clock already met in ``previous`` is final and kept as it is; one whose due time an open pause
+    holds (not knowable until the pause ends) keeps its ``previous`` instants.
+    """
+    _require_aware(created_at, "created_at")
+    clocks: dict[SlaTarget, SlaClock] = {}
+    for target in SlaTarget:
+        before = None if previous is None else previous.get(target)
+        if before is not None and before.met_at is not None:
+            clocks[target] = before
+            continue
+        window = policy.target(target)
+        calendar = policy.calendars.get(target)
+        stops = policy.pauses_for(target, pauses)
+        due = due_at(created_at, window, calendar=calendar, pauses=stops)
+        at_risk = due_at(created_at, window * policy.at_risk_fraction, calendar=calendar, pauses=stops)
+        if due is None or at_risk is None:
+            if before is None:  # pragma: no cover - a new request has no pause yet
+                raise ValueError(f"{target.value}: no due time while paused and no earlier clock")
+            clocks[target] = before
+            continue
+        clocks[target] = SlaClock(
+            target=target,
+            started_at=created_at,
+            due_at=due,
+            at_risk_fraction=policy.at_risk_fraction,
+            held=max(due - created_at - window, _ZERO),
+            at_risk=at_risk,
+        )
+    return clocks
 
 
 def extend_for_hold(clock: SlaClock, held: timedelta) -> SlaClock:

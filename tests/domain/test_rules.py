@@ -65,21 +65,23 @@ COLUMNS = (
     A.ASSIGN,
     A.WAIVE_FEE,
     A.LOG_CONTACT,
+    A.ESCALATE,
+    A.FOLLOW_UP,
 )
 
 # fmt: off
 TABLE: dict[tuple[RequestStatus, RequestType], tuple[str, ...]] = {
-    #                                 ack hold resume plan activ final close note resp order prio assign fee contact
-    (S.PENDING, T.RECONNECTION):      (OK, IT,  IT,    IT,  IT,   WT,   OK,   OK,  OK,  OK,   OK,  OK,  OK,  OK),
-    (S.PENDING, T.DISCONNECTION):     (OK, IT,  IT,    WT,  WT,   IT,   OK,   OK,  OK,  OK,   OK,  OK,  WT,  OK),
-    (S.IN_PROGRESS, T.RECONNECTION):  (IT, OK,  IT,    OK,  PR,   WT,   OK,   OK,  OK,  OK,   OK,  OK,  OK,  OK),
-    (S.IN_PROGRESS, T.DISCONNECTION): (IT, OK,  IT,    WT,  WT,   OK,   OK,   OK,  OK,  OK,   OK,  OK,  WT,  OK),
-    (S.ON_HOLD, T.RECONNECTION):      (IT, IT,  OK,    IT,  IT,   WT,   OK,   OK,  OK,  OK,   OK,  OK,  OK,  OK),
-    (S.ON_HOLD, T.DISCONNECTION):     (IT, IT,  OK,    WT,  WT,   IT,   OK,   OK,  OK,  OK,   OK,  OK,  WT,  OK),
-    (S.COMPLETED, T.RECONNECTION):    (RC, RC,  RC,    RC,  RC,   RC,   RC,   RC,  RC,  RC,   RC,  RC,  RC,  RC),
-    (S.COMPLETED, T.DISCONNECTION):   (RC, RC,  RC,    RC,  RC,   RC,   RC,   RC,  RC,  RC,   RC,  RC,  RC,  RC),
-    (S.CLOSED, T.RECONNECTION):       (RC, RC,  RC,    RC,  RC,   RC,   RC,   RC,  RC,  RC,   RC,  RC,  RC,  RC),
-    (S.CLOSED, T.DISCONNECTION):      (RC, RC,  RC,    RC,  RC,   RC,   RC,   RC,  RC,  RC,   RC,  RC,  RC,  RC),
+    #                                 ack hold resume plan activ final close note resp order prio assign fee contact esc  follow
+    (S.PENDING, T.RECONNECTION):      (OK, IT,  IT,    IT,  IT,   WT,   OK,   OK,  OK,  OK,   OK,  OK,  OK,  OK, OK,  OK),
+    (S.PENDING, T.DISCONNECTION):     (OK, IT,  IT,    WT,  WT,   IT,   OK,   OK,  OK,  OK,   OK,  OK,  WT,  OK, OK,  OK),
+    (S.IN_PROGRESS, T.RECONNECTION):  (IT, OK,  IT,    OK,  PR,   WT,   OK,   OK,  OK,  OK,   OK,  OK,  OK,  OK, OK,  OK),
+    (S.IN_PROGRESS, T.DISCONNECTION): (IT, OK,  IT,    WT,  WT,   OK,   OK,   OK,  OK,  OK,   OK,  OK,  WT,  OK, OK,  OK),
+    (S.ON_HOLD, T.RECONNECTION):      (IT, IT,  OK,    IT,  IT,   WT,   OK,   OK,  OK,  OK,   OK,  OK,  OK,  OK, OK,  OK),
+    (S.ON_HOLD, T.DISCONNECTION):     (IT, IT,  OK,    WT,  WT,   IT,   OK,   OK,  OK,  OK,   OK,  OK,  WT,  OK, OK,  OK),
+    (S.COMPLETED, T.RECONNECTION):    (RC, RC,  RC,    RC,  RC,   RC,   RC,   RC,  RC,  RC,   RC,  RC,  RC,  RC, RC,  RC),
+    (S.COMPLETED, T.DISCONNECTION):   (RC, RC,  RC,    RC,  RC,   RC,   RC,   RC,  RC,  RC,   RC,  RC,  RC,  RC, RC,  RC),
+    (S.CLOSED, T.RECONNECTION):       (RC, RC,  RC,    RC,  RC,   RC,   RC,   RC,  RC,  RC,   RC,  RC,  RC,  RC, RC,  RC),
+    (S.CLOSED, T.DISCONNECTION):      (RC, RC,  RC,    RC,  RC,   RC,   RC,   RC,  RC,  RC,   RC,  RC,  RC,  RC, RC,  RC),
 }
 # fmt: on
 
@@ -120,22 +122,22 @@ def test_check_action_matches_table(
 ALLOWED_LISTS = {
     (S.PENDING, T.RECONNECTION, False): [
         A.ACKNOWLEDGE, A.CLOSE, A.ADD_NOTE, A.SEND_RESPONSE, A.CREATE_SERVICE_ORDER, A.SET_PRIORITY,
-        A.ASSIGN, A.WAIVE_FEE, A.LOG_CONTACT,
+        A.ASSIGN, A.WAIVE_FEE, A.LOG_CONTACT, A.ESCALATE, A.FOLLOW_UP,
     ],
     (S.IN_PROGRESS, T.RECONNECTION, False): [
         A.PUT_ON_HOLD, A.SELECT_PLAN, A.CLOSE, A.ADD_NOTE, A.SEND_RESPONSE, A.CREATE_SERVICE_ORDER,
-        A.SET_PRIORITY, A.ASSIGN, A.WAIVE_FEE, A.LOG_CONTACT,
+        A.SET_PRIORITY, A.ASSIGN, A.WAIVE_FEE, A.LOG_CONTACT, A.ESCALATE, A.FOLLOW_UP,
     ],
     (S.IN_PROGRESS, T.RECONNECTION, True): [
         A.PUT_ON_HOLD, A.SELECT_PLAN, A.ACTIVATE, A.CLOSE, A.ADD_NOTE, A.SEND_RESPONSE,
-        A.CREATE_SERVICE_ORDER, A.SET_PRIORITY, A.ASSIGN, A.WAIVE_FEE, A.LOG_CONTACT,
+        A.CREATE_SERVICE_ORDER, A.SET_PRIORITY, A.ASSIGN, A.WAIVE_FEE, A.LOG_CONTACT, A.ESCALATE, A.FOLLOW_UP,
     ],
     (S.IN_PROGRESS, T.DISCONNECTION, True): [
         A.PUT_ON_HOLD, A.RECORD_FINAL_READINGS, A.CLOSE, A.ADD_NOTE, A.SEND_RESPONSE,
-        A.CREATE_SERVICE_ORDER, A.SET_PRIORITY, A.ASSIGN, A.LOG_CONTACT,
+        A.CREATE_SERVICE_ORDER, A.SET_PRIORITY, A.ASSIGN, A.LOG_CONTACT, A.ESCALATE, A.FOLLOW_UP,
     ],
     (S.ON_HOLD, T.DISCONNECTION, False): [
-        A.RESUME, A.CLOSE, A.ADD_NOTE, A.SEND_RESPONSE, A.CREATE_SERVICE_ORDER, A.SET_PRIORITY, A.ASSIGN, A.LOG_CONTACT,
+        A.RESUME, A.CLOSE, A.ADD_NOTE, A.SEND_RESPONSE, A.CREATE_SERVICE_ORDER, A.SET_PRIORITY, A.ASSIGN, A.LOG_CONTACT, A.ESCALATE, A.FOLLOW_UP,
     ],
     (S.COMPLETED, T.RECONNECTION, True): [],
     (S.CLOSED, T.DISCONNECTION, False): [],

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
+from api.clock import use_time_zone
 from api.main import create_app
-from api.ui.common import use_time_zone
 from db.models import User
 from settings import Settings
 from tests import factories

@@ -367,6 +367,43 @@ async def reconnection_service_off(world: World) -> None:
     await _save(world, handle, "reconnection_in_place_service_off")
 
 
+async def sla_calendar_follow_ups(world: World) -> None:
+    """Business-hours resolution on a captured calendar, a pause, a new policy applied, a follow-up
+    that fires and one the close cancels, and an escalation by hand."""
+    from datetime import time
+
+    from domain.business_time import BusinessCalendar, WorkWindow
+    from domain.disconnection.profile import Weekday
+    from workflows.schemas import SLA_POLICY_CHANGED, SlaPolicyChanged
+
+    created = await world.env.get_current_time()
+    calendar = BusinessCalendar(
+        time_zone="UTC", hours={d: (WorkWindow(start=time(6), end=time(20)),) for d in Weekday}
+    )
+    sla = SlaSettings(pause_resolution_on_hold=True, resolution_business_hours=True, calendar=calendar)
+    handle = await world.start(created_at=created, sla=sla)
+    await handle.signal("acknowledge", {"actor": "csr"})
+    await handle.signal(
+        "follow_up", {"actor": "csr", "at": (created + timedelta(hours=1)).isoformat(), "note": "Call back"}
+    )
+    await handle.signal("follow_up", {"actor": "csr", "in_business_hours": 30})
+    await world.env.sleep(timedelta(hours=2))
+    await handle.signal("put_on_hold", {"actor": "csr", "reason": "Waiting"})
+    await world.env.sleep(timedelta(hours=5))
+    await handle.signal("resume", {"actor": "csr"})
+    await handle.signal(
+        SLA_POLICY_CHANGED,
+        SlaPolicyChanged(settings=sla.model_copy(update={"resolution_minutes": 2000}), by="admin"),
+    )
+    await handle.signal("escalate", {"actor": "csr", "reason": "Consumer is vulnerable"})
+    await world.env.sleep(timedelta(hours=1))
+    await handle.signal(
+        "close", {"actor": "supervisor", "reason": CloseReason.NO_CONSUMER_RESPONSE.value, "notes": ""}
+    )
+    await handle.result()  # type: ignore[attr-defined]
+    await _save(world, handle, "sla_calendar_follow_ups_closed")
+
+
 async def main(only: set[str]) -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -377,7 +414,7 @@ async def main(only: set[str]) -> None:
                 dev_server_existing_path=str(temporal_cli()), data_converter=pydantic_data_converter,
                 search_attributes=search_attributes.ALL, ui=False)),
             ((escalation, escalation_local, disconnection_notices, disconnection_payment_cancelled,
-              disconnection_notice_renewed), lambda: WorkflowEnvironment.start_time_skipping(
+              disconnection_notice_renewed, sla_calendar_follow_ups), lambda: WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter)),
         ):  # fmt: skip
             async with await env_factory() as env:
