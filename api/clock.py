@@ -7,7 +7,7 @@ and "has this window begun" are read on the local clock, not on UTC's.
 from __future__ import annotations
 
 import zoneinfo
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 _ZONE: tzinfo = UTC
 
@@ -25,3 +25,9 @@ def local_zone() -> tzinfo:
 def local_now() -> datetime:
     """Now, in the utility's time zone (aware)."""
     return datetime.now(_ZONE)
+
+
+def end_of_local_day(now: datetime | None = None) -> datetime:
+    """The first moment of tomorrow on the utility's clock (aware): "due today" means before it."""
+    today = (now or datetime.now(UTC)).astimezone(_ZONE).date()
+    return datetime.combine(today + timedelta(days=1), time(0), tzinfo=_ZONE)

@@ -71,6 +71,12 @@ async def notify(
     return user_id
 
 
+async def for_request(session: AsyncSession, request_id: str) -> list[FollowUp]:
+    """Every follow-up set on the request, soonest first."""
+    stmt = select(FollowUp).where(FollowUp.request_id == request_id).order_by(FollowUp.due_at, FollowUp.id)
+    return list((await session.scalars(stmt)).all())
+
+
 @dataclass(frozen=True, slots=True)
 class DueFollowUp:
     request_id: str

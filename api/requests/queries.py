@@ -18,7 +18,7 @@ from api.pagination import Page, offset, window_total
 from api.requests import schemas
 from api.requests.actions import may
 from api.requests.create import eligibility
-from db import search
+from db import follow_ups, search
 from db.disconnection import load_profile
 from db.models import (
     Communication,
@@ -555,6 +555,10 @@ async def detail(
             )
             for c in comms
         ],
+        follow_ups=[
+            schemas.FollowUpEntry(due_at=f.due_at, note=f.note, set_by=f.set_by, state=f.state)  # type: ignore[arg-type]
+            for f in await follow_ups.for_request(session, req.request_id)
+        ],
         allowed_actions=allowed,
         notices=NoticesView.model_validate(req.notices) if req.notices else None,
         temporal_url=(
@@ -606,3 +610,22 @@ def consumer_card(consumer: Consumer) -> schemas.ConsumerCard:
         balance=consumer.balance,
         is_vip=consumer.is_vip,
     )
+
+
+async def follow_ups_due(
+    *, session: AsyncSession, until: datetime, user: User | None, limit: int = 50, now: datetime | None = None
+) -> list[schemas.FollowUpDue]:
+    """Pending follow-ups due by ``until`` (overdue included), soonest first; with ``user``, only
+    theirs: on requests assigned to them, or unassigned ones they set."""
+    now = now or datetime.now(UTC)
+    due = await follow_ups.due_by(
+        session, until, user_id=user.id if user else None, username=user.username if user else None,
+        limit=limit,
+    )  # fmt: skip
+    return [
+        schemas.FollowUpDue(
+            request_id=f.request_id, due_at=f.due_at, note=f.note, set_by=f.set_by, assignee=f.assignee,
+            overdue=f.due_at <= now,
+        )
+        for f in due
+    ]  # fmt: skip

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 from api.auth.deps import CsrUser, SupervisorUser
+from api.clock import end_of_local_day
 from api.csv_export import CSV_RESPONSE, csv_response, file_name
 from api.deps import MinimalDep, SessionDep, SettingsDep, TemporalDep
+from api.errors import Problem
 from api.idempotency import IdempotencyKey
 from api.openapi import problem_responses
 from api.pagination import Page, PageNumber, PageSize
@@ -22,6 +24,7 @@ from api.requests import actions, bulk, queries, schemas
 from api.requests.create import create_request
 from domain.request.rules import Action
 from domain.request.types import Priority, RequestStatus, RequestType, SlaState
+from domain.users import Role
 from workflows.actions import ACTIONS, ActionSpec
 
 router = APIRouter(prefix="/api/v1/requests", tags=["requests"])
@@ -229,6 +232,33 @@ async def escalations(
     user: SupervisorUser, session: SessionDep, page: PageNumber = 1, size: PageSize = 25
 ) -> Page[schemas.RequestRow]:
     return await queries.escalation_queue(session=session, page=page, size=size)
+
+
+@router.get(
+    "/follow-ups",
+    summary="Follow-ups due: yours by the end of today, or everyone's (supervisor)",
+    description="Pending follow-ups due by `until` (default: the end of today in the utility's time "
+    "zone), overdue ones included, soonest first. `scope=mine` (default) lists those on requests "
+    "assigned to you and on unassigned requests you set them on; `scope=all` lists everyone's and "
+    "needs a supervisor (403 otherwise).",
+    responses=problem_responses(
+        {401: "Not signed in", 403: "scope=all needs a supervisor", 422: "Invalid until / limit"}, 403, 422
+    ),
+)
+async def follow_ups_due(
+    user: CsrUser,
+    session: SessionDep,
+    scope: Annotated[Literal["mine", "all"], Query(description="Yours, or everyone's")] = "mine",
+    until: Annotated[
+        AwareDatetime | None, Query(description="Due by this moment (ISO 8601 with offset)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[schemas.FollowUpDue]:
+    if scope == "all" and user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise Problem(403, "Only a supervisor sees everyone's follow-ups.", type_="/problems/forbidden")
+    return await queries.follow_ups_due(
+        session=session, until=until or end_of_local_day(), user=None if scope == "all" else user, limit=limit
+    )
 
 
 @router.get("/{request_id}", summary="A request with everything the detail view shows", responses=REFUSALS)

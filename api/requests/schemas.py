@@ -150,6 +150,27 @@ class TimelineEntry(BaseModel):
     detail: str
 
 
+class FollowUpEntry(BaseModel):
+    """A "remind me" on the request: pending until it fires (done) or the request resolves first
+    (cancelled)."""
+
+    due_at: datetime
+    note: str
+    set_by: str
+    state: Literal["pending", "done", "cancelled"]
+
+
+class FollowUpDue(BaseModel):
+    """A pending follow-up due by the asked moment (overdue ones included)."""
+
+    request_id: str
+    due_at: datetime
+    note: str
+    set_by: str = Field(description="Who asked to be reminded")
+    assignee: str | None = Field(description="Who is told when it fires (else whoever set it)")
+    overdue: bool = Field(description="Its moment has passed and it has not fired yet")
+
+
 class CommunicationEntry(BaseModel):
     created_at: datetime
     channel: Channel
@@ -201,6 +222,7 @@ class RequestDetail(RequestRow):
     reconnection_fee: ReconnectionFee | None = None
     timeline: list[TimelineEntry]
     communications: list[CommunicationEntry]
+    follow_ups: list[FollowUpEntry] = Field(default=[], description="Follow-ups set on it, soonest first")
     allowed_actions: list[str]
     temporal_url: str
     notices: NoticesView | None = Field(

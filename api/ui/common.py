@@ -235,6 +235,7 @@ def render(
         "flash": unquote(flash) if flash else None,
         "is_supervisor": is_supervisor(user),
         "today": local_now().date(),  # date pickers start at the utility's today
+        "time_zone": str(local_zone()),
         **(context or {}),
     }
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any, get_args, get_origin
 from urllib.parse import urlencode
 
@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, QueryParams
 
-from api.clock import local_now
+from api.clock import end_of_local_day, local_now, local_zone
 from api.consumers import accounts, service_orders
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import Problem
@@ -108,10 +108,16 @@ async def dashboard_page(request: Request, user: PageUser, session: SessionDep) 
     urgent = await queries.list_requests(
         session=session, status=list(OPEN_STATUSES), sort="resolution_due_at", page=1, size=8
     )
+    follow_ups = await queries.follow_ups_due(session=session, until=end_of_local_day(), user=user)
     return render(
         request,
         "requests/dashboard.html",
-        {"board": board, "urgent": urgent, "fraction": await _at_risk_fraction(session)},
+        {
+            "board": board,
+            "urgent": urgent,
+            "follow_ups": follow_ups,
+            "fraction": await _at_risk_fraction(session),
+        },
         user=user,
         active="dashboard",
     )
@@ -596,7 +602,7 @@ async def _detail_page(
         context["orders"] = [o for o in history.service_orders if o.request_id == detail.request_id]
     if tab == "overview" and Action.ASSIGN.value in context["allowed"]:
         context["assignees"] = await actions.assignable_users(session=session)
-    if request.query_params.get("dialog") in ("close", "hold"):
+    if request.query_params.get("dialog") in ("close", "hold", "escalate", "follow-up"):
         context["open_dialog"] = request.query_params["dialog"]
     return render(
         request, "requests/detail.html", context, user=user, active="requests", status_code=status_code
@@ -640,7 +646,23 @@ def _body(body: type[BaseModel], values: dict[str, str], form: FormData) -> Base
             data[name] = _rows(form, name)
         elif name in values:
             data[name] = None if values[name] == "" and field.default is None else values[name]
+            if data[name] and _is_moment(field.annotation):
+                data[name] = _local_moment(data[name])
     return body.model_validate(data)
+
+
+def _is_moment(annotation: Any) -> bool:
+    return annotation is datetime or datetime in get_args(annotation)
+
+
+def _local_moment(value: str) -> str:
+    """A form's ``datetime-local`` value (a wall-clock time) read on the utility's clock; a value
+    with its own offset, or not a date and time at all, is left to the model to judge."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return (moment if moment.tzinfo else moment.replace(tzinfo=local_zone())).isoformat()
 
 
 # The tab an action's form is on (its refusal is shown there again) and the tab to open once it

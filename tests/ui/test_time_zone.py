@@ -4,6 +4,7 @@ the API keeps ISO 8601 with its offset."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -40,3 +41,22 @@ async def test_pages_show_the_utilitys_time_zone(
         assert "created 01 Nov 2026 09:00 UTC" in utc
     finally:
         use_time_zone("UTC")
+
+
+def test_a_forms_wall_clock_time_is_read_in_the_utilitys_zone() -> None:
+    """A ``datetime-local`` field has no offset: 09:30 typed in New York is 14:30 UTC (EST); a value
+    with its own offset is kept as given."""
+    from starlette.datastructures import FormData
+
+    from api.ui.request_pages import _body
+    from workflows.actions import FollowUpBody
+
+    use_time_zone("America/New_York")
+    try:
+        typed = _body(FollowUpBody, {"at": "2026-12-03T09:30", "note": ""}, FormData())
+        offset = _body(FollowUpBody, {"at": "2026-12-03T09:30+01:00", "note": ""}, FormData())
+    finally:
+        use_time_zone("UTC")
+    assert isinstance(typed, FollowUpBody) and isinstance(offset, FollowUpBody)
+    assert typed.at is not None and typed.at.astimezone(UTC) == datetime(2026, 12, 3, 14, 30, tzinfo=UTC)
+    assert offset.at is not None and offset.at.astimezone(UTC) == datetime(2026, 12, 3, 8, 30, tzinfo=UTC)
