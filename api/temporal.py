@@ -64,15 +64,31 @@ class TemporalGateway:
                     ) from exc
         return self._client
 
-    async def signal_each(self, workflow_ids: Iterable[str], name: str, arg: object, *, what: str) -> None:
-        """Signal each workflow after a committed change, best effort: the change stands either way,
-        and the workflows re-read the facts at their next timer and before they act on them."""
-        for workflow_id in workflow_ids:
-            try:
-                client = await self.client()
-                await client.get_workflow_handle(workflow_id).signal(name, arg, rpc_timeout=self.rpc_timeout)
-            except (DependencyUnavailable, RPCError) as exc:
-                log.warning("could not tell %s that %s: %s", workflow_id, what, exc)
+    async def signal_each(
+        self, workflow_ids: Iterable[str], name: str, arg: object, *, what: str, at_once: int = 16
+    ) -> list[str]:
+        """Signal each workflow after a committed change, best effort (``at_once`` in flight): the
+        change stands either way, and the workflows re-read the facts at their next timer and before
+        they act on them. Returns the workflows that could not be told (one that has finished meanwhile
+        needs nothing)."""
+        gate = asyncio.Semaphore(at_once)
+
+        async def tell(workflow_id: str) -> str | None:
+            async with gate:
+                try:
+                    client = await self.client()
+                    await client.get_workflow_handle(workflow_id).signal(
+                        name, arg, rpc_timeout=self.rpc_timeout
+                    )
+                except (DependencyUnavailable, RPCError) as exc:
+                    if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
+                        return None  # finished meanwhile: nothing left to tell
+                    log.warning("could not tell %s that %s: %s", workflow_id, what, exc)
+                    return workflow_id
+                return None
+
+        missed = await asyncio.gather(*(tell(w) for w in workflow_ids))
+        return [w for w in missed if w is not None]
 
     async def check(self) -> None:
         """Raise DependencyUnavailable unless the Temporal frontend answers a health check in time."""

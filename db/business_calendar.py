@@ -62,15 +62,20 @@ async def calendar_changed(session: AsyncSession) -> tuple[str | None, datetime 
     return (row.updated_by, row.updated_at) if row else (None, None)
 
 
-async def capture_sla(session: AsyncSession, *, at: datetime, default_time_zone: str = "UTC") -> SlaSettings:
+async def capture_sla(
+    session: AsyncSession, *, at: datetime, default_time_zone: str = "UTC", latest: datetime | None = None
+) -> SlaSettings:
     """The SLA policy a request created at ``at`` keeps: the targets in force and, when any of them
     is measured in business hours, the business calendar resolved for ``at``'s year and the two after
-    it (``SlaSettings.calendar``; None when every target is calendar time)."""
+    it (``SlaSettings.calendar``; None when every target is calendar time). ``latest``: one policy
+    for requests created from ``at`` to ``latest`` (applying it to the open ones) covers both."""
     sla = await load_sla_settings(session)
     if not (sla.ack_business_hours or sla.response_business_hours or sla.resolution_business_hours):
         return sla
     settings = await load_calendar_settings(session, default_time_zone=default_time_zone)
     at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-    year = at.astimezone(ZoneInfo(settings.time_zone)).year  # the local year: New Year's Eve stays in it
-    calendar = resolved_calendar(settings, range(year, year + YEARS_AHEAD + 1))
+    zone = ZoneInfo(settings.time_zone)
+    year = at.astimezone(zone).year  # the local year: New Year's Eve stays in it
+    last = max(year, latest.astimezone(zone).year) if latest is not None else year
+    calendar = resolved_calendar(settings, range(year, last + YEARS_AHEAD + 1))
     return sla.model_copy(update={"calendar": calendar})

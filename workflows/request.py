@@ -383,6 +383,8 @@ class RequestWorkflow:
                 if SlaTarget.RESOLUTION in self.policy.calendars:
                     calendars[SlaTarget.RESOLUTION] = self.policy.calendars[SlaTarget.RESOLUTION]
                 policy = dataclasses.replace(policy, resolution=self.policy.resolution, calendars=calendars)
+            if policy == self.policy:
+                return  # told again (a repeated apply): nothing changes, nothing to record
             self.policy = policy
             self.clocks = self._clocks_from_data()
             due = {t: c.due_at for t, c in self.clocks.items()}

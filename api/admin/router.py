@@ -13,6 +13,7 @@ from api.admin.schemas import (
     BusinessTimePreview,
     PlanCreate,
     PlanUpdate,
+    SlaApplied,
     SlaSettingsRead,
     SlaSettingsUpdate,
     StaffUserCreate,
@@ -23,7 +24,7 @@ from api.admin.schemas import (
     TimeSlotUpdate,
 )
 from api.auth.deps import AdminUser
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.idempotency import IdempotencyKey, IdempotentWrite
 from api.pagination import Page, PageNumber, PageSize
 from api.params import DB_INT_MAX
@@ -69,8 +70,9 @@ async def read_sla(user: AdminUser, session: SessionDep) -> SlaSettingsRead:
 @router.put(
     "/sla",
     summary="Replace the SLA targets",
-    description="Stores the whole policy and records who changed it. Only requests created "
-    "afterwards use the new targets; open requests keep the ones they started with.",
+    description="Stores the whole policy and records who changed it. Requests created afterwards use "
+    "the new targets; open requests keep the ones they started with until it is applied to them "
+    "(`POST /sla/apply-to-open`).",
     responses=ADMIN_ONLY,
 )
 async def replace_sla(
@@ -81,6 +83,25 @@ async def replace_sla(
     result = await service.replace_sla(session=session, settings=body, user=user)
     await once.commit(session, result)
     return result
+
+
+@router.post(
+    "/sla/apply-to-open",
+    summary="Apply the SLA policy in force to the open requests",
+    description="Every open request takes the targets, per-target mode and business calendar in force. "
+    "Each recomputes its unmet due times from its creation and every pause so far (nothing already "
+    "paused is lost; met targets stay met); a reconnection's regulated deadline keeps its resolution "
+    "target. Safe to repeat: a request already on this policy changes nothing. `not_reached` lists the "
+    "requests Temporal did not answer for (apply again); 503 when it answered for none.",
+    responses={
+        **ADMIN_ONLY,
+        503: {"description": "Temporal answered for no request; retry after `Retry-After` (problem+json)"},
+    },
+)
+async def apply_sla_to_open(
+    user: AdminUser, session: SessionDep, temporal: TemporalDep, settings: SettingsDep
+) -> SlaApplied:
+    return await service.apply_sla_to_open(session=session, temporal=temporal, settings=settings, user=user)
 
 
 # ---- business calendar --------------------------------------------------------------------------

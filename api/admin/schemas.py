@@ -151,6 +151,16 @@ class SlaSettingsUpdate(_Input):
         return value
 
 
+class SlaApplied(BaseModel):
+    """What applying the SLA policy in force to the open requests did."""
+
+    open_requests: int = Field(description="Requests open when it ran")
+    told: int = Field(description="Of those, how many workflows took the new policy")
+    not_reached: list[str] = Field(
+        description="Requests whose workflow could not be told (Temporal did not answer): apply again"
+    )
+
+
 class SlaSettingsRead(BaseModel):
     """The SLA policy in force, and who last changed it (null while the defaults apply)."""
 

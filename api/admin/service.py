@@ -21,6 +21,7 @@ from api.admin.schemas import (
     PlanCreate,
     PlanServiceIn,
     PlanUpdate,
+    SlaApplied,
     SlaSettingsRead,
     SlaSettingsUpdate,
     StaffUserCreate,
@@ -32,10 +33,11 @@ from api.admin.schemas import (
     sub_category_error,
 )
 from api.auth.service import password_refusal, revoke_tokens
-from api.errors import Problem
+from api.errors import DependencyUnavailable, Problem
 from api.pagination import Page, paginate
 from api.reference.schemas import PlanRead
-from db.business_calendar import calendar_changed, load_calendar_settings, save_calendar_settings
+from api.temporal import TemporalGateway
+from db.business_calendar import calendar_changed, capture_sla, load_calendar_settings, save_calendar_settings
 from db.models import (
     Plan,
     PlanService,
@@ -47,13 +49,15 @@ from db.models import (
     User,
     UtilityService,
 )
+from db.models.request import open_condition
 from db.system_settings import SLA_KEYS, load_sla_settings, save_sla_settings
 from domain.business_calendar import CalendarSettings, closed_days, resolved_calendar
 from domain.business_time import NoWorkingTime, add_business_time
 from domain.consumers.types import Category, UtilityType
 from domain.passwords import PasswordPolicy, hash_password
 from domain.users import Role
-from workflows.schemas import SlaSettings
+from settings import Settings
+from workflows.schemas import SLA_POLICY_CHANGED, SlaPolicyChanged, SlaSettings
 
 NOT_FOUND = "/problems/not-found"
 CONFLICT = "/problems/conflict"
@@ -106,6 +110,47 @@ async def replace_sla(*, session: AsyncSession, settings: SlaSettingsUpdate, use
     """Store the whole SLA policy, recording ``user`` as its author. Requests already open keep theirs."""
     await save_sla_settings(session, SlaSettings(**settings.model_dump()), by=user.username)
     return await read_sla(session=session)
+
+
+async def apply_sla_to_open(
+    *, session: AsyncSession, temporal: TemporalGateway, settings: Settings, user: User
+) -> SlaApplied:
+    """Give every open request the SLA policy in force (targets, per-target mode, the calendar).
+
+    Each workflow recomputes its unmet clocks from its creation and every pause so far, so no paused
+    second is lost; a regulated reconnection deadline keeps its resolution target. Safe to repeat:
+    a workflow told the policy it already has changes nothing. 503 when no workflow could be told.
+    """
+    rows = (
+        await session.execute(
+            select(ServiceRequest.request_id, ServiceRequest.created_at, ServiceRequest.resolution_basis)
+            .where(open_condition())
+            .order_by(ServiceRequest.id)
+        )
+    ).all()
+    if not rows:
+        return SlaApplied(open_requests=0, told=0, not_reached=[])
+    sla = await capture_sla(
+        session, at=min(r.created_at for r in rows), latest=datetime.now(UTC),
+        default_time_zone=settings.time_zone,
+    )  # fmt: skip
+    missed: list[str] = []
+    for keep_resolution in (False, True):
+        ids = [
+            settings.workflow_id(r.request_id)
+            for r in rows
+            if (r.resolution_basis is not None) is keep_resolution
+        ]
+        change = SlaPolicyChanged(settings=sla, by=user.username, keep_resolution=keep_resolution)
+        missed += await temporal.signal_each(ids, SLA_POLICY_CHANGED, change, what="the SLA policy changed")
+    if len(missed) == len(rows):
+        raise DependencyUnavailable(
+            "temporal", "Temporal did not answer; no request was changed. Try again shortly."
+        )
+    request_of = {settings.workflow_id(r.request_id): r.request_id for r in rows}
+    return SlaApplied(
+        open_requests=len(rows), told=len(rows) - len(missed), not_reached=[request_of[w] for w in missed]
+    )
 
 
 # ---- business calendar --------------------------------------------------------------------------

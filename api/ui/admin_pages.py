@@ -176,6 +176,20 @@ async def save_sla(request: Request, user: AdminPageUser, session: SessionDep) -
 SLA_TARGETS = ("ack", "response", "resolution")
 
 
+@router.post("/admin/sla/apply")
+async def apply_sla(request: Request, user: AdminPageUser, session: SessionDep) -> Response:
+    """Give the open requests the policy in force (safe to repeat: a request on it changes nothing)."""
+    applied = await service.apply_sla_to_open(
+        session=session, temporal=request.app.state.temporal, settings=request.app.state.settings, user=user
+    )
+    message = (
+        f"The SLA targets in force now apply to {applied.told} of {applied.open_requests} open requests."
+    )
+    if applied.not_reached:
+        message += f" Temporal did not answer for {len(applied.not_reached)}: apply again to reach them."
+    return redirect("/admin?tab=sla", flash=message)
+
+
 # ---- business calendar --------------------------------------------------------------------------
 
 WEEKDAYS = [(day, day.name.title()) for day in Weekday]

@@ -129,3 +129,15 @@ async def test_only_admins_see_or_change_the_calendar(
             headers=signed_in(users[role]),
         )  # fmt: skip
         assert refused.status_code == 403
+
+
+async def test_applying_the_targets_to_open_requests_reports_what_it_did_and_is_admin_only(
+    client: httpx.AsyncClient, users: dict[str, User]
+) -> None:
+    page = await client.get("/admin?tab=sla", headers=signed_in(users["admin"]))
+    assert 'action="/admin/sla/apply"' in page.text
+    applied = await client.post("/admin/sla/apply", headers=signed_in(users["admin"]))
+    assert applied.status_code == 303 and applied.headers["location"] == "/admin?tab=sla"
+    assert _flash(applied) == "The SLA targets in force now apply to 0 of 0 open requests."
+    refused = await client.post("/admin/sla/apply", headers=signed_in(users["csr"]))
+    assert refused.status_code == 403
