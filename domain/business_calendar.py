@@ -23,11 +23,20 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
 from domain.business_time import BusinessCalendar, WorkWindow, with_public_holidays
 from domain.disconnection.profile import TimeZoneName, Weekday
+
+WeekdayKey = Annotated[
+    Weekday,
+    WithJsonSchema(
+        {"type": "string", "enum": [str(d.value) for d in Weekday], "description": "0 = Monday … 6 = Sunday"}
+    ),
+]
+"""A weekday as an object key: JSON keys are strings ("0" is Monday), validated as the weekday."""
 
 __all__ = [
     "CalendarSettings",
@@ -119,7 +128,7 @@ class CalendarSettings(BaseModel):
     time_zone: TimeZoneName = Field(
         "UTC", description="IANA time zone the working windows are wall-clock times in"
     )
-    hours: dict[Weekday, tuple[WorkWindow, ...]] = Field(
+    hours: dict[WeekdayKey, tuple[WorkWindow, ...]] = Field(
         default_factory=lambda: dict(BusinessCalendar().hours),  # Monday to Friday, 08:00-17:00
         description="Working windows per weekday (0 = Monday … 6 = Sunday); a day left out is closed. "
         "Several windows a day are allowed (e.g. a lunch break); they must not overlap. "
