@@ -59,6 +59,29 @@ class DependencyUnavailable(Problem):
         )
 
 
+# PostgreSQL's SQLSTATEs that say "not now" rather than "never": the connection was refused, lost or
+# is being shut down (class 08, 57P01–57P03), or the transaction lost a deadlock or a serialization
+# race (40P01, 40001) and was rolled back whole. Retrying the same request can succeed.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03"})
+
+
+def database_transient(exc: BaseException) -> bool:
+    """Whether a database error is an outage or a lost race (503: nothing was changed, retry) rather
+    than a bug: asyncpg reports a connection lost while being opened, or a deadlock, as a plain
+    DBAPIError that SQLAlchemy does not mark as a disconnect."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError):
+            return True
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and (state.startswith("08") or state in _TRANSIENT_SQLSTATES):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False
+
+
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     body: dict[str, Any] = {
         "type": problem.type,
@@ -142,7 +165,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
-        if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        if isinstance(exc, OperationalError) or exc.connection_invalidated or database_transient(exc):
             return problem_response(
                 DependencyUnavailable(
                     "database", "The database is unavailable; nothing was changed. Try again shortly."

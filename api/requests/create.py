@@ -331,12 +331,14 @@ async def _undo_create(
             session, request_id
         ):
             return False
-        await release_slot(session, request_id=request_id)
+        # In the order the create wrote them (the row and its counters, the profile lock, the seat),
+        # so an undo and a concurrent create never wait on each other's locks in a circle.
+        await session.execute(delete(RequestEvent).where(RequestEvent.request_id == request_id))
+        await session.execute(delete(ServiceRequest).where(ServiceRequest.request_id == request_id))
         await session.execute(
             update(Consumer)
             .where(Consumer.id == consumer_id, Consumer.locked_by_request == request_id)
             .values(locked_by_request=None)
         )
-        await session.execute(delete(RequestEvent).where(RequestEvent.request_id == request_id))
-        await session.execute(delete(ServiceRequest).where(ServiceRequest.request_id == request_id))
+        await release_slot(session, request_id=request_id)
     return True

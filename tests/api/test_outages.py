@@ -155,3 +155,25 @@ async def test_an_unexpected_error_is_a_500_problem_with_a_logged_reference(
     assert body["reference"] in body["detail"] and "a bug" not in body["detail"]  # no internals leak
     logged = [r for r in caplog.records if r.name == "connectdesk.api"]
     assert logged and body["reference"] in logged[0].getMessage() and logged[0].exc_info is not None
+
+
+def test_a_lost_connection_or_a_lost_race_is_transient_and_a_bad_statement_is_not() -> None:
+    """asyncpg reports a connection lost while being opened, or a deadlock, as a plain DBAPIError
+    that SQLAlchemy does not mark as a disconnect: both are 503 (retry), a constraint is not."""
+    import asyncpg.exceptions as pg
+    from sqlalchemy.exc import DBAPIError
+
+    from api.errors import database_transient
+
+    def wrapped(error: BaseException) -> DBAPIError:
+        try:
+            raise RuntimeError("the driver's adapter") from error
+        except RuntimeError as adapter:
+            return DBAPIError("DELETE FROM requests", {}, adapter)
+
+    assert database_transient(wrapped(pg.ConnectionDoesNotExistError("connection was closed")))
+    assert database_transient(wrapped(pg.DeadlockDetectedError("deadlock detected")))
+    assert database_transient(wrapped(pg.CannotConnectNowError("the database system is starting up")))
+    assert database_transient(wrapped(ConnectionRefusedError(111, "refused")))
+    assert not database_transient(wrapped(pg.UniqueViolationError("duplicate key")))
+    assert not database_transient(wrapped(pg.UndefinedColumnError("no such column")))
