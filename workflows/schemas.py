@@ -109,7 +109,7 @@ class SlaSettings(Model):
 
 
 class SlaPolicyChanged(Model):
-    """Signal: an admin applied a new SLA policy to the open requests. Every unmet clock is
+    """Signal: an admin gave every unresolved request the SLA policy in force. Each unmet clock is
     recomputed from the creation and the pauses so far (``keep_resolution``: a regulated
     reconnection deadline, which the policy does not move)."""
 

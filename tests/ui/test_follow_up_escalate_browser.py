@@ -31,6 +31,7 @@ async def test_remind_me_lists_the_follow_up_on_the_request_and_the_dashboard(pa
     at = await _a_moment_later_today()
     await sign_in(page)
     await page.goto(f"/requests/{request_id}")
+    await expect(page).to_have_title(f"{request_id} · ConnectDesk")  # the dialogs live in the body
 
     await page.get_by_role("button", name="Remind me…").click()
     dialog = page.get_by_role("dialog")
@@ -47,6 +48,7 @@ async def test_remind_me_lists_the_follow_up_on_the_request_and_the_dashboard(pa
     await expect(card.locator("li")).to_have_attribute("data-state", "pending")
 
     await page.goto("/")
+    await expect(page).to_have_title("Dashboard · ConnectDesk")
     due = page.locator("#follow-ups-due")
     await expect(due.get_by_role("link", name=request_id)).to_be_visible()
     await expect(due).to_contain_text("Check the crew booked the visit")
