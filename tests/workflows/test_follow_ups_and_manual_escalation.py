@@ -135,16 +135,18 @@ async def test_a_follow_up_in_business_hours_lands_inside_the_calendar(timed_wor
     world = timed_world
     created = await world.env.get_current_time()
     local_hour = created.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    # One window every day, starting 3 hours after the hour the request was created in.
-    start = (local_hour + timedelta(hours=3)).time()
-    end = (local_hour + timedelta(hours=6)).time()
-    window = WorkWindow(start=start, end=end if end > start else end.replace(hour=0))
+    # One three-hour window every day, opening 3 hours after the hour the request was created in;
+    # a window that would cross midnight opens at 02:00 the next day instead (today's has passed).
+    opens = local_hour + timedelta(hours=3)
+    if opens.hour >= 21:
+        opens = (opens + timedelta(days=1)).replace(hour=2)
+    window = WorkWindow(start=opens.time(), end=(opens + timedelta(hours=3)).time())
     calendar = BusinessCalendar(time_zone="UTC", hours={d: (window,) for d in Weekday})
     handle = await world.start(created_at=created, sla=SlaSettings(calendar=calendar))
     await _act(world, handle, "follow_up", FollowUp(actor="ann", in_business_hours=2))
 
     [row] = await _rows(world, handle.id)
-    assert row.due_at == local_hour + timedelta(hours=5)  # the window opens at +3 h; two hours in
+    assert row.due_at == opens + timedelta(hours=2)  # counted from the window's opening
 
 
 async def test_a_csr_escalates_by_hand_with_a_reason(timed_mail_world: World, mailbox: Mailbox) -> None:
