@@ -2,7 +2,9 @@
 
 ``paginate`` counts and fetches a page of a ``Select`` (offset and limit). A list that sorts and
 counts its matches in one pass instead (a window count, as the consumer and request searches do
-for a few thousand matches) takes its total with ``window_total``.
+for a few thousand matches) takes its total with ``window_total``. A broad search whose exact
+count would cost more than its page says only that more than ``total`` match
+(``total_exact=False``; ``db/search.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,9 +23,14 @@ M = TypeVar("M", bound=BaseModel)
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    total: int
+    total: int = Field(description="How many match (more than this when `total_exact` is false)")
     page: int
     size: int
+    total_exact: bool = Field(
+        default=True,
+        description="False when counting stopped early: more than `total` match (a broad search "
+        "on PostgreSQL, where an exact count would read every match)",
+    )
 
 
 PAGE_MAX = 1_000_000

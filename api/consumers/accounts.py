@@ -21,7 +21,7 @@ from api.consumers import schemas
 from api.consumers.communications import record_change
 from api.csv_export import EXPORT_BATCH
 from api.errors import Problem
-from api.pagination import Page, offset, paginate, window_total
+from api.pagination import Page, offset, paginate
 from api.params import is_db_id
 from db import audit, search
 from db.models import Consumer, ConsumerTotal
@@ -98,60 +98,94 @@ async def search_consumers(
     dialect = session.get_bind().dialect.name
     text = search.consumer_condition(q, dialect)
     conditions = [c for c in (text, None if status is None else Consumer.status == status) if c is not None]
-    by_name = (Consumer.last_name, Consumer.first_name, Consumer.id)
     skip = offset(page, size)
-
-    async def count() -> int:
-        return await session.scalar(select(func.count()).select_from(Consumer).where(*conditions)) or 0
-
-    found: Sequence[Any]
-    if text is not None and dialect == "sqlite":
-        # SQLite: one pass over the matches (from the trigram table, or a scan for short words)
-        # yields the page and its total (a window count).
-        found = (
-            await session.execute(
-                select(Consumer, func.count().over())
-                .where(*conditions)
-                .order_by(*by_name)
-                .offset(skip)
-                .limit(size)
-            )
-        ).all()
-    elif text is not None and search.is_selective(q):
-        # PostgreSQL, a word of 3+ characters: the trigram index finds the matches (a few
-        # thousand at most); sort their keys and count them in one pass (a window), then read
-        # the page's rows. Walking the name index filtering row by row took 130 ms.
-        keys = (func.lower(Consumer.last_name), func.lower(Consumer.first_name))
-        matched = (
-            select(Consumer.id, keys[0].label("last"), keys[1].label("first"))
-            .where(*conditions)
-            .cte("matches")
-            .prefix_with("MATERIALIZED")
+    if text is None or (dialect != "sqlite" and not search.is_selective(q)):
+        # No words, or PostgreSQL with short words only (thousands match, and the trigram index
+        # cannot serve them): walk the name index.
+        stmt = (
+            select(Consumer).where(*conditions).order_by(Consumer.last_name, Consumer.first_name, Consumer.id)
         )
-        page_ids = (
-            select(matched.c.id, func.count().over().label("total"))
-            .order_by(matched.c.last, matched.c.first, matched.c.id)
-            .offset(skip)
-            .limit(size)
-            .subquery()
-        )
-        found = (
-            await session.execute(
-                select(Consumer, page_ids.c.total)
-                .join(page_ids, page_ids.c.id == Consumer.id)
-                .order_by(*keys, Consumer.id)
-            )
-        ).all()
-    else:
-        # PostgreSQL, short words only (thousands match) or none: walk the name index.
-        stmt = select(Consumer).where(*conditions).order_by(*by_name)
         return await paginate(session, stmt, page=page, size=size, item=schemas.ConsumerRow)
-    return Page[schemas.ConsumerRow](  # a window counted the matches
-        items=[schemas.ConsumerRow.model_validate(row) for row, _ in found],
-        total=await window_total(found, page, count),
+
+    # Counted first, with the page where few match (search.page_of_matches); over BROAD matches
+    # ("road", "lin") the page lies a short walk down the name index, where sorting them all took
+    # 70 ms; where the walk gives up (matches bunched further on), their keys are sorted after all.
+    keys = select(Consumer.id, Consumer.last_name, Consumer.first_name).where(*conditions)
+
+    def order(table: Any) -> list[Any]:
+        return [table.c.last_name, table.c.first_name, table.c.id]
+
+    from_index = search.count_from_index(q, dialect, "consumer_search") if status is None else None
+    matches, exact, ids = await search.page_of_matches(session, keys, order, skip, size, from_index)
+    found = await _walked(session, q, dialect, status, skip, size, matches, exact) if ids is None else None
+    if found is None:
+        if ids is None:
+            ids = await search.sorted_ids(session, keys, order, skip, size)
+            matches, exact = await search.settled(session, keys, matches, exact, skip, size, len(ids))
+        found = await _rows(session, ids)
+    return Page[schemas.ConsumerRow](
+        items=[schemas.ConsumerRow.model_validate(c) for c in found],
+        total=matches,
+        total_exact=exact,
         page=page,
         size=size,
     )
+
+
+async def _rows(session: AsyncSession, ids: list[int]) -> Sequence[Consumer]:
+    """The consumers ``ids`` names, by last name, first name and id."""
+    if not ids:
+        return []
+    found = await session.scalars(
+        select(Consumer)
+        .where(Consumer.id.in_(ids))
+        .order_by(Consumer.last_name, Consumer.first_name, Consumer.id)
+    )
+    return found.all()
+
+
+async def _walked(
+    session: AsyncSession,
+    q: str | None,
+    dialect: str,
+    status: ConsumerStatus | None,
+    skip: int,
+    size: int,
+    matches: int,
+    exact: bool,
+) -> Sequence[Consumer] | None:
+    """The page of a broad search (``matches`` consumers match ``q``, or more unless ``exact``),
+    read off the first rows of the name index (of ``status``) and tested one by one; None when
+    those rows hold fewer than the page wants (the matches bunch further on, or the page is past
+    the end of an inexact count: then they are sorted and counted after all).
+
+    Exact: every match before the page lies within the rows walked, in the same order."""
+    totals = select(func.coalesce(func.sum(ConsumerTotal.n), 0))
+    if status is not None:
+        totals = totals.where(ConsumerTotal.status == status)
+    rows = await session.scalar(totals) or 0
+    text_ = [Consumer.search_text] if search.reads_text(q, dialect) else []
+    head = (
+        select(Consumer.id, Consumer.last_name, Consumer.first_name, *text_)
+        .where(*([] if status is None else [Consumer.status == status]))
+        .order_by(Consumer.last_name, Consumer.first_name, Consumer.id)
+        .limit(search.walk_length(skip + size, matches, rows))
+        .subquery()
+    )
+    matching = search.consumer_condition(q, dialect, head.c.get("search_text"), head.c.id)
+    assert matching is not None  # a broad search has words
+    ids = list(
+        await session.scalars(
+            select(head.c.id)
+            .where(matching)
+            .order_by(head.c.last_name, head.c.first_name, head.c.id)
+            .offset(skip)
+            .limit(size)
+        )
+    )
+    if len(ids) < (min(size, matches - skip) if exact else size):
+        return None
+    return await _rows(session, ids)
 
 
 EXPORT_COLUMNS = (

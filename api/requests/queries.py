@@ -4,11 +4,11 @@ queue, the dashboard's counters, one request's detail, and the consumer lookup f
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal_column, or_, select, true
+from sqlalchemy import Select, Subquery, and_, func, literal_column, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -123,6 +123,8 @@ async def list_requests(
     # - few matches (a search, open requests in another order or with more filters): read them
     #   all, then sort and count that one set (a window). Materialised, so that no planner walks
     #   a sort index through 90,000 closed requests hoping to meet the rare, bunched open ones;
+    # - a search alone: counted with its page where few match (``search.page_of_matches``);
+    #   over ``search.BROAD``, the page is a short walk down the sort index;
     # - anything else (a date range, an assignee, an ID prefix): counted apart.
     only_totals = not others and not q
     open_only = bool(status and set(status) <= set(OPEN_STATUSES))
@@ -131,13 +133,20 @@ async def list_requests(
     counted = not windowed and only_totals
     skip = offset(page, size)
     total = None if windowed or counted else await _count(session, where)
+    exact = True
     page_ids: Select[Any] | None = None
     if total is not None and total > BROAD and (prefix := search.id_prefix(q)) is not None:
         # Thousands share this ID prefix. Where they are dense early in the sort order (recent
         # IDs, newest first), a short walk of the sort index fills the page; where not (last
         # year's IDs, newest first), gather them through the ID index and sort them instead.
-        wanted = min(size, total - skip)
-        page_ids = await _walked(session, filters, prefix, key, descending, skip, size, wanted)
+        page_ids = await _walked(
+            session, filters, lambda head: func.substr(head.c.request_id, 1, len(prefix)) == prefix,
+            key, descending, skip, size, min(size, total - skip), WALK * (skip + size),
+        )  # fmt: skip
+        windowed = page_ids is None
+    elif windowed and q and not filters:
+        # A search alone: counted first, cheaply; a broad one finds its page down the sort index.
+        total, exact, page_ids = await _searched(session, q, where, key, descending, skip, size)
         windowed = page_ids is None
     if windowed:
         matched = select(ServiceRequest.id, SORTS[key].label("sort_key")).where(where).cte("matches")
@@ -167,8 +176,10 @@ async def list_requests(
         total = await _counted(session, request_type, status, priority, sla_status, history)
     elif counts:
         total = await window_total(rows, page, lambda: _count(session, where))
+    elif not exact and len(rows) < size:  # the last page of an uncounted search: now it is known
+        total, exact = skip + len(rows) if rows else await _count(session, where), True
     assert total is not None
-    return Page(items=[_row(*r[:5]) for r in rows], total=total, page=page, size=size)
+    return Page(items=[_row(*r[:5]) for r in rows], total=total, total_exact=exact, page=page, size=size)
 
 
 def _other_filters(created_from: date | None, created_to: date | None, assignee_id: int | None) -> list[Any]:
@@ -320,32 +331,61 @@ WALK = 20
 """How many rows per match wanted a walk reads before it gives up (a sparse stretch)."""
 
 
+async def _searched(
+    session: AsyncSession, q: str, where: Any, key: str, descending: bool, skip: int, size: int
+) -> tuple[int, bool, Select[Any] | None]:
+    """A search with no other filter: its total, whether exact, and its page's IDs
+    (``search.page_of_matches``); over ``search.BROAD`` matches ("road", "lin": reading and
+    sorting them all took 30-40 ms), from a short walk of the sort index. The IDs are None where
+    that walk gives up: then the matches are sorted for the page after all."""
+    dialect = session.get_bind().dialect.name
+    keys = select(ServiceRequest.id, SORTS[key].label("sort_key")).where(where)
+    from_index = search.count_from_index(q, dialect, "request_search")
+    matches, exact, ids = await search.page_of_matches(
+        session, keys, lambda t: _ordering(t.c.sort_key, t.c.id, key, descending), skip, size, from_index
+    )
+    if ids is not None:
+        return matches, exact, select(ServiceRequest.id).where(ServiceRequest.id.in_(ids))
+    requests = await _counted(session, None, None, None, None, False)
+    page_ids = await _walked(
+        session, [], lambda head: search.request_condition(q, dialect, head.c.get("search_text"), head.c.id),
+        key, descending, skip, size, min(size, matches - skip) if exact else size,
+        search.walk_length(skip + size, matches, requests), search_text=search.reads_text(q, dialect),
+    )  # fmt: skip
+    return matches, exact, page_ids
+
+
 async def _walked(
     session: AsyncSession,
     filters: list[Any],
-    prefix: str,
+    test: Callable[[Subquery], Any],
     key: str,
     descending: bool,
     skip: int,
     size: int,
     wanted: int,
+    length: int,
+    *,
+    search_text: bool = False,
 ) -> Select[Any] | None:
-    """The page's IDs, read off the first ``WALK × (skip + size)`` rows of the sort index that
-    pass ``filters``, testing the ID prefix on each; None when those rows hold fewer than the
-    ``wanted`` matches (then the page lies further on, and gathering them all is cheaper).
+    """The page's IDs, read off the first ``length`` rows of the sort index that pass
+    ``filters``, keeping those that pass ``test`` (of the walked rows: their id, request_id and,
+    with ``search_text``, search text); None when those rows hold fewer than the ``wanted``
+    matches (then the page lies further on, and gathering them all is cheaper).
 
     Exact: every match before the page lies within the rows walked, in the same order."""
+    text_ = [ServiceRequest.search_text] if search_text else []
     head = (
-        select(ServiceRequest.id, ServiceRequest.request_id, SORTS[key].label("sort_key"))
+        select(ServiceRequest.id, ServiceRequest.request_id, SORTS[key].label("sort_key"), *text_)
         .where(*filters)
         .order_by(*_ordering(SORTS[key], ServiceRequest.id, key, descending))
-        .limit(WALK * (skip + size))
+        .limit(length)
         .subquery()
     )
     found = list(
         await session.scalars(
             select(head.c.id)
-            .where(func.substr(head.c.request_id, 1, len(prefix)) == prefix)
+            .where(test(head))
             .order_by(*_ordering(head.c.sort_key, head.c.id, key, descending))
             .limit(size)
             .offset(skip)

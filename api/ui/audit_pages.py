@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.audit import service
 from api.deps import SessionDep
-from api.ui.common import SupervisorPageUser, UiRoute, render, url_with
+from api.ui.common import SupervisorPageUser, UiRoute, pager_links, render
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 PAGE_SIZE = 50
@@ -32,17 +32,10 @@ async def audit_page(request: Request, user: SupervisorPageUser, session: Sessio
         object_id=raw["object_id"] or None, date_from=_day(raw["from"]), date_to=_day(raw["to"]),
         page=page, size=PAGE_SIZE,
     )  # fmt: skip
-    pages = max(1, -(-found.total // PAGE_SIZE))
     return render(
         request,
         "audit/index.html",
-        {
-            "found": found,
-            "raw": raw,
-            "pages": pages,
-            "prev_url": url_with(request, page=page - 1) if page > 1 else None,
-            "next_url": url_with(request, page=page + 1) if page < pages else None,
-        },
+        {"found": found, "raw": raw, **pager_links(request, found, PAGE_SIZE)},
         user=user,
         active="audit",
     )

@@ -31,6 +31,7 @@ from api.clock import local_now, local_zone
 from api.deps import SessionDep, SettingsDep
 from api.errors import Problem
 from api.idempotency import IdempotentWrite
+from api.pagination import Page
 from db.models import User
 from domain.users import Role
 
@@ -263,6 +264,18 @@ def url_with(request: Request, **changes: object) -> str:
             params[key] = str(value)
     query = urlencode(params)
     return f"{request.url.path}?{query}" if query else request.url.path
+
+
+def pager_links(request: Request, found: Page[Any], size: int) -> dict[str, Any]:
+    """A page of results' pager: ``pages`` (None when only a lower bound of the total is known:
+    a broad search on PostgreSQL) and the previous and next pages' URLs."""
+    pages = max(1, -(-found.total // size))
+    more = found.page < pages if found.total_exact else len(found.items) == size
+    return {
+        "pages": pages if found.total_exact else None,
+        "prev_url": url_with(request, page=found.page - 1) if found.page > 1 else None,
+        "next_url": url_with(request, page=found.page + 1) if more else None,
+    }
 
 
 # ---- refusals in plain words ----------------------------------------------------------------------

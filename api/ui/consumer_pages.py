@@ -42,10 +42,10 @@ from api.ui.common import (
     form_dict,
     form_write,
     is_fragment,
+    pager_links,
     plain_words,
     redirect,
     render,
-    url_with,
 )
 from db.disconnection import load_profile
 from db.models import Consumer, User
@@ -92,15 +92,12 @@ async def consumers_page(request: Request, user: PageUser, session: SessionDep) 
     results = await accounts.search_consumers(
         session=session, q=q or None, status=status, page=page, size=PAGE_SIZE
     )
-    pages = max(1, -(-results.total // PAGE_SIZE))
     context = {
         "results": results,
         "q": q,
         "status": status,
         "statuses": list(ConsumerStatus),
-        "pages": pages,
-        "prev_url": url_with(request, page=page - 1) if page > 1 else None,
-        "next_url": url_with(request, page=page + 1) if page < pages else None,
+        **pager_links(request, results, PAGE_SIZE),
         "export_url": "/api/v1/consumers/export.csv"
         + (
             f"?{query}"
@@ -215,13 +212,7 @@ async def _profile_page(
     elif tab == "financial":
         page = _page(params.get("page"))
         fin = await billing.financial(session=session, consumer=consumer, page=page, size=PAGE_SIZE)
-        pages = max(1, -(-fin.payments.total // PAGE_SIZE))
-        context.update(
-            fin=fin,
-            prev_url=url_with(request, page=page - 1) if page > 1 else None,
-            next_url=url_with(request, page=page + 1) if page < pages else None,
-            pages=pages,
-        )
+        context.update(fin=fin, **pager_links(request, fin.payments, PAGE_SIZE))
     elif tab == "connections":
         conn = await meters.connections(session=session, consumer=consumer)
         context["meters"] = [(m, reading_chart(m)) for m in conn.meters]
@@ -243,16 +234,13 @@ async def _profile_page(
         comms = await communications.communications(
             session=session, consumer=consumer, page=page, size=PAGE_SIZE, channel=channel
         )
-        pages = max(1, -(-comms.total // PAGE_SIZE))
         context.update(
             comms=comms,
             channel=channel,
             channels=list(Channel),
             visibilities=list(Visibility),
             contact_outcomes=list(ContactOutcome),
-            prev_url=url_with(request, page=page - 1) if page > 1 else None,
-            next_url=url_with(request, page=page + 1) if page < pages else None,
-            pages=pages,
+            **pager_links(request, comms, PAGE_SIZE),
         )
     elif tab == "documents":
         context["documents"] = await documents.list_documents(session=session, consumer=consumer)

@@ -9,7 +9,15 @@ from api.deps import SessionDep
 from api.dunning import service
 from api.errors import Problem
 from api.idempotency import Replayed
-from api.ui.common import SupervisorPageUser, UiRoute, form_dict, form_write, redirect, render, url_with
+from api.ui.common import (
+    SupervisorPageUser,
+    UiRoute,
+    form_dict,
+    form_write,
+    pager_links,
+    redirect,
+    render,
+)
 from db.models import User
 from domain.disconnection.dunning import SKIP_LABELS, SkipReason
 
@@ -29,7 +37,6 @@ async def dunning_page(request: Request, user: SupervisorPageUser, session: Sess
         )
     except Problem as exc:
         schedule_problem = exc.detail
-    pages = max(1, -(-runs.total // PAGE_SIZE))
     return render(
         request,
         "dunning/index.html",
@@ -42,9 +49,7 @@ async def dunning_page(request: Request, user: SupervisorPageUser, session: Sess
             "temporal_ui": request.app.state.settings.temporal_ui,
             "namespace": request.app.state.settings.temporal_namespace,
             "page": page,
-            "pages": pages,
-            "prev_url": url_with(request, page=page - 1) if page > 1 else None,
-            "next_url": url_with(request, page=page + 1) if page < pages else None,
+            **pager_links(request, runs, PAGE_SIZE),
         },
         user=user,
         active="dunning",

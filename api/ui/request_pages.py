@@ -30,10 +30,10 @@ from api.ui.common import (
     form_dict,
     is_fragment,
     is_supervisor,
+    pager_links,
     plain_words,
     redirect,
     render,
-    url_with,
 )
 from db.models import User
 from db.system_settings import load_sla_settings
@@ -189,16 +189,13 @@ async def _list(request: Request, user: User, session: SessionDep, *, history: b
         sort = "-created_at"  # unknown or none: newest first
     page = _page(params.get("page"))
     results = await queries.list_requests(session=session, **query, sort=sort, page=page, size=PAGE_SIZE)
-    pages = max(1, -(-results.total // PAGE_SIZE))
     context = {
         "results": results,
         "filters": filters,
         "raw": dict(params),
         "problems": problems,
         "history": history,
-        "pages": pages,
-        "prev_url": url_with(request, page=page - 1) if page > 1 else None,
-        "next_url": url_with(request, page=page + 1) if page < pages else None,
+        **pager_links(request, results, PAGE_SIZE),
         "statuses": list(FINISHED) if history else list(RequestStatus),
         "fraction": await _at_risk_fraction(session),
         "assignees": await actions.assignable_users(session=session),
@@ -351,16 +348,13 @@ async def escalations_page(
     """Open requests breached or at risk, oldest first, each with its workflow in the Temporal UI."""
     page = _page(request.query_params.get("page"))
     queue = await queries.escalation_queue(session=session, page=page, size=PAGE_SIZE)
-    pages = max(1, -(-queue.total // PAGE_SIZE))
     return render(
         request,
         "requests/escalations.html",
         {
             "queue": queue,
             "links": {row.request_id: temporal_link(settings, row.request_id) for row in queue.items},
-            "prev_url": url_with(request, page=page - 1) if page > 1 else None,
-            "next_url": url_with(request, page=page + 1) if page < pages else None,
-            "pages": pages,
+            **pager_links(request, queue, PAGE_SIZE),
             "fraction": await _at_risk_fraction(session),
         },
         user=user,

@@ -1033,7 +1033,7 @@ async def test_financial_without_a_billing_account(
         "next_bill_estimate": None,
         "outstanding_amount": "12.00",
     }
-    assert body["payments"] == {"items": [], "total": 0, "page": 1, "size": 20}
+    assert body["payments"] == {"items": [], "total": 0, "page": 1, "size": 20, "total_exact": True}
 
 
 # ---- connections -------------------------------------------------------------------------------------

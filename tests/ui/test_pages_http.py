@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import select
 
 from api.auth.service import SESSION_COOKIE
+from db import search
 from db.models import Consumer, Document, MeterAssignment, MeterReading, User
 from domain.consumers.types import DocumentStatus, MeterStatus, UtilityType, VerificationStatus
 from domain.request.types import Priority, RequestStatus
@@ -181,3 +182,29 @@ async def test_request_list_filters_by_assignee_and_sorts(
         "/requests", params={"sort": "password"}, headers=csr
     )  # unknown: newest first
     assert fallback.status_code == 200 and set(listed(fallback.text)) == set(ids)
+
+
+async def test_a_broad_search_says_more_than_and_still_pages_on(
+    client: httpx.AsyncClient, users: dict[str, User], sessionmaker: Any, monkeypatch: Any
+) -> None:
+    """Past the count's limit (``search.BROAD``; 1,000, here 3) the list says "more than", offers
+    the next page while pages are full, and the bulk and export labels say "3+"."""
+    monkeypatch.setattr(search, "BROAD", 3)
+    async with sessionmaker() as session:
+        for _ in range(25):  # a page and a bit
+            consumer = await factories.consumer(session, last_name="Rivera")
+            await factories.request_row(session, consumer.id, status=RequestStatus.COMPLETED)
+        await session.commit()
+    headers = signed_in(users["supervisor"])
+
+    first = (await client.get("/requests", params={"q": "r"}, headers=headers)).text  # one letter
+    assert "More than 3 results · page 1<" in first
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    assert "Export CSV (3+)" in first
+    last = (await client.get("/requests", params={"q": "r", "page": 2}, headers=headers)).text
+    assert "25 results · page 2 of 2<" in last  # a short page: the matches were counted after all
+    assert 'rel="next"' not in last and 'rel="prev"' in last
+
+    exact = (await client.get("/requests", params={"q": "rivera"}, headers=headers)).text
+    if "More than" not in exact:  # SQLite counts words of 2+ letters exactly, from its index
+        assert "25 results · page 1 of 2<" in exact and "Export CSV (25)" in exact
