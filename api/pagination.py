@@ -29,7 +29,7 @@ class Page(BaseModel, Generic[T]):
     total_exact: bool = Field(
         default=True,
         description="False when counting stopped early: more than `total` match (a broad search "
-        "on PostgreSQL, where an exact count would read every match)",
+        "where an exact count would read every match, as on PostgreSQL)",
     )
 
 

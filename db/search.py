@@ -23,14 +23,14 @@ How each database finds the rows without reading them all:
   checked with ``LIKE`` on the rows they return. Where the table alone decides, the matches are
   counted from it without reading a row.
 - Both: a request-ID prefix ("rc-2026-0") is a range of a b-tree index on request_id.
-- Both: a broad search (more than ``BROAD`` matches) finds its page by walking the list's sort
-  index, testing each row, rather than by reading and sorting every match.
+- Both: a broad search (``BROAD`` matches or more) finds its page by walking the list's sort
+  index, testing each row, rather than by reading and sorting every match (``find_page``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
@@ -148,14 +148,17 @@ def consumer_condition(
 # ---- broad searches: walk the sort index instead of sorting every match ------------------------
 
 BROAD = 3_000
-"""More matches than this, and a search's page is looked for by walking the list's sort index
+"""As many matches as this, and a search's page is looked for by walking the list's sort index
 (reading a few hundred rows) rather than by reading and sorting every match: "road" or "lin"
-match 15-20 % of the book, and sorting 20,000 rows to show 20 cost 70 ms."""
+match 15-20 % of the book, and sorting 20,000 rows to show 20 cost 70 ms. Where counting is
+not free (``find_page``), a broad search counts up to this many and says "more than"."""
 SPREAD = 3
 """How many times the rows an even spread of matches needs a walk reads before it gives up (the
 matches bunched further on: then they are gathered and sorted after all)."""
 MARGIN = 100
 """Rows a walk reads beyond that (a short page of sparse matches costs little more)."""
+WALK_MAX = 20_000
+"""The longest walk (about 25 ms on PostgreSQL); deeper pages sort the matches instead."""
 
 
 def count_from_index(q: str | None, dialect: str, fts_table: str) -> Any | None:
@@ -168,46 +171,51 @@ def count_from_index(q: str | None, dialect: str, fts_table: str) -> Any | None:
     return text(f"SELECT count(*) FROM {fts_table} WHERE {fts_table} MATCH :n").bindparams(n=query)
 
 
-async def page_of_matches(
+Walk = Callable[[int, bool], Awaitable[list[int] | None]]
+"""A list's walk down its sort index for the page: given the matches' count and whether it is
+exact, the page's IDs, or None where the walked rows held too few (or the walk would be long)."""
+
+
+async def find_page(
     session: AsyncSession,
     keys: Select[Any],
     order: Callable[[Any], list[Any]],
     skip: int,
     size: int,
     from_index: Any | None,
-) -> tuple[int, bool, list[int] | None]:
-    """How many rows match — ``(n, True)``, or ``(BROAD, False)`` for more than ``BROAD`` — and,
-    unless over ``BROAD`` match, the page's IDs (None: a broad search, for a walk).
+    walk: Walk,
+) -> tuple[int, bool, list[int]]:
+    """How many rows match — ``(n, True)``, or ``(BROAD, False)`` for more than ``BROAD`` — and
+    the page's IDs. ``keys`` selects the matching rows' IDs and sort keys, ``order`` orders a
+    table of them.
 
-    ``keys`` selects the matching rows' IDs and sort keys, ``order`` orders a table of them.
-    With ``from_index`` (``count_from_index``: SQLite, where the trigram table alone decides)
-    the count is exact and costs no row (2 ms for 15,000 matches) and only a narrow search sorts
-    its matches; else one statement takes the first ``BROAD + 1`` matches and sorts and counts
-    them: counting every match reads every one (PostgreSQL rechecks each row the trigram index
-    names: 20 ms for 21,000 matches)."""
+    With ``from_index`` (``count_from_index``: SQLite, where the trigram table alone decides) the
+    count comes first, exact and reading no row (2 ms for 15,000 matches); a broad search then
+    walks, a narrow one sorts its matches. Else counting every match reads every one (PostgreSQL
+    rechecks each row the trigram index names: 20 ms for 21,000), so the walk comes first, as if
+    ``BROAD`` matched: where it finds the page (matches spread through the order: "road", "lin")
+    they are counted up to ``BROAD + 1``; where not (few, bunched, or a page too deep to walk to)
+    every match is sorted and counted in one statement."""
     if from_index is not None:
         matches = await session.scalar(from_index) or 0
-        if matches >= BROAD:
-            return matches, True, None
-        return matches, True, await sorted_ids(session, keys, order, skip, size)
-    first = keys.limit(BROAD + 1).cte("first_matches").prefix_with("MATERIALIZED")
+        ids = await walk(matches, True) if matches >= BROAD else None
+        return matches, True, ids if ids is not None else await _sorted(session, keys, order, skip, size)
+    ids = await walk(BROAD, False)
+    if ids is not None:
+        n = await session.scalar(select(func.count()).select_from(keys.limit(BROAD + 1).subquery())) or 0
+        return (BROAD, False, ids) if n > BROAD else (n, True, ids)
+    matched = keys.cte("matches").prefix_with("MATERIALIZED")
     rows = (
         await session.execute(
-            select(first.c.id, func.count().over()).order_by(*order(first)).offset(skip).limit(size)
+            select(matched.c.id, func.count().over()).order_by(*order(matched)).offset(skip).limit(size)
         )
     ).all()
     if rows:
-        matches = rows[0][1]
-    else:  # a page past the end carries no count
-        matches = (
-            await session.scalar(select(func.count()).select_from(keys.limit(BROAD + 1).subquery())) or 0
-        )
-    if matches > BROAD:
-        return BROAD, False, None
-    return matches, True, [row[0] for row in rows]
+        return rows[0][1], True, [row[0] for row in rows]
+    return await session.scalar(select(func.count()).select_from(keys.subquery())) or 0, True, []
 
 
-async def sorted_ids(
+async def _sorted(
     session: AsyncSession, keys: Select[Any], order: Callable[[Any], list[Any]], skip: int, size: int
 ) -> list[int]:
     """The page's IDs, every match's keys read and the first ``skip + size`` kept in order."""
@@ -217,28 +225,18 @@ async def sorted_ids(
     )
 
 
-async def settled(
-    session: AsyncSession, keys: Select[Any], matches: int, exact: bool, skip: int, size: int, found: int
-) -> tuple[int, bool]:
-    """The total of a page of ``found`` rows: the last page of an uncounted search tells it (an
-    empty one past the end: the matches are counted)."""
-    if exact or found == size:
-        return matches, exact
-    if found:
-        return skip + found, True
-    return await session.scalar(select(func.count()).select_from(keys.subquery())) or 0, True
-
-
 def reads_text(q: str | None, dialect: str) -> bool:
     """Whether testing a row for ``q`` reads its search text (else only its ID, in the trigram
     table's answer): a walk then reads the sort index alone."""
     return _trigram_query(q, dialect) is None
 
 
-def walk_length(through: int, matches: int, rows: int) -> int:
+def walk_length(through: int, matches: int, rows: int) -> int | None:
     """Rows of a sort index to read to find the first ``through`` of ``matches`` rows among
-    ``rows``: ``SPREAD`` times what an even spread needs, and ``MARGIN`` more."""
-    return SPREAD * -(-through * max(rows, 1) // max(matches, 1)) + MARGIN
+    ``rows``: ``SPREAD`` times what an even spread needs, and ``MARGIN`` more; None past
+    ``WALK_MAX`` (a deep page: sorting the matches costs less)."""
+    length = SPREAD * -(-through * max(rows, 1) // max(matches, 1)) + MARGIN
+    return length if length <= WALK_MAX else None
 
 
 # A prefix of a request ID ("rc-", "dc-2026-00…"): "RC-2026-000123" holds it only at its start.

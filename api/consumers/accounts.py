@@ -107,22 +107,19 @@ async def search_consumers(
         )
         return await paginate(session, stmt, page=page, size=size, item=schemas.ConsumerRow)
 
-    # Counted first, with the page where few match (search.page_of_matches); over BROAD matches
-    # ("road", "lin") the page lies a short walk down the name index, where sorting them all took
-    # 70 ms; where the walk gives up (matches bunched further on), their keys are sorted after all.
+    # The count and the page (search.find_page): where thousands match ("road", "lin") the page
+    # lies a short walk down the name index, where sorting them all took 70 ms.
     keys = select(Consumer.id, Consumer.last_name, Consumer.first_name).where(*conditions)
 
     def order(table: Any) -> list[Any]:
         return [table.c.last_name, table.c.first_name, table.c.id]
 
+    async def walk(matches: int, exact: bool) -> list[int] | None:
+        return await _walked(session, q, dialect, status, skip, size, matches, exact)
+
     from_index = search.count_from_index(q, dialect, "consumer_search") if status is None else None
-    matches, exact, ids = await search.page_of_matches(session, keys, order, skip, size, from_index)
-    found = await _walked(session, q, dialect, status, skip, size, matches, exact) if ids is None else None
-    if found is None:
-        if ids is None:
-            ids = await search.sorted_ids(session, keys, order, skip, size)
-            matches, exact = await search.settled(session, keys, matches, exact, skip, size, len(ids))
-        found = await _rows(session, ids)
+    matches, exact, ids = await search.find_page(session, keys, order, skip, size, from_index, walk)
+    found = await _rows(session, ids)
     return Page[schemas.ConsumerRow](
         items=[schemas.ConsumerRow.model_validate(c) for c in found],
         total=matches,
@@ -153,23 +150,25 @@ async def _walked(
     size: int,
     matches: int,
     exact: bool,
-) -> Sequence[Consumer] | None:
+) -> list[int] | None:
     """The page of a broad search (``matches`` consumers match ``q``, or more unless ``exact``),
     read off the first rows of the name index (of ``status``) and tested one by one; None when
     those rows hold fewer than the page wants (the matches bunch further on, or the page is past
-    the end of an inexact count: then they are sorted and counted after all).
+    the end of an inexact count, or the walk would be long: then they are sorted after all).
 
     Exact: every match before the page lies within the rows walked, in the same order."""
     totals = select(func.coalesce(func.sum(ConsumerTotal.n), 0))
     if status is not None:
         totals = totals.where(ConsumerTotal.status == status)
-    rows = await session.scalar(totals) or 0
+    length = search.walk_length(skip + size, matches, await session.scalar(totals) or 0)
+    if length is None:
+        return None
     text_ = [Consumer.search_text] if search.reads_text(q, dialect) else []
     head = (
         select(Consumer.id, Consumer.last_name, Consumer.first_name, *text_)
         .where(*([] if status is None else [Consumer.status == status]))
         .order_by(Consumer.last_name, Consumer.first_name, Consumer.id)
-        .limit(search.walk_length(skip + size, matches, rows))
+        .limit(length)
         .subquery()
     )
     matching = search.consumer_condition(q, dialect, head.c.get("search_text"), head.c.id)
@@ -185,7 +184,7 @@ async def _walked(
     )
     if len(ids) < (min(size, matches - skip) if exact else size):
         return None
-    return await _rows(session, ids)
+    return ids
 
 
 EXPORT_COLUMNS = (

@@ -123,8 +123,8 @@ async def list_requests(
     # - few matches (a search, open requests in another order or with more filters): read them
     #   all, then sort and count that one set (a window). Materialised, so that no planner walks
     #   a sort index through 90,000 closed requests hoping to meet the rare, bunched open ones;
-    # - a search alone: counted with its page where few match (``search.page_of_matches``);
-    #   over ``search.BROAD``, the page is a short walk down the sort index;
+    # - a search alone: ``search.find_page``, where a broad one's page is a short walk down the
+    #   sort index;
     # - anything else (a date range, an assignee, an ID prefix): counted apart.
     only_totals = not others and not q
     open_only = bool(status and set(status) <= set(OPEN_STATUSES))
@@ -139,15 +139,16 @@ async def list_requests(
         # Thousands share this ID prefix. Where they are dense early in the sort order (recent
         # IDs, newest first), a short walk of the sort index fills the page; where not (last
         # year's IDs, newest first), gather them through the ID index and sort them instead.
-        page_ids = await _walked(
+        walked = await _walked(
             session, filters, lambda head: func.substr(head.c.request_id, 1, len(prefix)) == prefix,
             key, descending, skip, size, min(size, total - skip), WALK * (skip + size),
         )  # fmt: skip
+        page_ids = None if walked is None else select(ServiceRequest.id).where(ServiceRequest.id.in_(walked))
         windowed = page_ids is None
     elif windowed and q and not filters:
-        # A search alone: counted first, cheaply; a broad one finds its page down the sort index.
+        # A search alone: a broad one finds its page down the sort index (search.find_page).
         total, exact, page_ids = await _searched(session, q, where, key, descending, skip, size)
-        windowed = page_ids is None
+        windowed = False
     if windowed:
         matched = select(ServiceRequest.id, SORTS[key].label("sort_key")).where(where).cte("matches")
         matched = matched.prefix_with("MATERIALIZED")
@@ -176,8 +177,6 @@ async def list_requests(
         total = await _counted(session, request_type, status, priority, sla_status, history)
     elif counts:
         total = await window_total(rows, page, lambda: _count(session, where))
-    elif not exact and len(rows) < size:  # the last page of an uncounted search: now it is known
-        total, exact = skip + len(rows) if rows else await _count(session, where), True
     assert total is not None
     return Page(items=[_row(*r[:5]) for r in rows], total=total, total_exact=exact, page=page, size=size)
 
@@ -333,26 +332,30 @@ WALK = 20
 
 async def _searched(
     session: AsyncSession, q: str, where: Any, key: str, descending: bool, skip: int, size: int
-) -> tuple[int, bool, Select[Any] | None]:
+) -> tuple[int, bool, Select[Any]]:
     """A search with no other filter: its total, whether exact, and its page's IDs
-    (``search.page_of_matches``); over ``search.BROAD`` matches ("road", "lin": reading and
-    sorting them all took 30-40 ms), from a short walk of the sort index. The IDs are None where
-    that walk gives up: then the matches are sorted for the page after all."""
+    (``search.find_page``); where thousands match ("road", "lin": reading and sorting them all
+    took 30-40 ms), from a short walk of the sort index."""
     dialect = session.get_bind().dialect.name
     keys = select(ServiceRequest.id, SORTS[key].label("sort_key")).where(where)
-    from_index = search.count_from_index(q, dialect, "request_search")
-    matches, exact, ids = await search.page_of_matches(
-        session, keys, lambda t: _ordering(t.c.sort_key, t.c.id, key, descending), skip, size, from_index
-    )
-    if ids is not None:
-        return matches, exact, select(ServiceRequest.id).where(ServiceRequest.id.in_(ids))
-    requests = await _counted(session, None, None, None, None, False)
-    page_ids = await _walked(
-        session, [], lambda head: search.request_condition(q, dialect, head.c.get("search_text"), head.c.id),
-        key, descending, skip, size, min(size, matches - skip) if exact else size,
-        search.walk_length(skip + size, matches, requests), search_text=search.reads_text(q, dialect),
+
+    async def walk(matches: int, exact: bool) -> list[int] | None:
+        length = search.walk_length(
+            skip + size, matches, await _counted(session, None, None, None, None, False)
+        )
+        if length is None:
+            return None
+        return await _walked(
+            session, [], lambda head: search.request_condition(q, dialect, head.c.get("search_text"), head.c.id),
+            key, descending, skip, size, min(size, matches - skip) if exact else size, length,
+            search_text=search.reads_text(q, dialect),
+        )  # fmt: skip
+
+    matches, exact, ids = await search.find_page(
+        session, keys, lambda t: _ordering(t.c.sort_key, t.c.id, key, descending), skip, size,
+        search.count_from_index(q, dialect, "request_search"), walk,
     )  # fmt: skip
-    return matches, exact, page_ids
+    return matches, exact, select(ServiceRequest.id).where(ServiceRequest.id.in_(ids))
 
 
 async def _walked(
@@ -367,7 +370,7 @@ async def _walked(
     length: int,
     *,
     search_text: bool = False,
-) -> Select[Any] | None:
+) -> list[int] | None:
     """The page's IDs, read off the first ``length`` rows of the sort index that pass
     ``filters``, keeping those that pass ``test`` (of the walked rows: their id, request_id and,
     with ``search_text``, search text); None when those rows hold fewer than the ``wanted``
@@ -393,7 +396,7 @@ async def _walked(
     )
     if len(found) < wanted:
         return None
-    return select(ServiceRequest.id).where(ServiceRequest.id.in_(found))
+    return found
 
 
 async def _count(session: AsyncSession, where: Any) -> int:
