@@ -68,9 +68,12 @@ def _flat(rates: dict[str, Any]) -> Decimal:
     return sum((Decimal(str(v)) for k, v in rates.items() if k.endswith("_flat_monthly")), Decimal(0))
 
 
-async def billing_overview(*, session: AsyncSession, consumer: Consumer) -> schemas.BillingOverview:
+async def billing_overview(
+    *, session: AsyncSession, consumer: Consumer, meters: list[schemas.MeterConnection] | None = None
+) -> schemas.BillingOverview:
     """Rate plan, cycle, payment method and next bill date of the active billing account; average
-    monthly usage per utility over the current meters; the next bill estimate; the outstanding amount.
+    monthly usage per utility over the current meters (``meters``: the consumer's connections,
+    when the caller has them already); the next bill estimate; the outstanding amount.
 
     Estimate per month = plan monthly fee + flat charges + Σ usage × rate; times the months in the
     billing cycle; shown as a range ± 15 %. No active billing account → no plan and no estimate.
@@ -87,7 +90,7 @@ async def billing_overview(*, session: AsyncSession, consumer: Consumer) -> sche
     rates: dict[str, Any] = dict(plan.rates or {}) if plan is not None else {}
     usage_by_utility: dict[UtilityType, Decimal] = {}
     units: dict[UtilityType, str] = {}
-    for meter in await meter_connections(session, consumer.id):
+    for meter in meters if meters is not None else await meter_connections(session, consumer.id):
         if meter.unassigned_on is None and meter.average_monthly_usage is not None:
             usage_by_utility[meter.utility] = (
                 usage_by_utility.get(meter.utility, Decimal(0)) + meter.average_monthly_usage
@@ -140,13 +143,15 @@ async def financial(
     size: int = 20,
     today: date | None = None,
     records: list[PaymentRecord] | None = None,
+    meters: list[schemas.MeterConnection] | None = None,
 ) -> schemas.ConsumerFinancial:
     """The Financial tab: payment history page, payment compliance and the billing overview
-    (``records``: the consumer's payment records, when the caller has them already)."""
+    (``records`` and ``meters``: the consumer's payment records and connections, when the
+    caller has them already)."""
     if records is None:
         records = await payment_records(session, consumer.id)
     return schemas.ConsumerFinancial(
         payment_compliance=payment_compliance(records, today=today or today_utc()),
-        billing=await billing_overview(session=session, consumer=consumer),
+        billing=await billing_overview(session=session, consumer=consumer, meters=meters),
         payments=await payment_history(session=session, consumer=consumer, page=page, size=size),
     )

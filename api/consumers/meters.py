@@ -120,9 +120,13 @@ def _tampering_read(
 
 
 async def meter_connections(
-    session: AsyncSession, consumer_id: int, readings_per_meter: int = 24
+    session: AsyncSession,
+    consumer_id: int,
+    readings_per_meter: int = 24,
+    tampering: list[schemas.TamperingRead] | None = None,
 ) -> list[schemas.MeterConnection]:
-    """Every meter that serves or served the consumer (current first), with the consumer's readings."""
+    """Every meter that serves or served the consumer (current first), with the consumer's readings
+    (``tampering``: the consumer's ``standing_tampering``, when the caller has it already)."""
     assignments = (
         await session.execute(
             select(MeterAssignment, Meter)
@@ -152,7 +156,7 @@ async def meter_connections(
         readings[meter_id].append(Reading(reading_date, value, VerificationStatus(verification)))
     units = await _units(session)
     suspected: dict[str, dict[date, schemas.TamperingRead]] = defaultdict(dict)
-    for mark in await standing_tampering(session, consumer_id):
+    for mark in tampering if tampering is not None else await standing_tampering(session, consumer_id):
         suspected[mark.meter_number][mark.reading_date] = mark
     connections: list[schemas.MeterConnection] = []
     for meter_id, (assignment, meter) in sorted(

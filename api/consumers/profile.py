@@ -351,8 +351,9 @@ async def profile(
     now = now or datetime.now(UTC)
     today = today or now.date()
     standing = await _standing(session, consumer, today)
-    meters = await meter_connections(session, consumer.id)
-    return await _header(session, consumer, standing, meters, today, now, vip_rule)
+    suspected = await standing_tampering(session, consumer.id)
+    meters = await meter_connections(session, consumer.id, tampering=suspected)
+    return await _header(session, consumer, standing, meters, suspected, today, now, vip_rule)
 
 
 async def _header(
@@ -360,12 +361,12 @@ async def _header(
     consumer: Consumer,
     standing: _Standing,
     meters: list[schemas.MeterConnection],
+    suspected: list[schemas.TamperingRead],
     today: date,
     now: datetime,
     vip_rule: VipRule,
 ) -> schemas.ConsumerProfile:
     vip = await _vip(session, consumer, standing, today, vip_rule)
-    suspected = await standing_tampering(session, consumer.id)
     return schemas.ConsumerProfile(
         id=consumer.id,
         account_number=consumer.account_number,
@@ -402,12 +403,15 @@ async def full_profile(
     now = now or datetime.now(UTC)
     today = now.date()
     standing = await _standing(session, consumer, today)
-    meters = await meter_connections(session, consumer.id)
+    suspected = await standing_tampering(session, consumer.id)
+    meters = await meter_connections(session, consumer.id, tampering=suspected)
     return schemas.ConsumerFullProfile(
-        profile=await _header(session, consumer, standing, meters, today, now, vip_rule),
+        profile=await _header(session, consumer, standing, meters, suspected, today, now, vip_rule),
         overview=_overview(consumer, standing),
         connections=schemas.ConsumerConnections(meters=meters),
-        financial=await financial(session=session, consumer=consumer, today=today, records=standing.payments),
+        financial=await financial(
+            session=session, consumer=consumer, today=today, records=standing.payments, meters=meters
+        ),
         service=await service_history(
             session=session, consumer=consumer, now=now, requests=standing.requests
         ),
