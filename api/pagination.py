@@ -46,15 +46,39 @@ def offset(page: int, size: int) -> int:
 
 
 async def paginate(
-    session: AsyncSession, stmt: Select[Any], *, page: int, size: int, item: type[M]
+    session: AsyncSession,
+    stmt: Select[Any],
+    *,
+    page: int,
+    size: int,
+    item: type[M],
+    total: int | None = None,
+    one_pass: bool = False,
 ) -> Page[M]:
     """Page ``page`` of ``stmt``'s rows (its first column, in its order), each read as ``item``,
-    with the count of all of them."""
-    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = await session.scalars(stmt.limit(size).offset(offset(page, size)))
+    with the count of all of them: ``total`` where the caller knows it; counted in the same
+    statement (a window) with ``one_pass``, for short lists such as one consumer's payments;
+    else counted apart (a long list's count reads an index, its page stops early)."""
+    rows: Sequence[Any]
+    if one_pass and total is None:
+        found = (
+            await session.execute(
+                stmt.add_columns(func.count().over()).limit(size).offset(offset(page, size))
+            )
+        ).all()
+        total = await window_total(found, page, lambda: _count(session, stmt))
+        rows = [row[0] for row in found]
+    else:
+        if total is None:
+            total = await _count(session, stmt)
+        rows = (await session.scalars(stmt.limit(size).offset(offset(page, size)))).all()
     return Page[item](  # type: ignore[valid-type]
-        items=[item.model_validate(row) for row in rows], total=int(total or 0), page=page, size=size
+        items=[item.model_validate(row) for row in rows], total=total, page=page, size=size
     )
+
+
+async def _count(session: AsyncSession, stmt: Select[Any]) -> int:
+    return int(await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
 
 
 async def window_total(rows: Sequence[Any], page: int, count: Callable[[], Awaitable[int]]) -> int:

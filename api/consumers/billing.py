@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from api.consumers import schemas
 from api.consumers.accounts import cents, today_utc
@@ -82,6 +83,7 @@ async def billing_overview(
         await session.execute(
             select(BillingAccount, Plan)
             .join(Plan, Plan.id == BillingAccount.plan_id)
+            .options(lazyload(Plan.services))  # the rates are on the plan
             .where(BillingAccount.consumer_id == consumer.id, BillingAccount.active.is_(True))
             .limit(1)
         )
@@ -124,15 +126,18 @@ async def billing_overview(
 
 
 async def payment_history(
-    *, session: AsyncSession, consumer: Consumer, page: int = 1, size: int = 20
+    *, session: AsyncSession, consumer: Consumer, page: int = 1, size: int = 20, total: int | None = None
 ) -> Page[schemas.PaymentRead]:
-    """The consumer's payments, most recent first (by due date), with the total."""
+    """The consumer's payments, most recent first (by due date), with the total (``total``: when
+    the caller has counted them already)."""
     stmt = (
         select(Payment)
         .where(Payment.consumer_id == consumer.id)
         .order_by(Payment.due_date.desc(), Payment.id.desc())
     )
-    return await paginate(session, stmt, page=page, size=size, item=schemas.PaymentRead)
+    return await paginate(
+        session, stmt, page=page, size=size, item=schemas.PaymentRead, total=total, one_pass=True
+    )
 
 
 async def financial(
@@ -153,5 +158,7 @@ async def financial(
     return schemas.ConsumerFinancial(
         payment_compliance=payment_compliance(records, today=today or today_utc()),
         billing=await billing_overview(session=session, consumer=consumer, meters=meters),
-        payments=await payment_history(session=session, consumer=consumer, page=page, size=size),
+        payments=await payment_history(
+            session=session, consumer=consumer, page=page, size=size, total=len(records)
+        ),
     )

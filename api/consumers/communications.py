@@ -48,7 +48,7 @@ async def communications(
         .where(*conditions)
         .order_by(Communication.created_at.desc(), Communication.id.desc())
     )
-    return await paginate(session, stmt, page=page, size=size, item=schemas.CommunicationRead)
+    return await paginate(session, stmt, page=page, size=size, item=schemas.CommunicationRead, one_pass=True)
 
 
 async def add_note(
