@@ -83,20 +83,20 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import update
 from sqlalchemy.engine import make_url
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
 
 from api.auth.service import issue_token
 from db.migrate import upgrade
 from db.models import TimeSlot, User
+from db.requests import write_request
 from db.seed import seed
 from db.session import make_engine, make_sessionmaker
 from domain.request.types import CloseReason, RequestStatus, SlaState
 from settings import Settings
 from workflows import search_attributes as sa
 from workflows.request import RequestWorkflow
-from workflows.schemas import ID_PREFIX, StartRequest, summary_for
+from workflows.schemas import SlaSettings, StartRequest, summary_for
 
 try:  # the action messages moved to workflows/actions.py (issue 14); either layout works
     from workflows.actions import Acknowledge, Activate, Close, PutOnHold, Resume, SelectPlan
@@ -111,7 +111,9 @@ T = TypeVar("T")
 
 
 class DirectPath:
-    """The same work straight to Temporal: start_workflow and execute_update, no API in between."""
+    """The same work straight to Temporal: the row written as the API's create writes it
+    (``db.requests.write_request``: the workflow's first activity claims it), then start_workflow
+    and execute_update, no API in between."""
 
     name = "direct"
 
@@ -123,11 +125,11 @@ class DirectPath:
         actor: str,
         user_id: int,
         run_id: str,
-        retry_race: bool,
+        sessionmaker: Any,
     ) -> None:
         self.client = client
         self.drain = drain
-        self.retry_race = retry_race
+        self.sessionmaker = sessionmaker
         self.task_queue = task_queue
         self.actor = actor
         self.user_id = user_id
@@ -138,70 +140,58 @@ class DirectPath:
         self, s: Series, person: Person, i: int, action: str = "create"
     ) -> WorkflowHandle[Any, Any]:
         self.seq += 1
-        request_type = person.request_type
+        handle = await s.timed(action, self._write_and_start(person, i))
+        self.drain.created += 1
+        return handle
+
+    async def _write_and_start(self, person: Person, i: int) -> WorkflowHandle[Any, Any]:
+        request_type, now = person.request_type, datetime.now(UTC)
+        priority, reason = PRIORITIES[i % len(PRIORITIES)], PLAIN_REASONS[request_type][i % 3]
+        async with self.sessionmaker() as session:
+            row = await write_request(
+                session, consumer_id=person.id, request_type=request_type, reason=reason, priority=priority,
+                notes=None, preferred_date=None, slot_id=None, sla=SlaSettings(), created_by=self.user_id,
+                idempotency_key=None, now=now,
+            )  # fmt: skip
+            request_id = row.request_id
+            await session.commit()
         start = StartRequest(
-            request_id=f"{ID_PREFIX[request_type]}-{self.run_id}-D{self.seq:06d}",
+            request_id=request_id,
             consumer_id=person.id,
             account_number=person.account_number,
             consumer_name=person.name,
             consumer_category=person.category,  # type: ignore[arg-type]
             consumer_sub_category=person.sub_category,
             request_type=request_type,
-            priority=PRIORITIES[i % len(PRIORITIES)],
-            reason=PLAIN_REASONS[request_type][i % 3],
+            priority=priority,
+            reason=reason,
             created_by=self.actor,
             created_by_user_id=self.user_id,
-            created_at=datetime.now(UTC),
-            row_written=False,
+            created_at=now,
         )
         # The same start the API's service makes: reuse policy, summary and search attributes.
-        handle = await s.timed(
-            action,
-            self.client.start_workflow(
-                RequestWorkflow.run,
-                start,
-                id=f"direct-{start.request_id}",
-                task_queue=self.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                static_summary=summary_for(start),
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(sa.REQUEST_TYPE, request_type.value),
-                        SearchAttributePair(sa.REQUEST_STATUS, RequestStatus.PENDING.value),
-                        SearchAttributePair(sa.SLA_STATUS, SlaState.ON_TRACK.value),
-                        SearchAttributePair(sa.PRIORITY, start.priority.value),
-                        SearchAttributePair(sa.ESCALATION_LEVEL, 0),
-                        SearchAttributePair(sa.ACCOUNT_NUMBER, start.account_number),
-                    ]
-                ),
+        return await self.client.start_workflow(
+            RequestWorkflow.run,
+            start,
+            id=f"direct-{start.request_id}",
+            task_queue=self.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=summary_for(start),
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.REQUEST_TYPE, request_type.value),
+                    SearchAttributePair(sa.REQUEST_STATUS, RequestStatus.PENDING.value),
+                    SearchAttributePair(sa.SLA_STATUS, SlaState.ON_TRACK.value),
+                    SearchAttributePair(sa.PRIORITY, start.priority.value),
+                    SearchAttributePair(sa.ESCALATION_LEVEL, 0),
+                    SearchAttributePair(sa.ACCOUNT_NUMBER, start.account_number),
+                ]
             ),
         )
-        self.drain.created += 1
-        return handle
 
     async def acknowledge(self, s: Series, handle: WorkflowHandle[Any, Any]) -> None:
-        """The first update, sent as soon as start_workflow returned.
-
-        With ``row_written=False`` the workflow writes its row in its first activity, while the
-        update's own projection activity may already run: a timeline event for a row that does
-        not exist yet fails its foreign key (IntegrityViolation, non-retryable). With
-        ``retry_race`` the update is sent again (the time counts), as a careful client would.
-        """
-
-        async def call() -> Any:
-            for attempt in range(100):
-                try:
-                    return await handle.execute_update("acknowledge", Acknowledge(actor=self.actor))
-                except WorkflowUpdateFailedError as exc:
-                    cause = exc.cause
-                    raced = isinstance(cause, ApplicationError) and cause.type == "IntegrityViolation"
-                    if not (raced and self.retry_race and attempt < 99):
-                        raise
-                    s.retries["acknowledge sent again: row not written yet (FK violation)"] += 1
-                    await asyncio.sleep(0.02)
-            raise AssertionError("unreachable")
-
-        await s.timed("acknowledge", call())
+        """The first update, sent as soon as start_workflow returned."""
+        await s.timed("acknowledge", handle.execute_update("acknowledge", Acknowledge(actor=self.actor)))
 
 
 # ---- phases --------------------------------------------------------------------------------------------
@@ -734,7 +724,7 @@ async def _with_temporal(
                 user.username,
                 user.id,
                 uuid.uuid4().hex[:6],
-                not args.no_race_retry,
+                sessionmaker,
             )
             where = "separate processes" if separate else "this process"
             console.print(f"[bold]stack[/] API on :{port} and worker in {where}; warming up …")
@@ -826,10 +816,6 @@ def main() -> int:
         "--separate-processes", action="store_true", help=argparse.SUPPRESS
     )  # the default now
     parser.add_argument(
-        "--no-race-retry", action="store_true",
-        help="direct path: count the first update's FK race as a failure instead of sending it again",
-    )  # fmt: skip
-    parser.add_argument(
         "--full-responses", action="store_true",
         help="throughput phases: API writes answer with the request's whole detail (no 'Prefer: return=minimal')",
     )  # fmt: skip
@@ -842,7 +828,7 @@ def main() -> int:
     if args.profile_api and args.in_process:
         parser.error("--profile-api needs the API in its own process (not --in-process)")
 
-    # An activity that fails (the FK race above) logs a traceback: counted instead, keep the table readable.
+    # An activity that fails logs a traceback: counted instead, keep the table readable.
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
     console = Console(width=None if sys.stdout.isatty() else 150)
     with tempfile.TemporaryDirectory(prefix="api-bench-") as tmp:
