@@ -127,6 +127,7 @@ class WorkerProcess:
         self.term_exit_codes: list[int] = []
         self.starts = 0
         self.unplanned_exits = 0
+        self.stopping = False  # between a SIGTERM and the exit it asked for: no supervisor restart
 
     def start(self) -> None:
         self._log_offset = self.log.stat().st_size if self.log.exists() else 0
@@ -180,17 +181,22 @@ class WorkerProcess:
 
     async def terminate(self, timeout: float) -> None:
         """SIGTERM, as a rolling restart does, and wait for the process to end by itself."""
-        assert self.proc is not None
+        proc = self.proc  # this process, whatever starts meanwhile
+        assert proc is not None
         began = time.monotonic()
-        self.proc.terminate()
-        while self.proc.poll() is None:
-            if time.monotonic() - began > timeout:
-                self.proc.kill()  # counted as a failure by the caller: its exit code is -9
-                break
-            await asyncio.sleep(0.05)
-        self.term_seconds.append(time.monotonic() - began)
-        self.term_exit_codes.append(self.proc.wait())
-        self.terms += 1
+        self.stopping = True
+        try:
+            proc.terminate()
+            while proc.poll() is None:
+                if time.monotonic() - began > timeout:
+                    proc.kill()  # counted as a failure by the caller: its exit code is -9
+                    break
+                await asyncio.sleep(0.05)
+            self.term_seconds.append(time.monotonic() - began)
+            self.term_exit_codes.append(proc.wait())
+            self.terms += 1
+        finally:
+            self.stopping = False
 
     def stop(self) -> None:
         """At the end, once audited: killed too (a graceful stop here takes over 15 s)."""

@@ -123,7 +123,9 @@ async def supervise_worker(rig: Rig) -> None:
     """Start the worker again whenever it exited by itself (as a process supervisor would), counting
     those exits; when the run is over, leave it running and polling."""
     while not await _sleep_unless_stopping(rig, 0.5):
-        if not rig.worker.alive():
+        # not while a rolling restart waits for the exit it asked for (it starts the worker itself:
+        # counting that exit and starting one here left two workers and one of them orphaned)
+        if not rig.worker.alive() and not rig.worker.stopping:
             rig.worker.unplanned_exits += 1
             rig.worker.start()
     await ensure_worker(rig, timeout=90)
@@ -133,7 +135,7 @@ async def ensure_worker(rig: Rig, timeout: float) -> None:
     """Until the worker polls again (it exits at once when it starts while Temporal is down)."""
     deadline = time.monotonic() + timeout
     while not rig.worker.ready() or not rig.worker.alive():
-        if not rig.worker.alive():
+        if not rig.worker.alive() and not rig.worker.stopping:
             rig.worker.unplanned_exits += 1
             rig.worker.start()
         if time.monotonic() > deadline:
