@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Table, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -41,6 +41,7 @@ from db.models import (
 )
 from db.notifications import escalation_emails, notify_escalation
 from db.slots import release_slot
+from db.upsert import insert_for
 from domain.consumers.types import (
     CYCLE_MONTHS,
     ConsumerStatus,
@@ -75,6 +76,10 @@ from workflows.schemas import (
     StartRequest,
 )
 
+_EVENTS: Table = RequestEvent.__table__  # type: ignore[assignment]
+_REQUESTS: Table = ServiceRequest.__table__  # type: ignore[assignment]
+_AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
+
 
 def _is_this_request(request_id: str | None) -> bool:
     """Whether ``request_id`` is the request whose workflow runs this activity (its workflow ID is
@@ -101,63 +106,56 @@ class RequestActivities:
 
     @staticmethod
     async def _project(session: AsyncSession, p: Projection) -> bool:
-        """Write the event and its row changes; False when this event_key was already written."""
-        seen = await session.scalar(select(RequestEvent.id).where(RequestEvent.event_key == p.event_key))
-        if seen is not None:
-            return False
-        session.add(
-            RequestEvent(
-                request_id=p.request_id,
-                event_key=p.event_key,
-                occurred_at=p.occurred_at,
-                actor=p.actor,
-                kind=p.kind,
-                detail=p.detail,
+        """Write the event and its row changes; False when this event_key was already written.
+
+        Core statements on the session's connection, not the ORM's unit of work: every action runs
+        this, and the event's ``INSERT … ON CONFLICT DO NOTHING RETURNING`` is both the write and the
+        once-only check (a concurrent retry of the same event waits for the first and writes nothing).
+        """
+        connection = await session.connection()
+        written = await connection.execute(
+            insert_for(session, _EVENTS)
+            .values(
+                request_id=p.request_id, event_key=p.event_key, occurred_at=p.occurred_at, actor=p.actor,
+                kind=p.kind, detail=p.detail,
             )
-        )
+            .on_conflict_do_nothing(index_elements=["event_key"])
+            .returning(_EVENTS.c.id)
+        )  # fmt: skip
+        if written.first() is None:
+            return False
         changes = p.changes.model_dump(exclude_none=True)
         before: dict[str, Any] = {}
         if changes:
-            columns = [getattr(ServiceRequest, name) for name in changes]
+            this_row = _REQUESTS.c.request_id == p.request_id
             found = (
-                await session.execute(select(*columns).where(ServiceRequest.request_id == p.request_id))
+                await connection.execute(select(*(_REQUESTS.c[name] for name in changes)).where(this_row))
             ).first()
             before = dict(zip(changes, found, strict=True)) if found else {}
-            await session.execute(
-                update(ServiceRequest).where(ServiceRequest.request_id == p.request_id).values(**changes)
-            )
+            await connection.execute(update(_REQUESTS).where(this_row).values(**changes))
         audited = {name: [jsonable(before.get(name)), jsonable(value)] for name, value in changes.items()}
-        await session.execute(
-            insert(AuditEntry).values(
+        await connection.execute(
+            insert(_AUDIT).values(
                 occurred_at=p.occurred_at, actor=p.actor, action=p.kind, object_type="request",
                 object_id=p.request_id, changes=audited | {"detail": [None, p.detail]}, event_key=p.event_key,
             )
         )  # fmt: skip
-        await session.flush()
         return True
 
     @staticmethod
     async def _communicate(session: AsyncSession, c: CommunicationRecord) -> None:
-        seen = await session.scalar(select(Communication.id).where(Communication.idempotency_key == c.key))
-        if seen is not None:
-            return
-        session.add(
-            Communication(
-                consumer_id=c.consumer_id,
-                request_id=c.request_id,
-                channel=c.channel,
-                direction=Direction(c.direction),
-                visibility=c.visibility,
-                subject=c.subject,
-                body=c.body,
-                duration_seconds=c.duration_seconds,
-                outcome=c.outcome,
-                author=c.author,
-                created_at=c.occurred_at,
-                idempotency_key=c.key,
+        """Write one communication, once per ``c.key`` (its unique idempotency key)."""
+        connection = await session.connection()
+        await connection.execute(
+            insert_for(session, Communication.__table__)
+            .values(
+                consumer_id=c.consumer_id, request_id=c.request_id, channel=c.channel,
+                direction=Direction(c.direction), visibility=c.visibility, subject=c.subject, body=c.body,
+                duration_seconds=c.duration_seconds, outcome=c.outcome, author=c.author,
+                created_at=c.occurred_at, idempotency_key=c.key,
             )
-        )
-        await session.flush()
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )  # fmt: skip
 
     # -- activities ------------------------------------------------------------------------------
 
@@ -589,8 +587,11 @@ class RequestActivities:
     async def send_email(self, email: Email) -> bool:
         """Send an e-mail to the consumer and/or the supervisors, if SMTP is configured.
 
-        A stable Message-ID (the idempotency key) marks a retried send as the same message.
+        A stable Message-ID (the idempotency key) marks a retried send as the same message. Without
+        SMTP nothing is sent, so nothing is looked up either (False, as ``Mailer.send`` answers).
         """
+        if not self.mailer.enabled:
+            return False
         to: list[str] = [self.supervisor_email] if email.to_supervisors else []
         if email.escalation_level is not None and email.request_id is not None:
             async with (

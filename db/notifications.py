@@ -35,10 +35,8 @@ async def _recipients(session: AsyncSession, request_id: str, level: int) -> Rec
     assignee = await session.scalar(
         select(ServiceRequest.assigned_to).where(ServiceRequest.request_id == request_id)
     )
-    people = [
-        Person(u.id, u.username, u.role, u.email)
-        for u in (await session.scalars(select(User).where(User.is_active).order_by(User.id))).all()
-    ]
+    active = select(User.id, User.username, User.role, User.email).where(User.is_active).order_by(User.id)
+    people = [Person(*u) for u in (await session.execute(active)).all()]
     return recipients(await load_chain(session), level, people=people, assignee_id=assignee)
 
 
@@ -53,13 +51,16 @@ async def notify_escalation(
     """Write the inbox lines of escalation ``level`` of ``request_id`` (once per person: ``key`` is
     the escalation's event key) and return the addresses its e-mail goes to."""
     told = await _recipients(session, request_id, level)
-    for person in told.users:
+    if told.users:  # one statement for everyone told
         await session.execute(
             insert_for(session, Notification)
-            .values(
-                key=f"{key}:{person.user_id}", user_id=person.user_id, kind=ESCALATION, request_id=request_id,
-                level=level, title=title, body=body, created_at=at,
-            )
+            .values([
+                dict(
+                    key=f"{key}:{person.user_id}", user_id=person.user_id, kind=ESCALATION,
+                    request_id=request_id, level=level, title=title, body=body, created_at=at,
+                )
+                for person in told.users
+            ])
             .on_conflict_do_nothing(index_elements=["key"])
         )  # fmt: skip
     return told.emails
