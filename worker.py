@@ -19,7 +19,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import logs
 import tracing
@@ -62,6 +63,9 @@ def build_worker(
         # Sticky cache: a cached request answers its next action without replaying its history.
         # Each costs ~0.4 MB: 1,000 keep a worker under 512 MB with 10,000 open (bench/scale_bench.py).
         max_cached_workflows=settings.worker_max_cached_workflows,
+        workflow_runner=SandboxedWorkflowRunner()
+        if settings.worker_sandboxed
+        else UnsandboxedWorkflowRunner(),
     )
 
 

@@ -172,10 +172,14 @@ async def _world(
     task_queue: str,
     sessionmaker: async_sessionmaker[AsyncSession],
     mailer: Mailer | None = None,
+    *,
+    sandboxed: bool = True,
 ) -> AsyncIterator[World]:
     mailer = mailer or Mailer("", 25, "desk@utility.example")  # no SMTP host: nothing is sent
     activities = RequestActivities(sessionmaker, mailer, "supervisors@utility.example")
-    async with build_worker(env.client, Settings(), activities, task_queue=task_queue):
+    # The tests keep the sandbox (it refuses non-deterministic calls) unless they ask otherwise.
+    settings = Settings(worker_sandboxed=sandboxed)
+    async with build_worker(env.client, settings, activities, task_queue=task_queue):
         world = await make_world(env, task_queue, sessionmaker)
         yield world
         await world.terminate_running()
@@ -187,6 +191,18 @@ async def world(
 ) -> AsyncIterator[World]:
     """A worker on the real dev server over a fresh database with a consumer, plans and meters."""
     async for w in _world(dev_env, task_queue, sessionmaker):
+        yield w
+
+
+@pytest.fixture(params=[True, False], ids=["sandboxed", "unsandboxed"])
+async def any_runner_world(
+    request: pytest.FixtureRequest,
+    dev_env: WorkflowEnvironment,
+    task_queue: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[World]:
+    """``world`` on each workflow runner a deployment may choose (``CONNECTDESK_WORKER_SANDBOXED``)."""
+    async for w in _world(dev_env, task_queue, sessionmaker, sandboxed=request.param):
         yield w
 
 

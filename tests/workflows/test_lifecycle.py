@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.worker import UnsandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from activities.mail import Mailer
+from activities.request import RequestActivities
 from db.models import (
     BillingAccount,
     Communication,
@@ -19,7 +24,9 @@ from db.models import (
 )
 from domain.consumers.types import ConsumerStatus, MeterStatus, UtilityType
 from domain.request.types import CloseReason, RequestStatus, SlaState
+from settings import Settings
 from tests.workflows.conftest import World
+from worker import build_worker
 from workflows.actions import Acknowledge, Activate, Close, MeterChoiceBody, PutOnHold, Resume, SelectPlan
 from workflows.request import RequestWorkflow
 
@@ -44,7 +51,8 @@ async def _events(world: World, request_id: str) -> list[str]:
         )
 
 
-async def test_whole_reconnection(world: World) -> None:
+async def test_whole_reconnection(any_runner_world: World) -> None:
+    world = any_runner_world
     handle = await world.start()
     today = (await world.env.get_current_time()).date()
 
@@ -162,3 +170,19 @@ async def test_close_releases_the_lock_and_records_the_reason(world: World) -> N
     async with world.sessionmaker() as session:
         consumer = await session.get(Consumer, world.consumer.id)
         assert consumer is not None and consumer.locked_by_request is None
+
+
+@pytest.mark.parametrize(
+    ("sandboxed", "runner"), [(True, SandboxedWorkflowRunner), (False, UnsandboxedWorkflowRunner)]
+)
+async def test_the_worker_runs_workflows_on_the_runner_its_settings_name(
+    world: World, sandboxed: bool, runner: type
+) -> None:
+    activities = RequestActivities(world.sessionmaker, Mailer("", 25, "desk@utility.example"), "s@example")
+    built = build_worker(
+        world.env.client,
+        Settings(worker_sandboxed=sandboxed),
+        activities,
+        task_queue=f"runner-{uuid.uuid4()}",
+    )
+    assert isinstance(built.config()["workflow_runner"], runner)
