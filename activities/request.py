@@ -10,12 +10,13 @@ registers every ``@activity.defn`` method of :class:`RequestActivities` (``worke
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -41,7 +42,7 @@ from db.models import (
 )
 from db.notifications import escalation_emails, notify_escalation
 from db.slots import release_slot
-from db.upsert import insert_for
+from db.upsert import dialect_insert
 from domain.consumers.types import (
     CYCLE_MONTHS,
     ConsumerStatus,
@@ -79,6 +80,26 @@ from workflows.schemas import (
 _EVENTS: Table = RequestEvent.__table__  # type: ignore[assignment]
 _REQUESTS: Table = ServiceRequest.__table__  # type: ignore[assignment]
 _AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
+_COMMUNICATIONS: Table = Communication.__table__  # type: ignore[assignment]
+_AUDIT_INSERT = insert(_AUDIT)
+
+# The projection's statements are built once and run with parameters: building a statement costs
+# more CPU than SQLAlchemy's cached compile of it, and every action and escalation runs these.
+
+
+@functools.cache
+def _once_insert(dialect: str, table: Table, key: str) -> Any:
+    """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING id`` into ``table`` for ``dialect``."""
+    return dialect_insert(dialect, table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
+
+
+@functools.cache
+def _row_statements(names: tuple[str, ...]) -> tuple[Any, Any]:
+    """Read ``names`` of the request row ``:rid``, and set them from ``:new_<name>``."""
+    this_row = _REQUESTS.c.request_id == bindparam("rid")
+    read = select(*(_REQUESTS.c[name] for name in names)).where(this_row)
+    write = update(_REQUESTS).where(this_row).values({name: bindparam(f"new_{name}") for name in names})
+    return read, write
 
 
 def _is_this_request(request_id: str | None) -> bool:
@@ -114,31 +135,26 @@ class RequestActivities:
         """
         connection = await session.connection()
         written = await connection.execute(
-            insert_for(session, _EVENTS)
-            .values(
-                request_id=p.request_id, event_key=p.event_key, occurred_at=p.occurred_at, actor=p.actor,
-                kind=p.kind, detail=p.detail,
-            )
-            .on_conflict_do_nothing(index_elements=["event_key"])
-            .returning(_EVENTS.c.id)
+            _once_insert(connection.dialect.name, _EVENTS, "event_key"),
+            dict(request_id=p.request_id, event_key=p.event_key, occurred_at=p.occurred_at, actor=p.actor,
+                 kind=p.kind, detail=p.detail),
         )  # fmt: skip
         if written.first() is None:
             return False
         changes = p.changes.model_dump(exclude_none=True)
         before: dict[str, Any] = {}
         if changes:
-            this_row = _REQUESTS.c.request_id == p.request_id
-            found = (
-                await connection.execute(select(*(_REQUESTS.c[name] for name in changes)).where(this_row))
-            ).first()
+            read, write = _row_statements(tuple(changes))
+            found = (await connection.execute(read, {"rid": p.request_id})).first()
             before = dict(zip(changes, found, strict=True)) if found else {}
-            await connection.execute(update(_REQUESTS).where(this_row).values(**changes))
+            await connection.execute(
+                write, {"rid": p.request_id, **{f"new_{k}": v for k, v in changes.items()}}
+            )
         audited = {name: [jsonable(before.get(name)), jsonable(value)] for name, value in changes.items()}
         await connection.execute(
-            insert(_AUDIT).values(
-                occurred_at=p.occurred_at, actor=p.actor, action=p.kind, object_type="request",
-                object_id=p.request_id, changes=audited | {"detail": [None, p.detail]}, event_key=p.event_key,
-            )
+            _AUDIT_INSERT,
+            dict(occurred_at=p.occurred_at, actor=p.actor, action=p.kind, object_type="request",
+                 object_id=p.request_id, changes=audited | {"detail": [None, p.detail]}, event_key=p.event_key),
         )  # fmt: skip
         return True
 
@@ -147,14 +163,11 @@ class RequestActivities:
         """Write one communication, once per ``c.key`` (its unique idempotency key)."""
         connection = await session.connection()
         await connection.execute(
-            insert_for(session, Communication.__table__)
-            .values(
-                consumer_id=c.consumer_id, request_id=c.request_id, channel=c.channel,
-                direction=Direction(c.direction), visibility=c.visibility, subject=c.subject, body=c.body,
-                duration_seconds=c.duration_seconds, outcome=c.outcome, author=c.author,
-                created_at=c.occurred_at, idempotency_key=c.key,
-            )
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            _once_insert(connection.dialect.name, _COMMUNICATIONS, "idempotency_key"),
+            dict(consumer_id=c.consumer_id, request_id=c.request_id, channel=c.channel,
+                 direction=Direction(c.direction), visibility=c.visibility, subject=c.subject, body=c.body,
+                 duration_seconds=c.duration_seconds, outcome=c.outcome, author=c.author,
+                 created_at=c.occurred_at, idempotency_key=c.key),
         )  # fmt: skip
 
     # -- activities ------------------------------------------------------------------------------
