@@ -526,12 +526,21 @@ async def detail(
 ) -> schemas.RequestDetail:
     """The whole request: consumer auto-fill, services and meters, SLA clocks, plan, timeline,
     communications, and the actions the caller's role may take now."""
-    found = (await session.execute(_rows_query().where(ServiceRequest.request_id == request_id))).first()
+    # The request with its consumer, assignee, plan and booked slot: one statement.
+    found = (
+        await session.execute(
+            select(ServiceRequest, Consumer, Assignee.username, Plan, SlotBooking.day, TimeSlot)
+            .join(Consumer, Consumer.id == ServiceRequest.consumer_id)
+            .outerjoin(Assignee, Assignee.id == ServiceRequest.assigned_to)
+            .outerjoin(Plan, Plan.id == ServiceRequest.plan_id)
+            .outerjoin(SlotBooking, SlotBooking.request_id == ServiceRequest.request_id)
+            .outerjoin(TimeSlot, TimeSlot.id == SlotBooking.slot_id)
+            .where(ServiceRequest.request_id == request_id)
+        )
+    ).first()
     if found is None:
         raise Problem(404, f"No request {request_id}.", type_="/problems/not-found")
-    req: ServiceRequest = found[0]
-    consumer = await session.get(Consumer, req.consumer_id)
-    assert consumer is not None
+    req, consumer, assignee, plan, booked_day, slot = found
     now = datetime.now(UTC)
 
     services = await _service_info(session, consumer)
@@ -543,9 +552,6 @@ async def detail(
         )
         for clock in recorded_clocks(req)
     ]  # fmt: skip
-    plan = await session.get(Plan, req.plan_id) if req.plan_id else None
-    booking = await session.scalar(select(SlotBooking).where(SlotBooking.request_id == req.request_id))
-    slot = await session.get(TimeSlot, booking.slot_id) if booking else None
     events = (
         await session.scalars(
             select(RequestEvent).where(RequestEvent.request_id == req.request_id).order_by(RequestEvent.id)
@@ -563,7 +569,7 @@ async def detail(
         for a in rules.allowed_actions(req.status, req.request_type, plan_selected=req.plan_id is not None)
         if may(user, a, req)
     ]
-    base = _row(*found)
+    base = _row(req, consumer.account_number, consumer.first_name, consumer.last_name, assignee)
     return schemas.RequestDetail(
         **base.model_dump(),
         consumer=consumer_card(consumer),
@@ -574,7 +580,9 @@ async def detail(
         )
         if plan
         else None,
-        slot=schemas.SlotSummary(id=slot.id, label=slot.label, day=booking.day) if slot and booking else None,
+        slot=schemas.SlotSummary(id=slot.id, label=slot.label, day=booked_day)
+        if slot and booked_day
+        else None,
         notes=req.notes,
         close_reason=req.close_reason,
         close_notes=req.close_notes,
