@@ -448,13 +448,12 @@ async def run_worker(
     client: Client, settings: Settings, sessionmaker: Any, separate: bool, env: dict[str, str], log: Path,
     max_cached_workflows: int | None = None,
 ) -> AsyncIterator[None]:  # fmt: skip
-    """The request worker: ``worker.py`` as its own process (``bench/_worker.py`` when
-    ``max_cached_workflows`` is set), or in this process."""
+    """The request worker: ``worker.py`` as its own process (its cache ``max_cached_workflows``
+    when given, else the setting's default), or in this process."""
     if separate:
-        command = [sys.executable, str(ROOT / "worker.py")]
         if max_cached_workflows is not None:
-            command = [sys.executable, str(ROOT / "bench" / "_worker.py"), str(max_cached_workflows)]
-        async with child(command, env, log):
+            env = {**env, "CONNECTDESK_WORKER_MAX_CACHED_WORKFLOWS": str(max_cached_workflows)}
+        async with child([sys.executable, str(ROOT / "worker.py")], env, log):
             yield
         return
     from activities.mail import Mailer

