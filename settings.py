@@ -202,17 +202,17 @@ class Settings(BaseSettings):
         description="OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); empty: tracing off",
     )
     worker_max_cached_workflows: int = Field(
-        10_000,
+        1000,
         ge=0,
-        description="Open requests a worker keeps in memory (its sticky cache): ~20 KB each unsandboxed "
-        "(10,000 measured at 312 MB resident), ~0.4 MB sandboxed. A request not cached replays its history "
-        "on its next task",
+        description="Open requests a worker keeps in memory (its sticky cache): ~0.15 MB each unsandboxed, "
+        "~0.3 MB sandboxed. 1,000 keep a worker near 310 MB with 10,000 open; 10,000 cached took 1.35 GB and "
+        "starved escalations (bench/scale_bench.py). A request not cached replays its history on its next task",
     )
     worker_sandboxed: bool = Field(
         False,
         description="Run workflows in temporalio's sandbox (each run's modules re-imported, non-deterministic "
         "calls refused). Off by default: a third less worker CPU per action, two thirds less per new or "
-        "evicted request, ~20 KB instead of ~0.4 MB per cached request; the test suite's workflow tests "
+        "evicted request, about half the memory per cached request; the test suite's workflow tests "
         "and the replay test run sandboxed, which is where the sandbox's checks belong",
     )
     worker_metrics_address: str = Field(

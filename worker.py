@@ -61,7 +61,8 @@ def build_worker(
         # then cancel them; Temporal retries what was cut off on another worker.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
         # Sticky cache: a cached request answers its next action without replaying its history.
-        # Unsandboxed each costs ~20 KB: 10,000 open keep a worker at ~310 MB (bench/scale_bench.py).
+        # ~0.15 MB each unsandboxed: 1,000 keep a worker near 310 MB with 10,000 open; 10,000 cached
+        # took 1.35 GB and its garbage collection starved escalations (bench/scale_bench.py).
         max_cached_workflows=settings.worker_max_cached_workflows,
         workflow_runner=SandboxedWorkflowRunner()
         if settings.worker_sandboxed
