@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RawValue, SearchAttributeUpdate
+from temporalio.common import RawValue, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -134,6 +134,12 @@ NOTICE_RENEWAL = "final-notice-renewal"
 # longer does. Runs begun before it keep their notes' effect on the clock and send no SMS.
 RESPONSE_DELIVERED = "response-delivered"
 
+# Patch: the run loop keeps its SLA / follow-up timer while the moment it waits for is unchanged
+# (before it, every change cancelled the timer and started an identical one), and the search
+# attributes are upserted only when one of them changed (before it, all six on every change).
+# Runs begun before it replay with the timers and upserts they recorded.
+KEPT_TIMER = "kept-timer"
+
 MANUAL = "manual"  # an escalation a person asked for, not a breach
 
 _In = TypeVar("_In")
@@ -208,6 +214,8 @@ class RequestWorkflow:
         self.seq = 0
         self.changed = False
         self.recorded = False  # record_created has written the row
+        self.kept_timer = False  # the KEPT_TIMER patch: decided once, when the row is recorded
+        self.published: dict[str, object] = {}  # the search attributes as last upserted
         self.emails: list[asyncio.Future[Any]] = []
         self.lock = asyncio.Lock()
         # Lawful disconnection (the NOTICES patch): the facts last read, the steps taken, the
@@ -231,27 +239,15 @@ class RequestWorkflow:
     async def run(self, start: StartRequest) -> RequestState:
         await self._activity(RequestActivities.record_created, start)
         self.recorded = True
+        self.kept_timer = workflow.patched(KEPT_TIMER)
         metrics.count("connectdesk_requests_created_total", request_type=start.request_type.value)
         self._publish()
         if start.request_type is RequestType.DISCONNECTION and workflow.patched(NOTICES):
             self.lawful = asyncio.create_task(self._lawful_disconnection())
-        while self.status in OPEN_STATUSES:
-            deadline = self._next_deadline()
-            reminder = self._next_follow_up()
-            if reminder is not None and (deadline is None or reminder.due_at < deadline[0]):
-                wake: datetime | None = reminder.due_at
-            else:
-                wake, reminder = (None, None) if deadline is None else (deadline[0], None)
-            timeout = None if wake is None else max(wake - workflow.now(), timedelta(0))
-            try:
-                await workflow.wait_condition(lambda: self.changed, timeout=timeout)
-            except TimeoutError:
-                if reminder is not None:
-                    await self._follow_up_due(reminder)
-                else:
-                    assert deadline is not None
-                    await self._on_deadline(deadline[1], deadline[2])
-            self.changed = False
+        if self.kept_timer:
+            await self._watch_keeping_the_timer()
+        else:
+            await self._watch_restarting_the_timer()
         await self._cancel_follow_ups()
         if self.lawful is not None:
             await self.lawful  # it stops once the request is no longer open
@@ -259,6 +255,65 @@ class RequestWorkflow:
         # Activities still running when a workflow completes are dropped: see the e-mails out.
         await asyncio.gather(*self.emails, return_exceptions=True)
         return self.state()
+
+    def _next_wake(
+        self,
+    ) -> tuple[datetime | None, tuple[datetime, SlaTarget, str] | None, FollowUpView | None]:
+        """When the run loop wakes next, and for what: an SLA deadline or a follow-up (the earlier)."""
+        deadline = self._next_deadline()
+        reminder = self._next_follow_up()
+        if reminder is not None and (deadline is None or reminder.due_at < deadline[0]):
+            return reminder.due_at, None, reminder
+        return (None, None, None) if deadline is None else (deadline[0], deadline, None)
+
+    async def _woken(
+        self, deadline: tuple[datetime, SlaTarget, str] | None, reminder: FollowUpView | None
+    ) -> None:
+        if reminder is not None:
+            await self._follow_up_due(reminder)
+        else:
+            assert deadline is not None
+            await self._on_deadline(deadline[1], deadline[2])
+
+    async def _watch_restarting_the_timer(self) -> None:
+        """Before KEPT_TIMER: every change ends the wait, and with it its timer; a new one starts."""
+        while self.status in OPEN_STATUSES:
+            wake, deadline, reminder = self._next_wake()
+            timeout = None if wake is None else max(wake - workflow.now(), timedelta(0))
+            try:
+                await workflow.wait_condition(lambda: self.changed, timeout=timeout)
+            except TimeoutError:
+                await self._woken(deadline, reminder)
+            self.changed = False
+
+    async def _watch_keeping_the_timer(self) -> None:
+        """Until the request is resolved, wake at the next deadline or follow-up. A change that
+        leaves that moment where it was leaves its durable timer running; one that moves it
+        cancels the timer and starts another. A timer that fires together with a change is
+        weighed on the next turn, against the state after the change."""
+        timer: asyncio.Task[None] | None = None
+        timer_at: datetime | None = None
+        while self.status in OPEN_STATUSES:
+            wake, deadline, reminder = self._next_wake()
+            if wake != timer_at:
+                if timer is not None:
+                    timer.cancel()
+                timer, timer_at = None, wake
+                if wake is not None and wake > workflow.now():
+                    timer = asyncio.create_task(workflow.sleep(wake - workflow.now()))
+            due = wake is not None and (timer is None or timer.done())
+            if not due:
+                await workflow.wait_condition(self._changed_or_fired(timer))
+                due = not self.changed
+            if due:
+                timer, timer_at = None, None
+                await self._woken(deadline, reminder)
+            self.changed = False
+        if timer is not None:
+            timer.cancel()
+
+    def _changed_or_fired(self, timer: asyncio.Task[None] | None) -> Callable[[], bool]:
+        return lambda: self.changed or (timer is not None and timer.done())
 
     def _next_deadline(self) -> tuple[datetime, SlaTarget, str] | None:
         now = workflow.now()
@@ -1489,15 +1544,19 @@ class RequestWorkflow:
         """Keep the Temporal UI current: search attributes and a human summary."""
         now = workflow.now()
         status = self._sla_status(now)
-        updates: list[SearchAttributeUpdate[Any]] = [
-            sa.REQUEST_TYPE.value_set(self.start.request_type.value),
-            sa.REQUEST_STATUS.value_set(self.status.value),
-            sa.SLA_STATUS.value_set(status.value),
-            sa.PRIORITY.value_set(self.priority.value),
-            sa.ESCALATION_LEVEL.value_set(self.escalation_level),
-            sa.ACCOUNT_NUMBER.value_set(self.start.account_number),
+        values: list[tuple[SearchAttributeKey[Any], Any]] = [
+            (sa.REQUEST_TYPE, self.start.request_type.value),
+            (sa.REQUEST_STATUS, self.status.value),
+            (sa.SLA_STATUS, status.value),
+            (sa.PRIORITY, self.priority.value),
+            (sa.ESCALATION_LEVEL, self.escalation_level),
+            (sa.ACCOUNT_NUMBER, self.start.account_number),
         ]
-        workflow.upsert_search_attributes(updates)
+        if self.kept_timer:  # only what changed, and nothing when nothing did
+            values = [(key, value) for key, value in values if self.published.get(key.name) != value]
+        if values:
+            workflow.upsert_search_attributes([key.value_set(value) for key, value in values])
+            self.published.update((key.name, value) for key, value in values)
         lines = [
             f"**{self.start.request_type.value} {self.start.request_id}** — {self.status.value}",
             f"Consumer: {self.start.consumer_name} ({self.start.account_number})",

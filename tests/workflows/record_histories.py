@@ -367,7 +367,7 @@ async def reconnection_service_off(world: World) -> None:
     await _save(world, handle, "reconnection_in_place_service_off")
 
 
-async def sla_calendar_follow_ups(world: World) -> None:
+async def sla_calendar_follow_ups(world: World, name: str = "sla_calendar_follow_ups_closed") -> None:
     """Business-hours resolution on a captured calendar, a pause, a new policy applied, a follow-up
     that fires and one the close cancels, and an escalation by hand."""
     from datetime import time
@@ -401,7 +401,23 @@ async def sla_calendar_follow_ups(world: World) -> None:
         "close", {"actor": "supervisor", "reason": CloseReason.NO_CONSUMER_RESPONSE.value, "notes": ""}
     )
     await handle.result()  # type: ignore[attr-defined]
-    await _save(world, handle, "sla_calendar_follow_ups_closed")
+    await _save(world, handle, name)
+
+
+# Recorded with the ``kept-timer`` patch: a change that leaves the next deadline in place keeps its
+# timer, and only search attributes that changed are upserted.
+
+
+async def reconnection_kept_timer(world: World) -> None:
+    await reconnection(world, "reconnection_completed_kept_timer")
+
+
+async def escalation_kept_timer(world: World) -> None:
+    await escalation(world, "escalated_held_closed_kept_timer")
+
+
+async def sla_calendar_follow_ups_kept_timer(world: World) -> None:
+    await sla_calendar_follow_ups(world, "sla_calendar_follow_ups_closed_kept_timer")
 
 
 async def main(only: set[str]) -> None:
@@ -410,11 +426,13 @@ async def main(only: set[str]) -> None:
         for scenarios, env_factory in (
             ((reconnection, disconnection, acknowledged_with_start, retried_actions, reconnection_local,
               disconnection_local, acknowledged_with_start_local, disconnection_service_off,
-              disconnection_no_kind_service_off, reconnection_service_off, contacts_and_billing), lambda: WorkflowEnvironment.start_local(
+              disconnection_no_kind_service_off, reconnection_service_off, contacts_and_billing,
+              reconnection_kept_timer), lambda: WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(temporal_cli()), data_converter=pydantic_data_converter,
                 search_attributes=search_attributes.ALL, ui=False)),
             ((escalation, escalation_local, disconnection_notices, disconnection_payment_cancelled,
-              disconnection_notice_renewed, sla_calendar_follow_ups), lambda: WorkflowEnvironment.start_time_skipping(
+              disconnection_notice_renewed, sla_calendar_follow_ups, escalation_kept_timer,
+              sla_calendar_follow_ups_kept_timer), lambda: WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter)),
         ):  # fmt: skip
             async with await env_factory() as env:

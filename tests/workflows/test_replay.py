@@ -23,6 +23,12 @@ LOCAL = [
     "escalated_held_closed_local",
     "acknowledged_with_start_closed_local",
 ]
+# Recorded with the kept-timer patch, each beside the same scenario recorded before it.
+KEPT_TIMER = {
+    "reconnection_completed_kept_timer": "reconnection_completed_local",
+    "escalated_held_closed_kept_timer": "escalated_held_closed_local",
+    "sla_calendar_follow_ups_closed_kept_timer": "sla_calendar_follow_ups_closed",
+}
 SERVICE_OFF = [
     "disconnection_temporary_service_off",
     "disconnection_no_kind_service_off",
@@ -61,6 +67,7 @@ def test_histories_are_checked_in() -> None:
         "disconnection_payment_cancelled",  # a payment cancelling a non-payment disconnection (issue 16)
         "disconnection_notice_renewed",  # the final-notice-renewal patch: a notice expired under a hold
         "reconnection_contacts_billing",  # the response-delivered patch, log_contact, billing at activation
+        *KEPT_TIMER,  # the kept-timer patch
     } <= names
 
 
@@ -116,3 +123,19 @@ def test_the_notices_history_records_the_notices_patch_and_its_timers() -> None:
 def test_the_renewal_history_records_its_patch() -> None:
     assert "final-notice-renewal" in _patches("disconnection_notice_renewed")
     assert "final-notice-renewal" not in _patches("disconnection_notices_closed")
+
+
+def _count(name: str, event_type: str) -> int:
+    return sum(e["eventType"] == event_type for e in RECORDED[name]["events"])
+
+
+@pytest.mark.parametrize("name", KEPT_TIMER)
+def test_kept_timer_histories_restart_fewer_timers_than_the_same_scenario_before(name: str) -> None:
+    """The same actions at the same moments: the patch keeps timers whose moment did not move."""
+    before = KEPT_TIMER[name]
+    assert "kept-timer" in _patches(name)
+    assert "kept-timer" not in _patches(before)
+    for event_type in ("EVENT_TYPE_TIMER_CANCELED", "EVENT_TYPE_TIMER_STARTED"):
+        assert _count(name, event_type) < _count(before, event_type)
+    upserts = "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"
+    assert _count(name, upserts) < _count(before, upserts)
