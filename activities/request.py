@@ -10,6 +10,8 @@ registers every ``@activity.defn`` method of :class:`RequestActivities` (``worke
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -122,6 +124,26 @@ class RequestActivities:
         self.mailer = mailer
         self.supervisor_email = supervisor_email
         self.sms = sms or LogSmsSender()
+        bind = sessionmaker.kw.get("bind")
+        # SQLite takes one writer at a time: this worker's own writers queue here, in turn.
+        self._one_writer = asyncio.Lock() if bind is not None and bind.dialect.name == "sqlite" else None
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        """A session in a write transaction, committed on leaving (rolled back on an error).
+
+        On SQLite the worker's concurrent writers take turns on an in-process lock rather than in
+        SQLite's busy handler, which polls for the file lock with sleeps of up to 100 ms: under a
+        burst (a thousand escalations due in one minute) a writer could sleep through the moments
+        the lock was free while others took it. Waiting on the lock is woken the moment the previous
+        writer commits. PostgreSQL takes concurrent writers itself: no lock there.
+        """
+        async with (
+            self._one_writer or contextlib.nullcontext(),
+            self.sessionmaker() as session,
+            session.begin(),
+        ):
+            yield session
 
     # -- helpers (run inside the caller's transaction) --------------------------------------
 
@@ -180,7 +202,7 @@ class RequestActivities:
         CreateAbandoned, nothing written.
         """
         key = f"{start.request_id}:created"
-        async with self._schema_refusals(key), self.sessionmaker() as session, session.begin():
+        async with self._schema_refusals(key), self._writing() as session:
             if not await claims.lock_row(session, start.request_id, start.consumer_id, start.created_at):
                 raise ApplicationError(
                     f"Request {start.request_id} was withdrawn before its workflow began: the API "
@@ -203,7 +225,7 @@ class RequestActivities:
     @activity.defn
     async def project(self, p: Projection) -> None:
         """Write one transition's timeline event and row changes."""
-        async with self._schema_refusals(p.event_key), self.sessionmaker() as session, session.begin():
+        async with self._schema_refusals(p.event_key), self._writing() as session:
             await self._project(session, p)
 
     @asynccontextmanager
@@ -336,7 +358,7 @@ class RequestActivities:
     @activity.defn
     async def communicate(self, record: CommunicationRecord) -> None:
         """Log a note or a response to the consumer with its timeline event (once per key)."""
-        async with self.sessionmaker() as session, session.begin():
+        async with self._writing() as session:
             if record.projection is not None:
                 await self._project(session, record.projection)
             await self._communicate(session, record)
@@ -344,7 +366,7 @@ class RequestActivities:
     @activity.defn
     async def create_service_order(self, record: ServiceOrderRecord) -> ServiceOrderView:
         """Raise a service order for field work (once per key); returns its SO number."""
-        async with self.sessionmaker() as session, session.begin():
+        async with self._writing() as session:
             existing = await session.scalar(
                 select(ServiceOrder).where(ServiceOrder.idempotency_key == record.key)
             )
@@ -387,8 +409,7 @@ class RequestActivities:
         today = done.projection.occurred_at.date()
         async with (
             self._schema_refusals(done.projection.event_key),
-            self.sessionmaker() as session,
-            session.begin(),
+            self._writing() as session,
         ):
             if not await self._project(session, done.projection):
                 return
@@ -553,7 +574,7 @@ class RequestActivities:
     @activity.defn
     async def release(self, closing: Release) -> None:
         """Close path: the closing projection, the profile lock and the slot seat, in one transaction."""
-        async with self.sessionmaker() as session, session.begin():
+        async with self._writing() as session:
             if not await self._project(session, closing.projection):
                 return
             await session.execute(
@@ -570,7 +591,7 @@ class RequestActivities:
     async def escalate(self, escalation: Escalation) -> None:
         """Record an SLA escalation, its notice, and the in-app notices of the people the escalation
         chain names for its level (once each)."""
-        async with self.sessionmaker() as session, session.begin():
+        async with self._writing() as session:
             await self._project(session, escalation.projection)
             await self._communicate(session, escalation.notice)
             await notify_escalation(
@@ -584,7 +605,7 @@ class RequestActivities:
     async def record_follow_up(self, change: FollowUpChange) -> None:
         """A follow-up set, fired (the assignee told in the app) or cancelled, with its timeline event."""
         f, p = change.follow_up, change.projection
-        async with self.sessionmaker() as session, session.begin():
+        async with self._writing() as session:
             await self._project(session, p)
             await follow_ups.save(
                 session, request_id=change.request_id, key=f.key, due_at=f.due_at, note=f.note,
