@@ -1,4 +1,9 @@
-"""Annotated dependencies shared by the routers."""
+"""Annotated dependencies shared by the routers.
+
+Every dependency is ``async def``, even one that only reads app state: FastAPI runs a plain
+``def`` dependency (or a class) in its thread pool, a thread hop on every request for nothing
+(tests/api/test_dependencies.py).
+"""
 
 from __future__ import annotations
 
@@ -13,11 +18,11 @@ from api.temporal import TemporalGateway
 from settings import Settings
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     return request.app.state.sessionmaker  # type: ignore[no-any-return]
 
 
@@ -26,14 +31,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_temporal(request: Request) -> TemporalGateway:
+async def get_temporal(request: Request) -> TemporalGateway:
     return request.app.state.temporal  # type: ignore[no-any-return]
 
 
 _MINIMAL = re.compile(r"(?:^|[,;\s])return\s*=\s*minimal(?:$|[,;\s])", re.IGNORECASE)
 
 
-def prefers_minimal(
+async def prefers_minimal(
     response: Response,
     prefer: Annotated[
         str | None,

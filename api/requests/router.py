@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.deps import CsrUser, SupervisorUser
 from api.clock import end_of_local_day
@@ -22,9 +23,12 @@ from api.pagination import Page, PageNumber, PageSize
 from api.params import DB_INT_MAX
 from api.requests import actions, bulk, queries, schemas
 from api.requests.create import create_request
+from api.temporal import TemporalGateway
+from db.models import User
 from domain.request.rules import Action
 from domain.request.types import Priority, RequestStatus, RequestType, SlaState
 from domain.users import Role
+from settings import Settings
 from workflows.actions import ACTIONS, ActionSpec
 
 router = APIRouter(prefix="/api/v1/requests", tags=["requests"])
@@ -102,7 +106,7 @@ class ListFilters:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def list_filters(
+async def list_filters(
     q: Annotated[
         str | None,
         Query(
@@ -273,8 +277,8 @@ class ActionCall:
     the caller, a session, Temporal, settings, the ``Prefer`` header and the Idempotency-Key)."""
 
     def __init__(
-        self, request_id: str, user: CsrUser, session: SessionDep, temporal: TemporalDep,
-        settings: SettingsDep, minimal: MinimalDep, key: IdempotencyKey = None,
+        self, request_id: str, user: User, session: AsyncSession, temporal: TemporalGateway,
+        settings: Settings, minimal: bool, key: str | None,
     ) -> None:  # fmt: skip
         self.request_id, self.user, self.session = request_id, user, session
         self.temporal, self.settings, self.minimal, self.key = temporal, settings, minimal, key
@@ -294,7 +298,15 @@ class ActionCall:
         )
 
 
-ActionCallDep = Annotated[ActionCall, Depends()]
+async def action_call(
+    request_id: str, user: CsrUser, session: SessionDep, temporal: TemporalDep,
+    settings: SettingsDep, minimal: MinimalDep, key: IdempotencyKey = None,
+) -> ActionCall:  # fmt: skip
+    """The dependency (``async def``: a class as a dependency is built in the thread pool)."""
+    return ActionCall(request_id, user, session, temporal, settings, minimal, key)
+
+
+ActionCallDep = Annotated[ActionCall, Depends(action_call)]
 
 
 def _action_route(spec: ActionSpec) -> Callable[..., Awaitable[schemas.ActionResult]]:
