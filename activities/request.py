@@ -42,7 +42,7 @@ from db.models import (
     ServiceOrder,
     ServiceRequest,
 )
-from db.notifications import escalation_emails, notify_escalation
+from db.notifications import escalation_emails, escalation_recipients, notify_escalation
 from db.slots import release_slot
 from db.upsert import dialect_insert
 from domain.consumers.types import (
@@ -591,6 +591,10 @@ class RequestActivities:
     async def escalate(self, escalation: Escalation) -> None:
         """Record an SLA escalation, its notice, and the in-app notices of the people the escalation
         chain names for its level (once each)."""
+        async with self.sessionmaker() as session:  # read first: the write lock is for writing
+            told = await escalation_recipients(
+                session, request_id=escalation.request_id, level=escalation.level
+            )
         async with self._writing() as session:
             await self._project(session, escalation.projection)
             await self._communicate(session, escalation.notice)
@@ -598,7 +602,7 @@ class RequestActivities:
                 session, request_id=escalation.request_id, level=escalation.level,
                 title=escalation.notice.subject or f"Escalation level {escalation.level}",
                 body=escalation.notice.body, key=escalation.projection.event_key,
-                at=escalation.projection.occurred_at,
+                at=escalation.projection.occurred_at, told=told,
             )  # fmt: skip
 
     @activity.defn

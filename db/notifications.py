@@ -2,7 +2,9 @@
 
 ``notify_escalation`` runs inside the escalation's own transaction (the escalate activity): one
 inbox line per person the chain's level names, keyed by the escalation's timeline event, so a
-retried activity writes none twice. It returns every address the level's e-mail goes to.
+retried activity writes none twice. It returns every address the level's e-mail goes to. Who the
+level names (``escalation_recipients``: three reads) may be read before that transaction, so
+that a SQLite writer holds the lock for the writes alone.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ async def save_chain(session: AsyncSession, chain: EscalationChain, *, by: str) 
     await put_setting(session, CHAIN_KEY, chain.model_dump(mode="json"), by=by)
 
 
+async def escalation_recipients(session: AsyncSession, *, request_id: str, level: int) -> Recipients:
+    """Who escalation ``level`` of ``request_id`` reaches in the app and by e-mail."""
+    return await _recipients(session, request_id, level)
+
+
 async def _recipients(session: AsyncSession, request_id: str, level: int) -> Recipients:
     assignee = await session.scalar(
         select(ServiceRequest.assigned_to).where(ServiceRequest.request_id == request_id)
@@ -46,11 +53,14 @@ async def escalation_emails(session: AsyncSession, *, request_id: str, level: in
 
 
 async def notify_escalation(
-    session: AsyncSession, *, request_id: str, level: int, title: str, body: str, key: str, at: datetime
-) -> tuple[str, ...]:
+    session: AsyncSession, *, request_id: str, level: int, title: str, body: str, key: str, at: datetime,
+    told: Recipients | None = None,
+) -> tuple[str, ...]:  # fmt: skip
     """Write the inbox lines of escalation ``level`` of ``request_id`` (once per person: ``key`` is
-    the escalation's event key) and return the addresses its e-mail goes to."""
-    told = await _recipients(session, request_id, level)
+    the escalation's event key) and return the addresses its e-mail goes to. ``told``: its
+    recipients as read already (else read here)."""
+    if told is None:
+        told = await _recipients(session, request_id, level)
     if told.users:  # one statement for everyone told
         await session.execute(
             insert_for(session, Notification)
