@@ -17,10 +17,11 @@ unless given) and the API in their own processes, driven over HTTP as a CSR.
    acknowledgement SLA is short and stepped down one minute per minute of creating, so whatever
    the creation rate every one of them is due within the same minute, minutes after.
 4. The same lifecycles with N open (goal: action p99 within +20 % of the baseline).
-5. Escalations: from before the first due time, the API's request list (``sla_status=Breached``)
-   is polled (pausing twice each poll's duration, so the poller takes at most a third of the API's
-   time); an escalation counts when its row shows level ≥ 1; lateness = first seen − due time
-   (goal p99 ≤ 1 s), with the poll's own round-trip printed next to it, and when the workflow's
+5. Escalations, watched as a supervisor's page watches them: the API's live feed (server-sent
+   events, ``GET /api/v1/events``) names each request as its change commits, and the request is
+   read through the API; an escalation counts when that read shows level ≥ 1, at the moment the
+   read answered; lateness = first seen − due time (goal p99 ≤ 1 s). A sweep of the breached list
+   every 5 s catches any notice the feed dropped (counted apart). Also printed: when the workflow's
    timer fired (the ``escalated`` event's time: workflow time when the escalation began).
 
 Resident memory of the worker and the dev server is sampled every 2 s (goal worker ≤ 512 MB).
@@ -32,6 +33,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import logging
 import math
 import os
@@ -192,41 +195,93 @@ async def due_times(sessionmaker: Any, ids: list[str]) -> dict[str, datetime]:
 
 async def watch_escalations(
     http: httpx.AsyncClient, due: dict[str, datetime], grace: float, console: Console
-) -> tuple[dict[str, datetime], list[float]]:
-    """Poll the API's list of breached requests until every one in ``due`` shows escalation
-    level ≥ 1 (or ``grace`` s after the last due time); returns when each was first seen, and
-    each poll's duration (ms). 'First seen' is late by up to one poll and the pause after it."""
+) -> tuple[dict[str, datetime], list[float], int]:
+    """See each request in ``due`` escalate as a supervisor's page does: the API's live feed
+    (``GET /api/v1/events``, server-sent) names a request the moment its change is committed (on
+    SQLite the API reads new timeline rows every quarter second), and the request is then read
+    through the API (``GET /api/v1/requests/{id}``); it counts as seen when that read shows
+    escalation level ≥ 1, at the moment the read answered. Every 5 s the breached list is also read
+    (all pages), so a notice the feed dropped is still seen, late. Returns when each was first seen,
+    each confirming read's duration (ms), and how many were first seen by the slow sweep."""
     seen: dict[str, datetime] = {}
-    polls: list[float] = []
+    reads: list[float] = []
+    swept = 0
+    pending: asyncio.Queue[str] = asyncio.Queue()
+    everyone = asyncio.Event()
     first, last = min(due.values()), max(due.values())
-    wait = (first - datetime.now(UTC)).total_seconds() - 2
+    deadline = last + timedelta(seconds=grace)
+
+    async def listen() -> None:
+        while True:  # the stream ends after 10 minutes; a browser reconnects, so does this
+            async with http.stream("GET", "/api/v1/events", timeout=None) as response:
+                async for line in response.aiter_lines():
+                    if line.startswith("data: ["):
+                        for request_id in json.loads(line[len("data: ") :]):
+                            # before its due time a request's change is its at-risk warning
+                            if (
+                                request_id in due
+                                and request_id not in seen
+                                and datetime.now(UTC) >= due[request_id]
+                            ):
+                                pending.put_nowait(request_id)
+
+    async def confirm() -> None:
+        while True:
+            request_id = await pending.get()
+            if request_id in seen:
+                continue
+            began = perf_counter()
+            response = await http.get(f"/api/v1/requests/{request_id}")
+            at = datetime.now(UTC)
+            reads.append((perf_counter() - began) * 1000)
+            if response.status_code == 200 and response.json()["escalation_level"] >= 1:
+                seen.setdefault(request_id, at)
+                if len(seen) == len(due):
+                    everyone.set()
+
+    async def sweep() -> None:
+        nonlocal swept
+        while True:
+            await asyncio.sleep(5)
+            page = 1
+            while True:
+                response = await http.get(
+                    "/api/v1/requests",
+                    params={"sla_status": "Breached", "size": 200, "page": page, "sort": "request_id"},
+                )
+                at = datetime.now(UTC)
+                rows = response.json()["items"] if response.status_code == 200 else []
+                for row in rows:
+                    if (
+                        row["request_id"] in due
+                        and row["escalation_level"] >= 1
+                        and row["request_id"] not in seen
+                    ):
+                        seen[row["request_id"]] = at
+                        swept += 1
+                if len(seen) == len(due):
+                    everyone.set()
+                if len(rows) < 200:
+                    break
+                page += 1
+
     console.print(
         f"  due between {first:%H:%M:%S} and {last:%H:%M:%S} UTC ({(last - first).total_seconds():.0f} s apart);"
-        f" polling from {max(wait, 0):.0f} s from now …"
+        " watching the live feed …"
     )
-    if wait > 0:
-        await asyncio.sleep(wait)
-    deadline = last + timedelta(seconds=grace)
-    while len(seen) < len(due) and datetime.now(UTC) < deadline:
-        began, page = perf_counter(), 1
-        while True:
-            response = await http.get(
-                "/api/v1/requests",
-                params={"sla_status": "Breached", "size": 200, "page": page, "sort": "request_id"},
-            )
-            at = datetime.now(UTC)
-            rows = response.json()["items"] if response.status_code == 200 else []
-            for row in rows:
-                if row["request_id"] in due and row["escalation_level"] >= 1:
-                    seen.setdefault(row["request_id"], at)
-            if len(rows) < 200:
-                break
-            page += 1
-        took = perf_counter() - began
-        polls.append(took * 1000)
-        # the poll runs on the API's CPU, which the worker needs: a third of the time at most
-        await asyncio.sleep(max(0.25, 2 * took))
-    return seen, polls
+    tasks = [asyncio.create_task(listen()), *(asyncio.create_task(confirm()) for _ in range(4))]
+    try:
+        wait = (first - datetime.now(UTC)).total_seconds() - 2
+        if wait > 0:
+            await asyncio.sleep(wait)
+        tasks.append(asyncio.create_task(sweep()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(everyone.wait(), (deadline - datetime.now(UTC)).total_seconds())
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return seen, reads, swept
 
 
 async def recorded_escalations(sessionmaker: Any, ids: list[str]) -> dict[str, datetime]:
@@ -254,7 +309,7 @@ def _every(s: Series) -> list[float]:
 def report(
     console: Console, n: int, base: Series, loaded: Series, filled: Series, batch: Series,
     batch_seconds: float, rss: dict[str, Any], seen: dict[str, datetime], due: dict[str, datetime],
-    recorded: dict[str, datetime], polls: list[float], escalation_cpu: dict[str, float],
+    recorded: dict[str, datetime], reads: list[float], swept: int, escalation_cpu: dict[str, float],
 ) -> dict[str, Any]:  # fmt: skip
     out: dict[str, Any] = {}
     made = filled.done + batch.done
@@ -339,8 +394,9 @@ def report(
                       f"{max(values):.2f}" if values else "-", verdict(met))  # fmt: skip
     console.print(table)
     console.print(
-        f"  poll of the breached list: p50 {ms(percentile(polls, 50))} ms, p99 {ms(percentile(polls, 99))} ms "
-        f"({len(polls)} polls, each followed by a pause of twice its duration: 'visible' is late by up to both); CPU in the escalation window: "
+        f"  seen through the live feed, then a read of the request: read p50 {ms(percentile(reads, 50))} ms, "
+        f"p99 {ms(percentile(reads, 99))} ms ({len(reads)} reads); first seen by the 5 s sweep instead: {swept}; "
+        "CPU in the escalation window: "
         + ", ".join(f"{r} {v:.1f} s" for r, v in escalation_cpu.items() if v > 0.05)
     )
     out["escalations"] = {
@@ -354,7 +410,8 @@ def report(
         "recorded_lateness_s": {
             q: round(percentile(wrote, n_), 3) for q, n_ in (("p50", 50), ("p95", 95), ("p99", 99))
         },
-        "poll_ms": latency(polls),
+        "read_ms": latency(reads),
+        "seen_by_sweep": swept,
         "cpu_seconds": {r: round(v, 2) for r, v in escalation_cpu.items()},
         "goal_p99_s": LATENESS_GOAL_S,
         "goal_met": bool(late) and len(seen) == len(due) and percentile(late, 99) <= LATENESS_GOAL_S,
@@ -441,14 +498,14 @@ async def _with_stack(
                 loaded = await lifecycles(api, full, pools.mixed(args.lifecycles))
                 due = await due_times(sessionmaker, batch_ids)
                 cpu_before = cpu_seconds()
-                seen, polls = await watch_escalations(full, due, args.grace, console)
+                seen, reads, swept = await watch_escalations(full, due, args.grace, console)
                 escalation_cpu = cpu_delta(cpu_before, cpu_seconds())
                 recorded = await recorded_escalations(sessionmaker, batch_ids)
                 rss_open_after = await asyncio.to_thread(watch.sample)
                 rss = {"idle": rss_idle, "open": rss_open, "after": rss_open_after, "peak": dict(watch.peak)}
             load_after = os.getloadavg()
     result = report(console, n, base, loaded, filled, batch, batch_seconds, rss, seen, due, recorded,
-                    polls, escalation_cpu)  # fmt: skip
+                    reads, swept, escalation_cpu)  # fmt: skip
     console.print(
         f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} on {os.cpu_count()} CPUs "
         "(dev server, worker, API and load generator share them with other work)"
