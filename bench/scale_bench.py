@@ -13,9 +13,11 @@ unless given) and the API in their own processes, driven over HTTP as a CSR.
    full responses) with no open request: p50 / p99 per action.
 2. Fill: N − B requests created through the API, ``--concurrency`` in flight (``Prefer:
    return=minimal``), until the worker has written every one; the time it took.
-3. The breach batch: B more (1,000, or N / 10 when smaller) created while the admin's
-   acknowledgement SLA is short and stepped down one minute per minute of creating, so whatever
-   the creation rate every one of them is due within the same minute, minutes after.
+3. The breach batch: B more (1,000, or N / 10 when smaller) created evenly over ``--breach-over``
+   seconds (60) while the admin's acknowledgement SLA is short and stepped down one minute per
+   minute of creating, so every one of them is due within the same minute, minutes after, their
+   due times spread evenly over it (with 0 they come as fast as the API creates them, and the
+   faster the API the denser the burst).
 4. The same lifecycles with N open (goal: action p99 within +20 % of the baseline).
 5. Escalations, watched as a supervisor's page watches them: the API's live feed (server-sent
    events, ``GET /api/v1/events``) names each request as its change commits, and the request is
@@ -119,12 +121,17 @@ async def lifecycles(api: ApiPath, full: httpx.AsyncClient, people: list[Person]
     return s
 
 
-async def fill(api: ApiPath, people: list[Person], concurrency: int, ids: list[str] | None = None) -> Series:
+async def fill(
+    api: ApiPath, people: list[Person], concurrency: int, ids: list[str] | None = None, over: float = 0
+) -> Series:
     """Creates for ``people`` with ``concurrency`` in flight; ``wall`` runs until the worker has
-    written every one (its 'created' event)."""
+    written every one (its 'created' event). ``over`` > 0: the creates start evenly spread over
+    that many seconds (the i-th not before i × over / len(people) s), not as fast as they go."""
     s, began = Series(), perf_counter()
 
     async def create(item: tuple[int, Person]) -> None:
+        if over:
+            await asyncio.sleep(began + item[0] * over / len(people) - perf_counter())
         request_id = await api.create(s, item[1], item[0])
         if ids is not None:
             ids.append(request_id)
@@ -150,17 +157,20 @@ async def set_ack_minutes(sessionmaker: Any, minutes: int | None) -> None:
 
 
 async def breach_batch(
-    api: ApiPath, sessionmaker: Any, people: list[Person], concurrency: int, rate: float, after: float
-) -> tuple[list[str], int, float]:
+    api: ApiPath, sessionmaker: Any, people: list[Person], concurrency: int, rate: float, after: float,
+    over: float,
+) -> tuple[list[str], int, float]:  # fmt: skip
     """Create ``people``'s requests so that every acknowledgement SLA falls due in the same minute.
 
-    The acknowledgement target starts at ``first`` minutes and steps down one minute for each
-    minute of creating: a request created k minutes in gets ``first - k``, so its due time lies in
-    [start + first, start + first + 1 min) whatever the creation rate. ``first`` leaves room for
+    The creates are spread evenly over ``over`` seconds (60: the due times spread evenly over the
+    minute, however fast the API creates; 0: as fast as they go, so the faster the API the denser
+    the burst). The acknowledgement target starts at ``first`` minutes and steps down one minute for
+    each minute of creating: a request created k minutes in gets ``first - k``, so its due time lies
+    in [start + first, start + first + 1 min) whatever the creation rate. ``first`` leaves room for
     the creating (estimated from ``rate`` per second) and for what runs ``after`` it (seconds).
     Returns the request IDs, ``first`` and the seconds the creates took.
     """
-    first = math.ceil((len(people) / max(rate, 1.0) + after) / 60) + 1
+    first = math.ceil((max(len(people) / max(rate, 1.0), over) + after) / 60) + 1
     ids: list[str] = []
     began = perf_counter()
     await set_ack_minutes(sessionmaker, first)
@@ -172,7 +182,7 @@ async def breach_batch(
 
     stepping = asyncio.create_task(step_down())
     try:
-        await fill(api, people, concurrency, ids)
+        await fill(api, people, concurrency, ids, over=over)
     finally:
         stepping.cancel()
         await set_ack_minutes(sessionmaker, None)
@@ -486,7 +496,13 @@ async def _with_stack(
                 batch = Series()
                 began = perf_counter()
                 batch_ids, first, _ = await breach_batch(
-                    api, sessionmaker, batch_people, args.concurrency, rate, after=base.client_wall * 1.5 + 10
+                    api,
+                    sessionmaker,
+                    batch_people,
+                    args.concurrency,
+                    rate,
+                    after=base.client_wall * 1.5 + 10,
+                    over=args.breach_over,
                 )
                 batch_seconds = perf_counter() - began
                 batch.done = len(batch_ids)
@@ -515,6 +531,7 @@ async def _with_stack(
             "database": kind,
             "requests": n,
             "breach_batch": b,
+            "breach_over_seconds": args.breach_over,
             "ack_minutes_first": first,
             "max_cached_workflows": args.max_cached_workflows,
             "concurrency": args.concurrency,
@@ -540,6 +557,10 @@ def main() -> int:
     )
     parser.add_argument("--concurrency", type=int, default=16, help="creates in flight while filling")
     parser.add_argument("--consumers", type=int, default=0, help="consumers seeded (0: enough for N)")
+    parser.add_argument(
+        "--breach-over", type=float, default=60,
+        help="seconds the breach batch's creates (and so its due times) are spread over (0: as fast as they go)",
+    )  # fmt: skip
     parser.add_argument("--grace", type=float, default=180, help="seconds after the last due time to wait")
     add_database_options(parser)
     args = parser.parse_args()
