@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -50,6 +51,7 @@ from workflows.request import RequestWorkflow
 from workflows.schemas import SlaSettings
 
 OUT = Path(__file__).parent / "histories"
+Scenario = Callable[[World], Awaitable[None]]
 
 
 async def _save(world: World, handle: object, name: str) -> None:
@@ -301,20 +303,22 @@ async def disconnection_notice_renewed(world: World) -> None:
 # activities are local ones (markers in the history), e-mails still regular activities.
 
 
-async def reconnection_local(world: World) -> None:
-    await reconnection(world, "reconnection_completed_local")
+def _recorded_as(scenario: Callable[..., Awaitable[None]], history: str, name: str) -> Scenario:
+    """``scenario`` recorded again under ``history``, selectable on the command line as ``name``."""
+
+    async def again(world: World) -> None:
+        await scenario(world, history)
+
+    again.__name__ = name
+    return again
 
 
-async def disconnection_local(world: World) -> None:
-    await disconnection(world, "disconnection_completed_local")
-
-
-async def acknowledged_with_start_local(world: World) -> None:
-    await acknowledged_with_start(world, "acknowledged_with_start_closed_local")
-
-
-async def escalation_local(world: World) -> None:
-    await escalation(world, "escalated_held_closed_local")
+reconnection_local = _recorded_as(reconnection, "reconnection_completed_local", "reconnection_local")
+disconnection_local = _recorded_as(disconnection, "disconnection_completed_local", "disconnection_local")
+acknowledged_with_start_local = _recorded_as(
+    acknowledged_with_start, "acknowledged_with_start_closed_local", "acknowledged_with_start_local"
+)
+escalation_local = _recorded_as(escalation, "escalated_held_closed_local", "escalation_local")
 
 
 # Service on, service off (issue 15, point 1): a temporary disconnection (kind in its start), one
@@ -408,16 +412,13 @@ async def sla_calendar_follow_ups(world: World, name: str = "sla_calendar_follow
 # timer, and only search attributes that changed are upserted.
 
 
-async def reconnection_kept_timer(world: World) -> None:
-    await reconnection(world, "reconnection_completed_kept_timer")
-
-
-async def escalation_kept_timer(world: World) -> None:
-    await escalation(world, "escalated_held_closed_kept_timer")
-
-
-async def sla_calendar_follow_ups_kept_timer(world: World) -> None:
-    await sla_calendar_follow_ups(world, "sla_calendar_follow_ups_closed_kept_timer")
+reconnection_kept_timer = _recorded_as(
+    reconnection, "reconnection_completed_kept_timer", "reconnection_kept_timer"
+)
+escalation_kept_timer = _recorded_as(escalation, "escalated_held_closed_kept_timer", "escalation_kept_timer")
+sla_calendar_follow_ups_kept_timer = _recorded_as(
+    sla_calendar_follow_ups, "sla_calendar_follow_ups_closed_kept_timer", "sla_calendar_follow_ups_kept_timer"
+)
 
 
 async def main(only: set[str]) -> None:
