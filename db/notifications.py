@@ -35,10 +35,6 @@ async def save_chain(session: AsyncSession, chain: EscalationChain, *, by: str) 
 
 async def escalation_recipients(session: AsyncSession, *, request_id: str, level: int) -> Recipients:
     """Who escalation ``level`` of ``request_id`` reaches in the app and by e-mail."""
-    return await _recipients(session, request_id, level)
-
-
-async def _recipients(session: AsyncSession, request_id: str, level: int) -> Recipients:
     assignee = await session.scalar(
         select(ServiceRequest.assigned_to).where(ServiceRequest.request_id == request_id)
     )
@@ -49,7 +45,7 @@ async def _recipients(session: AsyncSession, request_id: str, level: int) -> Rec
 
 async def escalation_emails(session: AsyncSession, *, request_id: str, level: int) -> tuple[str, ...]:
     """Every address escalation ``level`` of ``request_id`` is e-mailed to."""
-    return (await _recipients(session, request_id, level)).emails
+    return (await escalation_recipients(session, request_id=request_id, level=level)).emails
 
 
 async def notify_escalation(
@@ -60,7 +56,7 @@ async def notify_escalation(
     the escalation's event key) and return the addresses its e-mail goes to. ``told``: its
     recipients as read already (else read here)."""
     if told is None:
-        told = await _recipients(session, request_id, level)
+        told = await escalation_recipients(session, request_id=request_id, level=level)
     if told.users:  # one statement for everyone told
         await session.execute(
             insert_for(session, Notification)
