@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
@@ -32,6 +31,7 @@ from activities.sms import make_sender
 from db.disconnection import load_profile
 from db.session import make_engine, make_sessionmaker
 from settings import Settings, get_settings
+from workflows.converter import data_converter
 from workflows.dunning import DunningWorkflow
 from workflows.policies import LOCAL_DB_TIMEOUT
 from workflows.request import RequestWorkflow
@@ -127,7 +127,7 @@ async def main(settings: Settings | None = None) -> int:
         client = await Client.connect(
             settings.temporal_address,
             namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter,
             runtime=metrics_runtime(settings.worker_metrics_address),
             interceptors=tracing.interceptors(
                 tracing.provider_for(settings.otlp_endpoint, "connectdesk-worker")

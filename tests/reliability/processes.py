@@ -24,10 +24,10 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from cli.dev import temporal_args
 from settings import ROOT, Settings
+from workflows.converter import data_converter
 
 
 def free_port() -> int:
@@ -85,7 +85,7 @@ class DevServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"Temporal dev server exited ({self.proc.returncode}):\n{tail(self.log)}")
             with contextlib.suppress(Exception):
-                client = await Client.connect(self.address, data_converter=pydantic_data_converter)
+                client = await Client.connect(self.address, data_converter=data_converter)
                 if await client.service_client.check_health():
                     return
             await asyncio.sleep(0.25)

@@ -20,7 +20,6 @@ import httpx
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api.main import create_app
 from settings import Settings
@@ -29,6 +28,7 @@ from tests.reliability.audit import audit, wait_until_settled, write_evidence
 from tests.reliability.load import Desk, Seeded, run_load, seed
 from tests.reliability.processes import DevServer, Mailbox, SqliteLock, TcpProxy, WorkerProcess
 from tests.reliability.report import Result
+from workflows.converter import data_converter
 
 TASK_QUEUE = "reliability"
 SHUTDOWN_GRACE = 10.0  # seconds a SIGTERMed worker lets in-flight activities finish
@@ -84,7 +84,7 @@ class Rig:
         finally:
             self.stopping.set()
             await asyncio.gather(*tasks)
-        client = await Client.connect(self.dev.address, data_converter=pydantic_data_converter)
+        client = await Client.connect(self.dev.address, data_converter=data_converter)
         scripts = self.seeded.scripts
         emails = sum(
             ("response" in s.done) + bool({"activate", "final readings"} & set(s.done)) for s in scripts

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.mail import Mailer
@@ -47,6 +46,7 @@ from workflows.actions import (
     SelectPlan,
     SendResponse,
 )
+from workflows.converter import data_converter
 from workflows.request import RequestWorkflow
 from workflows.schemas import SlaSettings
 
@@ -429,12 +429,12 @@ async def main(only: set[str]) -> None:
               disconnection_local, acknowledged_with_start_local, disconnection_service_off,
               disconnection_no_kind_service_off, reconnection_service_off, contacts_and_billing,
               reconnection_kept_timer), lambda: WorkflowEnvironment.start_local(
-                dev_server_existing_path=str(temporal_cli()), data_converter=pydantic_data_converter,
+                dev_server_existing_path=str(temporal_cli()), data_converter=data_converter,
                 search_attributes=search_attributes.ALL, ui=False)),
             ((escalation, escalation_local, disconnection_notices, disconnection_payment_cancelled,
               disconnection_notice_renewed, sla_calendar_follow_ups, escalation_kept_timer,
               sla_calendar_follow_ups_kept_timer), lambda: WorkflowEnvironment.start_time_skipping(
-                test_server_existing_path=str(temporal_test_server()), data_converter=pydantic_data_converter)),
+                test_server_existing_path=str(temporal_test_server()), data_converter=data_converter)),
         ):  # fmt: skip
             async with await env_factory() as env:
                 if escalation in scenarios:

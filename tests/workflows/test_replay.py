@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workflows.converter import data_converter
 from workflows.request import RequestWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -104,7 +104,7 @@ def test_local_histories_schedule_only_emails(name: str) -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays_deterministically(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, RECORDED[path.stem])
-    replayer = Replayer(workflows=[RequestWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[RequestWorkflow], data_converter=data_converter)
 
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
 
