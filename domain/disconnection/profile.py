@@ -22,6 +22,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -84,6 +85,54 @@ def _known_zone(value: str) -> str:
 
 
 TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+
+LONGEST = timedelta(days=365)
+"""The longest lead or deadline a profile may set: a year is past any regulator's rule, and date
+arithmetic on the largest timedelta overflows."""
+
+
+def _whole_seconds(value: timedelta) -> timedelta:
+    """RFC 3339 durations have no fractions of a second."""
+    if value.microseconds:
+        raise ValueError("give whole seconds")
+    return value
+
+
+def rfc_3339_duration(value: timedelta) -> str:
+    """``P<days>D`` and ``T<h>H<m>M<s>S`` (each part only when not zero; ``P0D`` for nothing).
+
+    The OpenAPI document promises ``format: duration``, RFC 3339's grammar, which lets no unit be
+    skipped between two written ones: pydantic's own ``PT3H1S`` (no minutes) and ``P1Y1D`` (no
+    months) are not durations there (found by the fuzzer). Days are never written as years or
+    months, so the date part is always valid.
+    """
+    hours, rest = divmod(value.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    date = f"{value.days}D" if value.days or not value.seconds else ""
+    time_of_day = f"T{hours}H{minutes}M{seconds}S" if value.seconds else ""
+    return f"P{date}{time_of_day}"
+
+
+_AS_DURATION = PlainSerializer(rfc_3339_duration, return_type=str, when_used="json")
+_DURATION_SCHEMA = WithJsonSchema({"type": "string", "format": "duration", "examples": ["P3D", "PT72H"]})
+
+Lead = Annotated[
+    timedelta,
+    Field(ge=timedelta(0), le=LONGEST),
+    AfterValidator(_whole_seconds),
+    _AS_DURATION,
+    _DURATION_SCHEMA,
+]
+"""How long something waits after another: zero up to ``LONGEST``, in whole seconds."""
+
+Within = Annotated[
+    timedelta,
+    Field(gt=timedelta(0), le=LONGEST),
+    AfterValidator(_whole_seconds),
+    _AS_DURATION,
+    _DURATION_SCHEMA,
+]
+"""A deadline's span: more than zero, at most ``LONGEST``, in whole seconds."""
 """An IANA time zone name the running Python knows (``America/New_York``, ``UTC``)."""
 
 
@@ -183,7 +232,7 @@ class ContactAttemptRule(BaseModel):
 
     model_config = _FROZEN
 
-    lead: timedelta = Field(ge=timedelta(0))
+    lead: Lead
     attempts: int = Field(default=1, ge=1)
     hours_start: LocalTime = time(7)
     hours_end: LocalTime = time(21)
@@ -239,7 +288,7 @@ class SeasonalDeadline(BaseModel):
 
     model_config = _FROZEN
 
-    within: timedelta = Field(gt=timedelta(0))
+    within: Within
     season: AnnualPeriod | None = None
 
 
@@ -254,7 +303,7 @@ class ReconnectionDeadlines(BaseModel):
     after_payment: tuple[SeasonalDeadline, ...]
     after_erroneous_cut: tuple[SeasonalDeadline, ...]
     after_medical_certificate: tuple[SeasonalDeadline, ...]
-    digging: timedelta | None = None
+    digging: Within | None = None
 
     @field_validator("after_payment", "after_erroneous_cut", "after_medical_certificate")
     @classmethod

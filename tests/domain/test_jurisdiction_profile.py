@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import jsonschema_rs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from domain.disconnection.lawful import reconnection_deadline
 from domain.disconnection.profile import (
     CALIFORNIA_WATER,
     DEFAULT_PROFILE,
+    LONGEST,
     NEW_YORK,
     PENNSYLVANIA,
     PRESETS,
@@ -21,6 +26,7 @@ from domain.disconnection.profile import (
     MonthDay,
     ReconnectionTrigger,
     Weekday,
+    rfc_3339_duration,
 )
 
 NY_TZ = ZoneInfo("America/New_York")
@@ -133,3 +139,65 @@ def test_a_deadline_needs_an_aware_moment() -> None:
     assert reconnection_deadline(
         NEW_YORK, trigger=ReconnectionTrigger.PAYMENT, at=datetime(2026, 5, 4, 14, tzinfo=UTC)
     ) == datetime(2026, 5, 5, 14, tzinfo=UTC)
+
+
+DURATION = jsonschema_rs.validator_for({"type": "string", "format": "duration"}, validate_formats=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lead=st.timedeltas(min_value=timedelta(0), max_value=LONGEST),
+    within=st.timedeltas(min_value=timedelta(seconds=1), max_value=LONGEST),
+)
+def test_every_lead_and_deadline_a_profile_takes_is_written_as_an_rfc_3339_duration(
+    lead: timedelta, within: timedelta
+) -> None:
+    """The API's OpenAPI document promises ``format: duration`` (RFC 3339) for these fields."""
+    lead, within = (
+        lead - timedelta(microseconds=lead.microseconds),
+        within - timedelta(microseconds=within.microseconds),
+    )
+    profile = JurisdictionProfile.model_validate(
+        {
+            **PENNSYLVANIA.model_dump(),
+            "contact_attempt": {**PENNSYLVANIA.model_dump()["contact_attempt"], "lead": lead},
+            "reconnection": {**PENNSYLVANIA.model_dump()["reconnection"], "digging": within},
+        }
+    )
+    written = json.loads(profile.model_dump_json())
+
+    assert DURATION.is_valid(written["contact_attempt"]["lead"]), written["contact_attempt"]["lead"]
+    assert DURATION.is_valid(written["reconnection"]["digging"]), written["reconnection"]["digging"]
+    assert JurisdictionProfile.model_validate(written) == profile
+
+
+@pytest.mark.parametrize(
+    ("lead", "message"),
+    [
+        (LONGEST + timedelta(days=1), "less than or equal to 365 days"),
+        (timedelta(seconds=-1), "greater than or equal to 0"),
+        (timedelta(seconds=1.5), "whole seconds"),
+    ],
+)
+def test_a_lead_over_a_year_or_in_part_seconds_is_refused(lead: timedelta, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        JurisdictionProfile.model_validate(
+            {
+                **PENNSYLVANIA.model_dump(),
+                "contact_attempt": {**PENNSYLVANIA.model_dump()["contact_attempt"], "lead": lead},
+            }
+        )
+
+
+@pytest.mark.parametrize(
+    ("span", "written"),
+    [
+        (timedelta(0), "P0D"),
+        (timedelta(days=3), "P3D"),
+        (timedelta(hours=3, seconds=1), "PT3H0M1S"),  # pydantic: PT3H1S, not RFC 3339
+        (timedelta(days=365), "P365D"),  # pydantic: P1Y
+        (timedelta(days=59, minutes=30), "P59DT0H30M0S"),
+    ],
+)
+def test_durations_are_written_in_rfc_3339s_grammar(span: timedelta, written: str) -> None:
+    assert rfc_3339_duration(span) == written and DURATION.is_valid(written)
