@@ -66,6 +66,7 @@ fuzz: install
 bench: install
 	$(BIN)/python bench/seed_bench.py --consumers 100000
 	$(BIN)/python bench/seed_bench.py --consumers 100000 --postgres
+	$(BIN)/python bench/driver_bench.py --postgres
 	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/api_bench.py --postgres
 	$(BIN)/python bench/read_bench.py

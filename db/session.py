@@ -8,13 +8,17 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 import db.audit  # noqa: F401  (registers the audit log's flush listener on every session)
+from db import sqlite_driver
 
 SQLITE_BUSY_TIMEOUT = 30.0
 """Seconds a SQLite writer waits for the write lock before "database is locked"."""
 
 
-def make_engine(url: str, *, sqlite_busy_timeout: float = SQLITE_BUSY_TIMEOUT, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, enforced foreign keys and a busy timeout for concurrent writers.
+def make_engine(
+    url: str, *, sqlite_busy_timeout: float = SQLITE_BUSY_TIMEOUT, sqlite_one_trip: bool = True, **kwargs: Any
+) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, enforced foreign keys, a busy timeout for concurrent writers
+    and a trip to its connection's thread per statement (``db.sqlite_driver``).
 
     A caller whose database calls may be cancelled on a deadline (the worker's local activities)
     passes a ``sqlite_busy_timeout`` under that deadline: a write cancelled while it waits inside
@@ -24,6 +28,9 @@ def make_engine(url: str, *, sqlite_busy_timeout: float = SQLITE_BUSY_TIMEOUT, *
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": sqlite_busy_timeout})
         engine = create_async_engine(url, **kwargs)
+
+        if sqlite_one_trip:  # off only to measure against aiosqlite as it comes (bench/driver_bench.py)
+            event.listen(engine.sync_engine, "do_connect", _one_trip_per_statement)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -36,6 +43,11 @@ def make_engine(url: str, *, sqlite_busy_timeout: float = SQLITE_BUSY_TIMEOUT, *
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+def _one_trip_per_statement(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+    """Connect through ``db.sqlite_driver``, with the arguments the dialect worked out for aiosqlite."""
+    params["async_creator_fn"] = sqlite_driver.connect
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
