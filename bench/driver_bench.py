@@ -64,10 +64,10 @@ async def _measure(engine: AsyncEngine, n: int) -> dict[str, dict[str, float]]:
                 cpu, wall, sent = process_time(), perf_counter(), len(trips)
                 for i in range(n if not warm else 50):
                     result = await session.execute(statement(i))
-                    if result.returns_rows:
-                        result.all()
                     if name.startswith("UPDATE"):
                         await session.commit()
+                    else:
+                        result.all()
                 done = n if not warm else 50
                 if not warm:
                     out[name] = {
