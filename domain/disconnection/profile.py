@@ -113,25 +113,14 @@ def rfc_3339_duration(value: timedelta) -> str:
     return f"P{date}{time_of_day}"
 
 
-_AS_DURATION = PlainSerializer(rfc_3339_duration, return_type=str, when_used="json")
-_DURATION_SCHEMA = WithJsonSchema({"type": "string", "format": "duration", "examples": ["P3D", "PT72H"]})
+_WHOLE = AfterValidator(_whole_seconds)
+_WRITTEN = PlainSerializer(rfc_3339_duration, return_type=str, when_used="json")
+_SCHEMA = WithJsonSchema({"type": "string", "format": "duration", "examples": ["P3D", "PT72H"]})
 
-Lead = Annotated[
-    timedelta,
-    Field(ge=timedelta(0), le=LONGEST),
-    AfterValidator(_whole_seconds),
-    _AS_DURATION,
-    _DURATION_SCHEMA,
-]
+Lead = Annotated[timedelta, Field(ge=timedelta(0), le=LONGEST), _WHOLE, _WRITTEN, _SCHEMA]
 """How long something waits after another: zero up to ``LONGEST``, in whole seconds."""
 
-Within = Annotated[
-    timedelta,
-    Field(gt=timedelta(0), le=LONGEST),
-    AfterValidator(_whole_seconds),
-    _AS_DURATION,
-    _DURATION_SCHEMA,
-]
+Within = Annotated[timedelta, Field(gt=timedelta(0), le=LONGEST), _WHOLE, _WRITTEN, _SCHEMA]
 """A deadline's span: more than zero, at most ``LONGEST``, in whole seconds."""
 """An IANA time zone name the running Python knows (``America/New_York``, ``UTC``)."""
 
