@@ -50,6 +50,11 @@ async def test_another_users_change_appears_without_a_reload(page: Page, site: S
         await _live(listing)
         row = listing.locator("tr", has_text=rid)
         await expect(row).to_contain_text("Pending")
+        refreshes: list[str] = []  # named by htmx (HX-Trigger), so the search tests can tell them apart
+        listing.on(
+            "request",
+            lambda r: refreshes.append(r.url) if r.headers.get("hx-trigger") == "live-refresh" else None,
+        )
         await page.goto(f"/requests/{rid}")
         await _live(page)
         await expect(page.locator("#request-status")).to_have_text("Pending")
@@ -62,6 +67,7 @@ async def test_another_users_change_appears_without_a_reload(page: Page, site: S
         await expect(page.locator("#request-status")).to_have_text("In Progress", timeout=PUSHED)
         shown = time.monotonic() - answered
         await expect(row).to_contain_text("In Progress", timeout=PUSHED)
+        assert refreshes and all("/requests?" in url for url in refreshes), refreshes
         await row.locator("input[type=checkbox]").check()  # ticked for bulk work: the list holds still
 
         closed = await api.post(
