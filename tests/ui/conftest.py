@@ -202,7 +202,8 @@ async def assert_leaving_search_sends_nothing(
 ) -> None:
     """Leaving the search box fires `change`; a search sent then raced a click on a result, and its
     pushed URL cancelled the click's navigation (seen in CI). Only the filter lists search on change:
-    after leaving the box, choosing ``option`` in ``filter_label`` sends exactly one search.
+    after leaving the box, choosing ``option`` in ``filter_label`` sends exactly one search. Call it
+    once the box's own search has answered (its URL pushed), or that search may land in the count.
 
     A live refresh (a request changed: the list refetches with the filters shown) is no search; htmx
     names the element that sent it (``HX-Trigger: live-refresh``), and one did arrive mid-test in CI."""
