@@ -420,6 +420,12 @@ sla_calendar_follow_ups_kept_timer = _recorded_as(
     sla_calendar_follow_ups, "sla_calendar_follow_ups_closed_kept_timer", "sla_calendar_follow_ups_kept_timer"
 )
 
+# Recorded with the process's one data converter (workflows/converter.py) and SQLite in one trip
+# a statement (db/sqlite_driver.py): no command changed, so no patch; the replay test checks it.
+reconnection_converter = _recorded_as(
+    reconnection, "reconnection_completed_converter", "reconnection_converter"
+)
+
 
 async def main(only: set[str]) -> None:
     OUT.mkdir(exist_ok=True)
@@ -428,7 +434,7 @@ async def main(only: set[str]) -> None:
             ((reconnection, disconnection, acknowledged_with_start, retried_actions, reconnection_local,
               disconnection_local, acknowledged_with_start_local, disconnection_service_off,
               disconnection_no_kind_service_off, reconnection_service_off, contacts_and_billing,
-              reconnection_kept_timer), lambda: WorkflowEnvironment.start_local(
+              reconnection_kept_timer, reconnection_converter), lambda: WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(temporal_cli()), data_converter=data_converter,
                 search_attributes=search_attributes.ALL, ui=False)),
             ((escalation, escalation_local, disconnection_notices, disconnection_payment_cancelled,

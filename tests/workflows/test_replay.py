@@ -29,6 +29,9 @@ KEPT_TIMER = {
     "escalated_held_closed_kept_timer": "escalated_held_closed_local",
     "sla_calendar_follow_ups_closed_kept_timer": "sla_calendar_follow_ups_closed",
 }
+# Recorded with the process's one data converter and SQLite in one trip a statement, beside the same
+# scenario recorded before them: no command may change (no patch guards them).
+CONVERTER = {"reconnection_completed_converter": "reconnection_completed_kept_timer"}
 SERVICE_OFF = [
     "disconnection_temporary_service_off",
     "disconnection_no_kind_service_off",
@@ -68,7 +71,18 @@ def test_histories_are_checked_in() -> None:
         "disconnection_notice_renewed",  # the final-notice-renewal patch: a notice expired under a hold
         "reconnection_contacts_billing",  # the response-delivered patch, log_contact, billing at activation
         *KEPT_TIMER,  # the kept-timer patch
+        *CONVERTER,  # the shared data converter, the one-trip SQLite driver
     } <= names
+
+
+@pytest.mark.parametrize("name", CONVERTER)
+def test_the_shared_converter_records_the_same_events_as_before_it(name: str) -> None:
+    """Payload encoding and the database driver are no workflow commands: the history recorded
+    with them has the same events in the same order, and the same patches, as its twin before."""
+    before = CONVERTER[name]
+    kinds = {n: [e["eventType"] for e in RECORDED[n]["events"]] for n in (name, before)}
+    assert kinds[name] == kinds[before]
+    assert _patches(name) == _patches(before)
 
 
 def test_the_response_delivered_patch_sends_sms_and_histories_before_it_do_not() -> None:
