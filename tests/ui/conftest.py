@@ -206,7 +206,7 @@ async def assert_leaving_search_sends_nothing(
     once the box's own search has answered (its URL pushed), or that search may land in the count.
 
     A live refresh (a request changed: the list refetches with the filters shown) is no search; htmx
-    names the element that sent it (``HX-Trigger: live-refresh``), and one did arrive mid-test in CI."""
+    names the element that sent it (``HX-Trigger: live-refresh``), and one can arrive mid-test."""
     searches: list[str] = []
 
     def search(request: Request) -> None:
