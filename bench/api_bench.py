@@ -69,6 +69,7 @@ from _support import (
     drive,
     free_port,
     fresh_database,
+    http_check,
     latency,
     load_pools,
     machine,
@@ -109,6 +110,10 @@ except ImportError:
 RATIO_GOAL = 0.8  # API / direct operations per second
 CPU_GOAL = 2.0  # CPU per action ≤ 2× the raw update's
 P50_GOAL_MS = 40.0  # one CSR's action p50
+READS = {  # GETs after the actions: the API's own share of an action's answer, without Temporal
+    "read: who am I": "/api/v1/auth/me",  # the sign-in check, routing, middleware, a small answer
+    "read: request": "/api/v1/requests/{request_id}",  # that, plus the request's whole detail
+}
 CONCURRENT_P99_GOAL_MS = 1000.0  # at 16 concurrent operations, and no 503
 T = TypeVar("T")
 
@@ -542,6 +547,12 @@ async def one_csr(
     out = {"create": await step("create", list(enumerate(pools.mixed(n))), settled, SERVER_ROLES)}
     for action, body in (("acknowledge", None), ("put_on_hold", hold), ("resume", None), ("close", close)):
         out[action] = await step(action, list(alive), acting(action, body), SERVER_ROLES)
+    for read, path in READS.items():  # what every action's answer costs the API before and after Temporal
+
+        async def get(s: Series, request_id: str, read: str = read, path: str = path) -> None:
+            await s.timed(read, full.get(path.format(request_id=request_id)), http_check(200))
+
+        out[read] = await step(read, list(alive), get, SERVER_ROLES)
     jobs = pools.activations(n_act)
     alive.clear()
     for i, job in enumerate(jobs):  # reconnections up to In Progress, not measured
@@ -616,6 +627,8 @@ def report_limits(
         }
     table.add_section()
     for action, s in csr.items():
+        if action in READS:
+            continue
         cpu = _cpu_ms(s, SERVER_ROLES)
         total = sum(cpu.values())
         ratio = total / raw_total if raw_total else math.nan
@@ -636,6 +649,15 @@ def report_limits(
             "errors": dict(s.errors),
             **latency(values),
         }
+    table.add_section()
+    out["reads"] = {}
+    for read in READS:
+        s = csr[read]
+        cpu = _cpu_ms(s, SERVER_ROLES)
+        values = s.samples[read]
+        table.add_row(read, str(s.done), *(ms(cpu[r]) for r in SERVER_ROLES), ms(sum(cpu.values())), "", "", "",
+                      ms(percentile(values, 50)), ms(percentile(values, 99)), "")  # fmt: skip
+        out["reads"][read] = {"cpu_ms": {role: round(v, 2) for role, v in cpu.items()}, **latency(values)}
     console.print(table)
     for action, s in csr.items():
         for reason, count in s.errors.most_common(3):
