@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import FollowUp, Notification, ServiceRequest, User
@@ -71,10 +71,16 @@ async def notify(
     return user_id
 
 
+_FOR_REQUEST = (  # built once: every request's detail reads it
+    select(FollowUp)
+    .where(FollowUp.request_id == bindparam("request_id"))
+    .order_by(FollowUp.due_at, FollowUp.id)
+)
+
+
 async def for_request(session: AsyncSession, request_id: str) -> list[FollowUp]:
     """Every follow-up set on the request, soonest first."""
-    stmt = select(FollowUp).where(FollowUp.request_id == request_id).order_by(FollowUp.due_at, FollowUp.id)
-    return list((await session.scalars(stmt)).all())
+    return list((await session.scalars(_FOR_REQUEST, {"request_id": request_id})).all())
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.exceptions import ApplicationError
 
@@ -35,8 +35,11 @@ def may(user: User, action: rules.Action, row: ServiceRequest) -> bool:
     return True
 
 
+_ROW = select(ServiceRequest).where(ServiceRequest.request_id == bindparam("request_id"))  # built once
+
+
 async def get_row(session: AsyncSession, request_id: str) -> ServiceRequest:
-    row = await session.scalar(select(ServiceRequest).where(ServiceRequest.request_id == request_id))
+    row = await session.scalar(_ROW, {"request_id": request_id})
     if row is None:
         raise Problem(404, f"No request {request_id}.", type_="/problems/not-found")
     return row

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Subquery, and_, func, literal_column, or_, select, true
+from sqlalchemy import Select, Subquery, and_, bindparam, func, literal_column, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -474,18 +474,40 @@ async def dashboard(*, session: AsyncSession) -> schemas.Dashboard:
     )
 
 
+# The detail's statements, built once: every action's answer runs them, and building a statement
+# (and its cache key) each time cost about as much as running it.
+_DETAIL = (  # the request with its consumer, assignee, plan and booked slot: one statement
+    select(ServiceRequest, Consumer, Assignee.username, Plan, SlotBooking.day, TimeSlot)
+    .join(Consumer, Consumer.id == ServiceRequest.consumer_id)
+    .outerjoin(Assignee, Assignee.id == ServiceRequest.assigned_to)
+    .outerjoin(Plan, Plan.id == ServiceRequest.plan_id)
+    .outerjoin(SlotBooking, SlotBooking.request_id == ServiceRequest.request_id)
+    .outerjoin(TimeSlot, TimeSlot.id == SlotBooking.slot_id)
+    .where(ServiceRequest.request_id == bindparam("request_id"))
+)
+_TIMELINE = (
+    select(RequestEvent).where(RequestEvent.request_id == bindparam("request_id")).order_by(RequestEvent.id)
+)
+_COMMUNICATIONS = (
+    select(Communication)
+    .where(Communication.request_id == bindparam("request_id"))
+    .order_by(Communication.created_at.desc(), Communication.id.desc())
+)
+_SERVICES = (  # per utility: the meter serving now first, then the latest to have served
+    select(Meter, MeterAssignment)
+    .join(MeterAssignment, MeterAssignment.meter_id == Meter.id)
+    .where(MeterAssignment.consumer_id == bindparam("consumer_id"))
+    .order_by(
+        Meter.utility, MeterAssignment.unassigned_on.is_(None).desc(),
+        MeterAssignment.unassigned_on.desc(), MeterAssignment.id.desc(),
+    )
+)  # fmt: skip
+
+
 async def _service_info(session: AsyncSession, consumer: Consumer) -> list[schemas.ServiceInfo]:
     """Per utility, the meter serving the consumer now, or else the last one that did: a
     reconnection shows the meter and reading the service was disconnected with."""
-    assignments = await session.execute(
-        select(Meter, MeterAssignment)
-        .join(MeterAssignment, MeterAssignment.meter_id == Meter.id)
-        .where(MeterAssignment.consumer_id == consumer.id)
-        .order_by(
-            Meter.utility, MeterAssignment.unassigned_on.is_(None).desc(),
-            MeterAssignment.unassigned_on.desc(), MeterAssignment.id.desc(),
-        )
-    )  # fmt: skip
+    assignments = await session.execute(_SERVICES, {"consumer_id": consumer.id})
     services: dict[UtilityType, schemas.ServiceInfo] = {}
     for meter, held in assignments:
         if meter.utility in services:
@@ -526,18 +548,7 @@ async def detail(
 ) -> schemas.RequestDetail:
     """The whole request: consumer auto-fill, services and meters, SLA clocks, plan, timeline,
     communications, and the actions the caller's role may take now."""
-    # The request with its consumer, assignee, plan and booked slot: one statement.
-    found = (
-        await session.execute(
-            select(ServiceRequest, Consumer, Assignee.username, Plan, SlotBooking.day, TimeSlot)
-            .join(Consumer, Consumer.id == ServiceRequest.consumer_id)
-            .outerjoin(Assignee, Assignee.id == ServiceRequest.assigned_to)
-            .outerjoin(Plan, Plan.id == ServiceRequest.plan_id)
-            .outerjoin(SlotBooking, SlotBooking.request_id == ServiceRequest.request_id)
-            .outerjoin(TimeSlot, TimeSlot.id == SlotBooking.slot_id)
-            .where(ServiceRequest.request_id == request_id)
-        )
-    ).first()
+    found = (await session.execute(_DETAIL, {"request_id": request_id})).first()
     if found is None:
         raise Problem(404, f"No request {request_id}.", type_="/problems/not-found")
     req, consumer, assignee, plan, booked_day, slot = found
@@ -552,18 +563,8 @@ async def detail(
         )
         for clock in recorded_clocks(req)
     ]  # fmt: skip
-    events = (
-        await session.scalars(
-            select(RequestEvent).where(RequestEvent.request_id == req.request_id).order_by(RequestEvent.id)
-        )
-    ).all()
-    comms = (
-        await session.scalars(
-            select(Communication)
-            .where(Communication.request_id == req.request_id)
-            .order_by(Communication.created_at.desc(), Communication.id.desc())
-        )
-    ).all()
+    events = (await session.scalars(_TIMELINE, {"request_id": req.request_id})).all()
+    comms = (await session.scalars(_COMMUNICATIONS, {"request_id": req.request_id})).all()
     allowed = [
         a.value
         for a in rules.allowed_actions(req.status, req.request_type, plan_selected=req.plan_id is not None)
