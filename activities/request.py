@@ -10,8 +10,6 @@ registers every ``@activity.defn`` method of :class:`RequestActivities` (``worke
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.mail import Mailer
 from activities.sms import LogSmsSender, SmsRejected, SmsSender
-from db import claims, follow_ups
+from db import claims, follow_ups, writers
 from db import disconnection as stored_profiles
 from db.audit import jsonable
 from db.models import (
@@ -124,25 +122,18 @@ class RequestActivities:
         self.mailer = mailer
         self.supervisor_email = supervisor_email
         self.sms = sms or LogSmsSender()
-        bind = sessionmaker.kw.get("bind")
-        # SQLite takes one writer at a time: this worker's own writers queue here, in turn.
-        self._one_writer = asyncio.Lock() if bind is not None and bind.dialect.name == "sqlite" else None
+        self._bind = sessionmaker.kw.get("bind")
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncSession]:
         """A session in a write transaction, committed on leaving (rolled back on an error).
 
-        On SQLite the worker's concurrent writers take turns on an in-process lock rather than in
-        SQLite's busy handler, which polls for the file lock with sleeps of up to 100 ms: under a
-        burst (a thousand escalations due in one minute) a writer could sleep through the moments
-        the lock was free while others took it. Waiting on the lock is woken the moment the previous
-        writer commits. PostgreSQL takes concurrent writers itself: no lock there.
+        On SQLite the writers take turns (``db.writers``) rather than poll in SQLite's busy handler,
+        which sleeps up to 100 ms between tries: under a burst (a thousand escalations due in one
+        minute, 16 CSRs creating at once) a writer could sleep through the moments the lock was free
+        while others took it. PostgreSQL takes concurrent writers itself: no turns there.
         """
-        async with (
-            self._one_writer or contextlib.nullcontext(),
-            self.sessionmaker() as session,
-            session.begin(),
-        ):
+        async with writers.turn(self._bind), self.sessionmaker() as session, session.begin():
             yield session
 
     # -- helpers (run inside the caller's transaction) --------------------------------------

@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 import db.audit  # noqa: F401  (registers the audit log's flush listener on every session)
-from db import sqlite_driver
+from db import sqlite_driver, writers
 
 SQLITE_BUSY_TIMEOUT = 30.0
 """Seconds a SQLite writer waits for the write lock before "database is locked"."""
@@ -17,8 +17,9 @@ SQLITE_BUSY_TIMEOUT = 30.0
 def make_engine(
     url: str, *, sqlite_busy_timeout: float = SQLITE_BUSY_TIMEOUT, sqlite_one_trip: bool = True, **kwargs: Any
 ) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, enforced foreign keys, a busy timeout for concurrent writers
-    and a trip to its connection's thread per statement (``db.sqlite_driver``).
+    """An async engine; SQLite gets WAL, enforced foreign keys, a busy timeout for concurrent writers,
+    a trip to its connection's thread per statement (``db.sqlite_driver``) and a queue for writers
+    that take turns (``db.writers``, waiting as long as the busy timeout).
 
     A caller whose database calls may be cancelled on a deadline (the worker's local activities)
     passes a ``sqlite_busy_timeout`` under that deadline: a write cancelled while it waits inside
@@ -31,6 +32,7 @@ def make_engine(
 
         if sqlite_one_trip:  # off only to measure against aiosqlite as it comes (bench/driver_bench.py)
             event.listen(engine.sync_engine, "do_connect", _one_trip_per_statement)
+        writers.register(engine, sqlite_busy_timeout)  # writers that take turns (db.writers)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -3,6 +3,8 @@ workflow started after commit; the create undone when the start cannot be confir
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 
 from sqlalchemy import delete, select, update
@@ -15,7 +17,7 @@ from api.consumers.accounts import by_account_number
 from api.errors import DependencyUnavailable, Problem
 from api.requests import schemas
 from api.temporal import TemporalGateway, translated
-from db import claims
+from db import claims, writers
 from db.business_calendar import capture_sla
 from db.disconnection import load_profile
 from db.models import Consumer, RequestEvent, ServiceRequest, TimeSlot, User
@@ -227,29 +229,31 @@ async def create_request(
                 }
             )
         try:
-            row = await write_request(
-                session,
-                consumer_id=consumer.id,
-                request_type=request_type,
-                reason=data.reason,
-                priority=data.priority,
-                notes=data.notes,
-                preferred_date=slot[1] if slot else data.preferred_date,
-                slot_id=slot[0] if slot else None,
-                sla=sla,
-                created_by=user.id,
-                idempotency_key=idempotency_key,
-                now=now,
-                resolution_basis=regulated.basis if regulated else None,
-            )
-            if slot:
-                slot = await _book_seat(
-                    session, row.request_id, slot, named=data.slot_id is not None,
-                    from_date=data.preferred_date or today, now=started,
-                )  # fmt: skip
-                row.slot_id = slot[0] if slot else None
-                row.preferred_date = slot[1] if slot else data.preferred_date
-            await session.commit()
+            # The writes, in the writers' turn on SQLite (db.writers): the reads above came first.
+            async with writers.turn(session.bind), _rolled_back_on_error(session):
+                row = await write_request(
+                    session,
+                    consumer_id=consumer.id,
+                    request_type=request_type,
+                    reason=data.reason,
+                    priority=data.priority,
+                    notes=data.notes,
+                    preferred_date=slot[1] if slot else data.preferred_date,
+                    slot_id=slot[0] if slot else None,
+                    sla=sla,
+                    created_by=user.id,
+                    idempotency_key=idempotency_key,
+                    now=now,
+                    resolution_basis=regulated.basis if regulated else None,
+                )
+                if slot:
+                    slot = await _book_seat(
+                        session, row.request_id, slot, named=data.slot_id is not None,
+                        from_date=data.preferred_date or today, now=started,
+                    )  # fmt: skip
+                    row.slot_id = slot[0] if slot else None
+                    row.preferred_date = slot[1] if slot else data.preferred_date
+                await session.commit()
         except IntegrityError:
             await session.rollback()
             if idempotency_key and (again := await _replayed(session, idempotency_key, user, data)):
@@ -293,6 +297,16 @@ async def create_request(
             return request_id, True  # the start did go through: the workflow has claimed the row
         raise
     return request_id, True
+
+
+@asynccontextmanager
+async def _rolled_back_on_error(session: AsyncSession) -> AsyncIterator[None]:
+    """Roll back a failed write at once, so the turn passes on with the lock given up."""
+    try:
+        yield
+    except Exception:
+        await session.rollback()
+        raise
 
 
 async def _start_workflow(temporal: TemporalGateway, settings: Settings, start: StartRequest) -> None:
