@@ -3,10 +3,11 @@ its fields, apply, and watch each request's outcome arrive, a chunk at a time, w
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from tests.ui.conftest import Site, sign_in, snap
 
@@ -66,6 +67,41 @@ async def test_tick_rows_then_all_matching_and_see_each_outcome(page: Page, site
     for request_id in ids[:2]:
         detail = (await site.api("GET", f"/api/v1/requests/{request_id}")).json()
         assert [c["body"] for c in detail["communications"]].count("Crew rescheduled after the storm") == 1
+
+
+async def test_a_refresh_already_on_its_way_when_rows_are_ticked_does_not_clear_them(
+    page: Page, site: Site
+) -> None:
+    # A pushed change refreshes the list unless rows are ticked; one sent just before the tick
+    # arrives after it, and is dropped rather than swapped in over the selection.
+    await site.create_request(site.spare[0], "Moving out")
+    await sign_in(page, "supervisor")
+    await page.goto("/requests?status=open")
+    matching = page.locator("#select-matching")
+    await expect(matching).to_be_visible()
+    release, held = asyncio.Event(), asyncio.Event()
+
+    async def hold_refreshes(route: Route) -> None:
+        if route.request.headers.get("hx-trigger") == "live-refresh":
+            held.set()
+            await release.wait()
+        await route.continue_()
+
+    await page.route("**/requests?*", hold_refreshes)
+    await page.evaluate("htmx.trigger(document.querySelector('[data-live-refresh]'), 'live-refresh')")
+    await asyncio.wait_for(held.wait(), 10)
+    await matching.check()  # while the refresh is on its way
+    label = await matching.locator("xpath=..").inner_text()
+    async with page.expect_response(
+        lambda r: r.request.headers.get("hx-trigger") == "live-refresh"
+    ) as answer:
+        release.set()
+    assert (await answer.value).status == 200
+    await page.wait_for_timeout(300)  # htmx swaps (or drops) right after the answer
+    await expect(matching).to_be_checked()
+    await expect(page.locator("#bulk-count")).to_have_text(
+        label.strip().removeprefix("Select ") + " selected"
+    )
 
 
 async def test_a_csr_is_offered_the_actions_their_role_may_take(page: Page, site: Site) -> None:

@@ -137,12 +137,20 @@
     sizeBars(event.target); labelTables(event.target); tick(); bulkCount();
   });
   // A change pushed by the live stream refreshes the request list's results, unless rows are ticked
-  // for bulk work (a refresh would clear them).
+  // for bulk work (a refresh would clear them). A refresh already on its way when a row is ticked
+  // is dropped on arrival, for the same reason.
+  function ticked() {
+    return document.querySelector('#results input[type=checkbox]:checked, input[form="bulk-form"]:checked');
+  }
   document.addEventListener("htmx:sseMessage", function (event) {
     if (!event.detail || event.detail.type !== "changed") return;
     var refresh = document.querySelector("[data-live-refresh]");
-    if (!refresh || document.querySelector('#results input[type=checkbox]:checked, input[form="bulk-form"]:checked')) return;
+    if (!refresh || ticked()) return;
     htmx.trigger(refresh, "live-refresh");
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var sent = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (sent && sent.matches("[data-live-refresh]") && ticked()) event.detail.shouldSwap = false;
   });
   // The live stream's state on <main data-live>: "open" while changes are pushed, "lost" while the
   // browser reconnects (the pages then show what they loaded until the next change).
