@@ -10,13 +10,19 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Consumer, ServiceRequest
 from domain.request.types import Priority, RequestStatus, RequestType, SlaState, SlaTarget
 from workflows.schemas import ID_PREFIX, SlaSettings
+
+_LOCK_PROFILE = (  # built once: every create runs it
+    update(Consumer)
+    .where(Consumer.id == bindparam("consumer_id"), Consumer.locked_by_request.is_(None))
+    .values(locked_by_request=bindparam("request_id"))
+)
 
 
 async def write_request(
@@ -66,11 +72,10 @@ async def write_request(
     session.add(row)
     await session.flush()
     row.request_id = f"{ID_PREFIX[request_type]}-{now.year}-{row.id:06d}"
-    locked = await session.execute(
-        update(Consumer)
-        .where(Consumer.id == consumer_id, Consumer.locked_by_request.is_(None))
-        .values(locked_by_request=row.request_id)
+    await session.flush()  # the number before the lock and the booking that name it
+    locked = await (await session.connection()).execute(
+        _LOCK_PROFILE, {"consumer_id": consumer_id, "request_id": row.request_id}
     )
-    if locked.rowcount != 1:  # type: ignore[attr-defined]
+    if locked.rowcount != 1:
         raise IntegrityError("profile lock taken", None, Exception("locked"))
     return row

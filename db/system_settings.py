@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import audit
@@ -31,11 +31,16 @@ SLA_KEYS = {
 }
 
 
+# Built once: every create and a reconnection's detail read settings.
+_ALL = select(SystemSetting.key, SystemSetting.value)
+_ONE = select(SystemSetting.value).where(SystemSetting.key == bindparam("key"))
+
+
 async def load_sla_settings(session: AsyncSession) -> SlaSettings:
     """The SLA policy in force: stored values over the defaults (2 h / 4 h / 24 h, 75 %, no pause,
     every target in calendar time). Without the business calendar: ``db.business_calendar.capture_sla``
     adds it for a new request."""
-    rows = (await session.execute(select(SystemSetting.key, SystemSetting.value))).all()
+    rows = (await session.execute(_ALL)).all()
     stored = {SLA_KEYS[key]: value for key, value in rows if key in SLA_KEYS}
     return SlaSettings(**stored)
 
@@ -50,7 +55,7 @@ async def save_sla_settings(session: AsyncSession, settings: SlaSettings, *, by:
 
 async def get_setting(session: AsyncSession, key: str) -> Any | None:
     """The stored value of ``key`` (None: never set)."""
-    return await session.scalar(select(SystemSetting.value).where(SystemSetting.key == key))
+    return await session.scalar(_ONE, {"key": key})
 
 
 async def put_setting(session: AsyncSession, key: str, value: Any, *, by: str) -> None:
