@@ -81,7 +81,13 @@ _EVENTS: Table = RequestEvent.__table__  # type: ignore[assignment]
 _REQUESTS: Table = ServiceRequest.__table__  # type: ignore[assignment]
 _AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
 _COMMUNICATIONS: Table = Communication.__table__  # type: ignore[assignment]
+_CONSUMERS: Table = Consumer.__table__  # type: ignore[assignment]
 _AUDIT_INSERT = insert(_AUDIT)
+_UNLOCK = (  # the profile lock given up, if this request still holds it
+    update(_CONSUMERS)
+    .where(_CONSUMERS.c.id == bindparam("consumer"), _CONSUMERS.c.locked_by_request == bindparam("request"))
+    .values(locked_by_request=None)
+)
 
 # The projection's statements are built once and run with parameters: building a statement costs
 # more CPU than SQLAlchemy's cached compile of it, and every action and escalation runs these.
@@ -568,13 +574,8 @@ class RequestActivities:
         async with self._writing() as session:
             if not await self._project(session, closing.projection):
                 return
-            await session.execute(
-                update(Consumer)
-                .where(
-                    Consumer.id == closing.consumer_id,
-                    Consumer.locked_by_request == closing.projection.request_id,
-                )
-                .values(locked_by_request=None)
+            await (await session.connection()).execute(
+                _UNLOCK, {"consumer": closing.consumer_id, "request": closing.projection.request_id}
             )
             await release_slot(session, request_id=closing.projection.request_id)
 

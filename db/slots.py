@@ -6,7 +6,7 @@ import functools
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, bindparam, delete, insert, literal, select, update
+from sqlalchemy import Date, bindparam, delete, insert, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import SlotBooking, SlotDay, TimeSlot
@@ -54,14 +54,23 @@ async def book_slot(session: AsyncSession, *, request_id: str, slot_id: int, day
     await connection.execute(booking, {"request_id": request_id, "slot_id": slot_id, "day": day})
 
 
+_GIVE_BACK = (  # built once, as the booking's: every close and cancellation runs them
+    update(SlotDay)
+    .where(
+        tuple_(SlotDay.slot_id, SlotDay.day).in_(
+            select(SlotBooking.slot_id, SlotBooking.day).where(
+                SlotBooking.request_id == bindparam("request_id")
+            )
+        ),
+        SlotDay.booked > 0,
+    )
+    .values(booked=SlotDay.booked - 1)
+)
+_UNBOOK = delete(SlotBooking).where(SlotBooking.request_id == bindparam("request_id"))
+
+
 async def release_slot(session: AsyncSession, *, request_id: str) -> None:
     """Give back ``request_id``'s seat, if it holds one. Idempotent. Does not commit."""
-    booking = await session.scalar(select(SlotBooking).where(SlotBooking.request_id == request_id))
-    if booking is None:
-        return
-    await session.execute(
-        update(SlotDay)
-        .where(SlotDay.slot_id == booking.slot_id, SlotDay.day == booking.day, SlotDay.booked > 0)
-        .values(booked=SlotDay.booked - 1)
-    )
-    await session.execute(delete(SlotBooking).where(SlotBooking.id == booking.id))
+    connection = await session.connection()
+    await connection.execute(_GIVE_BACK, {"request_id": request_id})
+    await connection.execute(_UNBOOK, {"request_id": request_id})
