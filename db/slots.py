@@ -6,7 +6,7 @@ import functools
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, bindparam, delete, insert, literal, select, tuple_, update
+from sqlalchemy import BindParameter, Date, bindparam, delete, insert, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import SlotBooking, SlotDay, TimeSlot
@@ -21,7 +21,8 @@ class SlotFull(Exception):
 def _booking(dialect: str) -> tuple[Any, Any, Any]:
     """``book_slot``'s statements for ``dialect``, built once (every create with a slot runs them):
     the slot-day row if missing, the guarded seat count, the booking."""
-    slot_id, day = bindparam("slot"), bindparam("on_day", type_=Date)
+    slot_id: BindParameter[int] = bindparam("slot")
+    day: BindParameter[date] = bindparam("on_day", type_=Date)
     ensure_day = (
         dialect_insert(dialect, SlotDay)
         .from_select(
