@@ -208,6 +208,9 @@ async def assert_leaving_search_sends_nothing(
     A live refresh (a request changed: the list refetches with the filters shown) is no search; htmx
     names the element that sent it (``HX-Trigger: live-refresh``), and one can arrive mid-test."""
     searches: list[str] = []
+    # Longer than the box's 300 ms delay: a search typed before this call has been sent before the
+    # count starts (one landed inside it in a CI run, with its URL already shown).
+    await page.wait_for_timeout(400)
 
     def search(request: Request) -> None:
         if f"{path}?" in request.url and request.headers.get("hx-trigger") != "live-refresh":
