@@ -19,6 +19,9 @@ run in their own processes, as `connectdesk dev` and production run them, so CPU
 2. One CSR: each action in turn (create, acknowledge, hold, resume, close; plan, activate), sent one
    at a time with the default full response; p50 / p99 per action and CPU ms per action by process
    (API, worker, dev server), and the ratio to the raw update (goals: CPU ≤ 2× raw, p50 ≤ 40 ms).
+   Then the workflow alone: the same create and four actions sent straight to Temporal, one at a
+   time, no API in front (the "direct:" rows; the client is this process). What they cost is the
+   floor for an action through the API: the workflow, its projection and the dev server's share.
 3. 16 concurrent lifecycles (create → acknowledge → hold → resume → close, full responses): p50 /
    p99 per action and the count of 503s (goals: p99 ≤ 1 s, no 503).
 4. Throughput, the API path against the direct path with the same operations and concurrency:
@@ -463,6 +466,7 @@ def report(phases: list[Phase], console: Console) -> dict[str, Any]:
 
 SERVER_ROLES = ("api", "worker", "dev server")  # what a ConnectDesk action costs (not the load generator)
 RAW_ROLES = ("bench", "raw worker", "dev server")  # the raw client is this process
+DIRECT_ROLES = ("bench", "worker", "dev server")  # the workflow alone: its Temporal client is this process
 
 
 async def step(
@@ -571,6 +575,35 @@ async def one_csr(
     return out
 
 
+async def workflow_alone(direct: DirectPath, pools: Pools, n: int, actor: str) -> dict[str, Series]:
+    """One CSR's create and four actions for ``n`` requests straight to Temporal, one at a time:
+    what the workflow, its projections and the dev server cost with no API in front."""
+    handles: list[WorkflowHandle[Any, Any]] = []
+
+    async def create(s: Series, item: tuple[int, Person]) -> None:
+        handles.append(await direct.create(s, item[1], item[0], action="direct: create"))
+        await direct.drain.settle()  # the workflow's first task and its 'created' projection
+
+    out = {
+        "direct: create": await step("direct: create", list(enumerate(pools.mixed(n))), create, DIRECT_ROLES)
+    }
+    updates: tuple[tuple[str, Any], ...] = (
+        ("acknowledge", Acknowledge(actor=actor)),
+        ("put_on_hold", PutOnHold(actor=actor, reason="Awaiting payment confirmation")),
+        ("resume", Resume(actor=actor)),
+        ("close", Close(actor=actor, reason=CloseReason.ISSUE_RESOLVED, notes="bench")),
+    )
+    for name, payload in updates:
+
+        async def send(
+            s: Series, handle: WorkflowHandle[Any, Any], name: str = name, payload: Any = payload
+        ) -> None:
+            await s.timed(f"direct: {name}", handle.execute_update(name, payload))
+
+        out[f"direct: {name}"] = await step(f"direct: {name}", list(handles), send, DIRECT_ROLES)
+    return out
+
+
 async def concurrent(api: ApiPath, full: httpx.AsyncClient, pools: Pools, n: int, lanes: int) -> Series:
     """``n`` whole lifecycles with ``lanes`` in flight, full responses."""
     s, before = Series(), cpu_seconds()
@@ -601,14 +634,19 @@ def _cpu_ms(s: Series, roles: Sequence[str]) -> dict[str, float]:
 
 
 def report_limits(
-    raw: dict[str, Series], csr: dict[str, Series], crowd: Series, lanes: int, console: Console
+    raw: dict[str, Series],
+    csr: dict[str, Series],
+    alone: dict[str, Series],
+    crowd: Series,
+    lanes: int,
+    console: Console,
 ) -> dict[str, Any]:
     raw_total = sum(_cpu_ms(raw["raw update"], RAW_ROLES).values())
     action_total = sum(_cpu_ms(raw["raw action"], RAW_ROLES).values())
     table = Table(
         title="one CSR: each action alone, full response — CPU ms per action by process, and against "
         "the raw update and the raw action (a local activity and a search-attribute upsert); the raw "
-        "rows' 'API' column is the Temporal client in this process"
+        "and direct rows' 'API' column is the Temporal client in this process"
     )
     for column in ("action", "n", "API", "worker", "dev server", "total", "× raw update",
                    f"≤ {CPU_GOAL:g}×", "× raw action", "p50 ms", "p99 ms", f"p50 ≤ {P50_GOAL_MS:g}"):  # fmt: skip
@@ -650,6 +688,25 @@ def report_limits(
             **latency(values),
         }
     table.add_section()
+    out["workflow_alone"] = {}
+    for action, s in alone.items():
+        cpu = _cpu_ms(s, DIRECT_ROLES)
+        total = sum(cpu.values())
+        ratio = total / raw_total if raw_total else math.nan
+        to_action = total / action_total if action_total else math.nan
+        values = s.samples[action]
+        table.add_row(action, str(s.done), ms(cpu["bench"]), ms(cpu["worker"]), ms(cpu["dev server"]),
+                      ms(total), f"{ratio:.2f}", "", f"{to_action:.2f}", ms(percentile(values, 50)),
+                      ms(percentile(values, 99)), "")  # fmt: skip
+        out["workflow_alone"][action.removeprefix("direct: ")] = {
+            "cpu_ms": {role: round(v, 2) for role, v in cpu.items()},
+            "cpu_ms_total": round(total, 2),
+            "ratio_to_raw_update": round(ratio, 2),
+            "ratio_to_raw_action": round(to_action, 2),
+            "errors": dict(s.errors),
+            **latency(values),
+        }
+    table.add_section()
     out["reads"] = {}
     for read in READS:
         s = csr[read]
@@ -659,7 +716,7 @@ def report_limits(
                       ms(percentile(values, 50)), ms(percentile(values, 99)), "")  # fmt: skip
         out["reads"][read] = {"cpu_ms": {role: round(v, 2) for role, v in cpu.items()}, **latency(values)}
     console.print(table)
-    for action, s in csr.items():
+    for action, s in {**csr, **alone}.items():
         for reason, count in s.errors.most_common(3):
             console.print(f"  [yellow]{action} errors ×{count}: {reason}[/]")
     out["goals"] = {"cpu_ratio_max": CPU_GOAL, "p50_ms_max": P50_GOAL_MS}
@@ -774,9 +831,11 @@ async def _with_temporal(
             raw = await raw_limit(env.client, f"{task_queue}-raw", args.raw)
             console.print(f"[bold]one CSR[/] {args.sequential} requests, each action alone …")
             csr = await one_csr(api, full, pools, args.sequential, args.sequential_activations)
+            console.print(f"[bold]workflow alone[/] {args.sequential} requests straight to Temporal …")
+            alone = await workflow_alone(direct, pools, args.sequential, user.username)
             console.print(f"[bold]{args.concurrency} concurrent[/] {args.concurrent} lifecycles …")
             crowd = await concurrent(api, full, pools, args.concurrent, args.concurrency)
-            limits = report_limits(raw, csr, crowd, args.concurrency, console)
+            limits = report_limits(raw, csr, alone, crowd, args.concurrency, console)
             # saved now too: the throughput phases below can stall on a locked SQLite database
             key = kind + ("+processes" if separate else "")
             save_results("api", key, {"limits": limits, "database": kind, "partial": True,
