@@ -140,6 +140,14 @@ RESPONSE_DELIVERED = "response-delivered"
 # Runs begun before it replay with the timers and upserts they recorded.
 KEPT_TIMER = "kept-timer"
 
+# Patch (a release marker): every patch above, in one marker. A run begun on this release or later
+# records this marker alone, at its first patch decision, and has all of them; a run begun before it
+# answers each patch by its own marker, or by its absence, as it always did (the SDK remembers a
+# patch's answer for the rest of the run: an older run answered "no" to this one while its first
+# workflow task replayed). Each patch marker also upserts TemporalChangeVersion, a visibility write:
+# a create recorded two or three patches, and a request's first action one more.
+RELEASE_2026_12 = "release-2026-12"
+
 MANUAL = "manual"  # an escalation a person asked for, not a breach
 
 _In = TypeVar("_In")
@@ -151,6 +159,11 @@ _ROW_STATE = {
     SlaTarget.RESPONSE: "response_state",
     SlaTarget.RESOLUTION: "resolution_state",
 }
+
+
+def _since(patch: str) -> bool:
+    """Whether this run has the behaviour ``patch`` brought: from the release marker on, all of them."""
+    return workflow.patched(RELEASE_2026_12) or workflow.patched(patch)
 
 
 def _written_channel(facts: LawfulFacts) -> Channel:
@@ -239,10 +252,10 @@ class RequestWorkflow:
     async def run(self, start: StartRequest) -> RequestState:
         await self._activity(RequestActivities.record_created, start)
         self.recorded = True
-        self.kept_timer = workflow.patched(KEPT_TIMER)
+        self.kept_timer = _since(KEPT_TIMER)
         metrics.count("connectdesk_requests_created_total", request_type=start.request_type.value)
         self._publish()
-        if start.request_type is RequestType.DISCONNECTION and workflow.patched(NOTICES):
+        if start.request_type is RequestType.DISCONNECTION and _since(NOTICES):
             self.lawful = asyncio.create_task(self._lawful_disconnection())
         if self.kept_timer:
             await self._watch_keeping_the_timer()
@@ -590,7 +603,7 @@ class RequestWorkflow:
             renewal = notice_rules.new_notice_needed(
                 profile, self.final_notice.local_day, payment_due_on=facts.payment_due_on, today=today
             )
-            if renewal is not None and workflow.patched(NOTICE_RENEWAL):
+            if renewal is not None and _since(NOTICE_RENEWAL):
                 self.final_notice, self.contact_attempts = None, []
         if self.final_notice is None:
             first = notice_rules.first_notice_day(profile, facts.payment_due_on)
@@ -804,7 +817,7 @@ class RequestWorkflow:
             stale = self.final_notice is not None and notice_rules.new_notice_needed(
                 facts.profile, self.final_notice.local_day, payment_due_on=facts.payment_due_on, today=today
             )
-            if stale and workflow.patched(NOTICE_RENEWAL):
+            if stale and _since(NOTICE_RENEWAL):
                 self.facts_stale = True
             raise
 
@@ -902,7 +915,7 @@ class RequestWorkflow:
 
     async def _until_recorded(self) -> None:
         """Actions write onto the request row: let the first activity claim it before any of them runs."""
-        if workflow.patched(ROW_BEFORE_ACTIONS):
+        if _since(ROW_BEFORE_ACTIONS):
             await workflow.wait_condition(lambda: self.recorded)
 
     async def _serialised(self, spec: ActionSpec, a: ActedBy) -> Outcome:
@@ -1096,7 +1109,7 @@ class RequestWorkflow:
             for r in a.readings
         ]
         kind = self.start.disconnection_kind
-        if kind is None and workflow.patched(SERVICE_OFF):
+        if kind is None and _since(SERVICE_OFF):
             kind = kind_of_request(self.start.request_type, self.start.reason)
         listing = ", ".join(f"{m.meter_number} final {m.reading} on {m.reading_date}" for m in meters)
         if kind is DisconnectionKind.TEMPORARY:
@@ -1280,7 +1293,7 @@ class RequestWorkflow:
     async def _add_note(self, a: AddNote) -> str:
         consumer_facing = a.visibility is Visibility.CONSUMER
         # A note is not delivered to anyone: from the patch on it leaves the response clock running.
-        responds = consumer_facing and not workflow.patched(RESPONSE_DELIVERED)
+        responds = consumer_facing and not _since(RESPONSE_DELIVERED)
         await self._communicate(
             a.actor,
             Channel.NOTE,
@@ -1310,9 +1323,9 @@ class RequestWorkflow:
             a.message,
             kind="response_sent",
             detail=f"Response sent by {a.channel.value}: {a.message}",
-            responds=delivered or not workflow.patched(RESPONSE_DELIVERED),
+            responds=delivered or not _since(RESPONSE_DELIVERED),
         )
-        if a.channel is Channel.SMS and workflow.patched(RESPONSE_DELIVERED):
+        if a.channel is Channel.SMS and _since(RESPONSE_DELIVERED):
             self._sms(
                 Sms(
                     key=f"{self.start.request_id}:{self.seq:04d}:response",
@@ -1506,7 +1519,7 @@ class RequestWorkflow:
     ) -> _Out:
         """Run a database activity: a local one (in this worker, no server round trip) from the patch on."""
         retry = policies.DB_LOOKUP if lookup else policies.DB_WRITE
-        if workflow.patched(LOCAL_ACTIVITIES):
+        if _since(LOCAL_ACTIVITIES):
             return await workflow.execute_local_activity_method(
                 method, arg, start_to_close_timeout=policies.LOCAL_DB_TIMEOUT, retry_policy=retry
             )

@@ -190,7 +190,7 @@ async def retried_actions(world: World) -> None:
     await _save(world, handle, "retried_actions_closed")
 
 
-async def disconnection_notices(world: World) -> None:
+async def disconnection_notices(world: World, name: str = "disconnection_notices_closed") -> None:
     """A non-payment disconnection under the ``disconnection-notices`` patch: the final notice, the
     notice period and two contact attempts on timers, a protection holding it and its expiry
     resuming it, ready for field work, then closed."""
@@ -222,7 +222,7 @@ async def disconnection_notices(world: World) -> None:
         "close", {"actor": "csr", "reason": CloseReason.CANCELLED_BY_CONSUMER.value, "notes": "Paid in full"}
     )
     await handle.result()  # type: ignore[attr-defined]
-    await _save(world, handle, "disconnection_notices_closed")
+    await _save(world, handle, name)
 
 
 async def disconnection_payment_cancelled(world: World) -> None:
@@ -426,6 +426,20 @@ reconnection_converter = _recorded_as(
     reconnection, "reconnection_completed_converter", "reconnection_converter"
 )
 
+# Recorded with the release marker (``release-2026-12``): each run records one patch marker for every
+# patch, at its first decision, and its first action none; otherwise the same commands as before.
+reconnection_release = _recorded_as(reconnection, "reconnection_completed_release", "reconnection_release")
+acknowledged_with_start_release = _recorded_as(
+    acknowledged_with_start, "acknowledged_with_start_closed_release", "acknowledged_with_start_release"
+)
+escalation_release = _recorded_as(escalation, "escalated_held_closed_release", "escalation_release")
+sla_calendar_follow_ups_release = _recorded_as(
+    sla_calendar_follow_ups, "sla_calendar_follow_ups_closed_release", "sla_calendar_follow_ups_release"
+)
+disconnection_notices_release = _recorded_as(
+    disconnection_notices, "disconnection_notices_closed_release", "disconnection_notices_release"
+)
+
 
 async def main(only: set[str]) -> None:
     OUT.mkdir(exist_ok=True)
@@ -434,12 +448,14 @@ async def main(only: set[str]) -> None:
             ((reconnection, disconnection, acknowledged_with_start, retried_actions, reconnection_local,
               disconnection_local, acknowledged_with_start_local, disconnection_service_off,
               disconnection_no_kind_service_off, reconnection_service_off, contacts_and_billing,
-              reconnection_kept_timer, reconnection_converter), lambda: WorkflowEnvironment.start_local(
+              reconnection_kept_timer, reconnection_converter, reconnection_release,
+              acknowledged_with_start_release), lambda: WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(temporal_cli()), data_converter=data_converter,
                 search_attributes=search_attributes.ALL, ui=False)),
             ((escalation, escalation_local, disconnection_notices, disconnection_payment_cancelled,
               disconnection_notice_renewed, sla_calendar_follow_ups, escalation_kept_timer,
-              sla_calendar_follow_ups_kept_timer), lambda: WorkflowEnvironment.start_time_skipping(
+              sla_calendar_follow_ups_kept_timer, escalation_release, sla_calendar_follow_ups_release,
+              disconnection_notices_release), lambda: WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=str(temporal_test_server()), data_converter=data_converter)),
         ):  # fmt: skip
             async with await env_factory() as env:

@@ -14,7 +14,7 @@ from domain.request.types import SlaState, SlaTarget
 from tests.workflows.conftest import World
 from tests.workflows.test_sla import SECOND, _act, _expect, _sleep_to
 from workflows.actions import Acknowledge, AddNote
-from workflows.request import KEPT_TIMER, RequestWorkflow
+from workflows.request import RELEASE_2026_12, RequestWorkflow
 
 TIMER_COMMANDS = {EventType.EVENT_TYPE_TIMER_STARTED, EventType.EVENT_TYPE_TIMER_CANCELED}
 
@@ -30,7 +30,6 @@ async def _last_event_id(handle: Any) -> int:
 
 async def test_a_note_leaves_the_timer_and_the_search_attributes_alone(world: World) -> None:
     handle = await world.start()
-    # The first action records the row-before-actions patch (a marker and Temporal's own upsert).
     await handle.execute_update(RequestWorkflow.add_note, AddNote(actor="csr", text="Called, no answer"))
     before = await _last_event_id(handle)
 
@@ -47,7 +46,7 @@ async def test_a_note_leaves_the_timer_and_the_search_attributes_alone(world: Wo
         if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
         and e.marker_recorded_event_attributes.marker_name == "core_patch"
     ]
-    assert any(KEPT_TIMER.encode() in payload.payloads[0].data for payload in markers)
+    assert any(RELEASE_2026_12.encode() in payload.payloads[0].data for payload in markers)  # kept-timer's
 
 
 async def test_acknowledging_moves_the_timer_and_upserts_only_what_changed(world: World) -> None:

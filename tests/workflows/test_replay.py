@@ -32,6 +32,15 @@ KEPT_TIMER = {
 # Recorded with the process's one data converter and SQLite in one trip a statement, beside the same
 # scenario recorded before them: no command may change (no patch guards them).
 CONVERTER = {"reconnection_completed_converter": "reconnection_completed_kept_timer"}
+# Recorded with the release marker, each beside the same scenario recorded before it where one was
+# recorded with every patch it holds (None: no such twin).
+RELEASE = {
+    "reconnection_completed_release": "reconnection_completed_kept_timer",
+    "escalated_held_closed_release": "escalated_held_closed_kept_timer",
+    "sla_calendar_follow_ups_closed_release": "sla_calendar_follow_ups_closed_kept_timer",
+    "acknowledged_with_start_closed_release": None,
+    "disconnection_notices_closed_release": None,
+}
 SERVICE_OFF = [
     "disconnection_temporary_service_off",
     "disconnection_no_kind_service_off",
@@ -72,6 +81,7 @@ def test_histories_are_checked_in() -> None:
         "reconnection_contacts_billing",  # the response-delivered patch, log_contact, billing at activation
         *KEPT_TIMER,  # the kept-timer patch
         *CONVERTER,  # the shared data converter, the one-trip SQLite driver
+        *RELEASE,  # the release marker
     } <= names
 
 
@@ -153,3 +163,31 @@ def test_kept_timer_histories_restart_fewer_timers_than_the_same_scenario_before
         assert _count(name, event_type) < _count(before, event_type)
     upserts = "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"
     assert _count(name, upserts) < _count(before, upserts)
+
+
+def _without_patches(name: str) -> list[str]:
+    """The history's event types, patch markers and Temporal's TemporalChangeVersion upserts left out."""
+    kept = []
+    for e in RECORDED[name]["events"]:
+        if e.get("markerRecordedEventAttributes", {}).get("markerName") == "core_patch":
+            continue
+        upserted = e.get("upsertWorkflowSearchAttributesEventAttributes", {})
+        if set(upserted.get("searchAttributes", {}).get("indexedFields", {})) == {"TemporalChangeVersion"}:
+            continue
+        kept.append(e["eventType"])
+    return kept
+
+
+@pytest.mark.parametrize("name", RELEASE)
+def test_release_histories_record_one_patch_marker(name: str) -> None:
+    """One marker for every patch, where the run recorded one per patch before it."""
+    assert _patches(name) == ["release-2026-12"]
+    if (before := RELEASE[name]) is not None:
+        assert len(_patches(before)) >= 3
+        assert len(RECORDED[name]["events"]) <= len(RECORDED[before]["events"]) - 4
+
+
+@pytest.mark.parametrize("name", [n for n, before in RELEASE.items() if before is not None])
+def test_the_release_marker_changes_no_other_command(name: str) -> None:
+    """The same scenario before it, patch markers and their upserts left out: the same events."""
+    assert _without_patches(name) == _without_patches(RELEASE[name])  # type: ignore[index]

@@ -1,0 +1,130 @@
+"""The release marker: a request begun on this release records one patch marker, and one upsert of
+Temporal's TemporalChangeVersion, for every patch its code holds, in its first workflow task; its
+first action records none. What the patches brought is on all the same: the database work runs as
+local activities, the timer is kept, the search attributes are upserted only when they change.
+(Runs begun before the marker keep answering by their own markers: the replay test.)"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import uuid
+from typing import Any
+
+import pytest
+from temporalio import workflow
+from temporalio.api.enums.v1 import EventType
+
+from activities.mail import Mailer
+from activities.request import RequestActivities
+from domain.request.types import CloseReason
+from settings import Settings
+from tests.workflows.conftest import World
+from worker import build_worker
+from workflows import request as request_module
+from workflows.actions import Acknowledge, Close, PutOnHold, Resume
+from workflows.request import (
+    KEPT_TIMER,
+    LOCAL_ACTIVITIES,
+    RELEASE_2026_12,
+    RESPONSE_DELIVERED,
+    ROW_BEFORE_ACTIONS,
+    RequestWorkflow,
+)
+
+UPSERT = EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+
+
+def _patch_ids(events: list[Any]) -> list[str]:
+    return [
+        json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+
+
+def _upserted(event: Any) -> set[str]:
+    return set(event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+
+
+async def _first_task_done(handle: Any) -> int:
+    """The last event ID once the run's first workflow task (its 'created' projection) completed."""
+    for _ in range(200):
+        events = (await handle.fetch_history()).events
+        if any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in events):
+            return int(events[-1].event_id)
+        await asyncio.sleep(0.05)
+    raise AssertionError("the first workflow task never completed")
+
+
+async def _lifecycle(handle: Any) -> None:
+    await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
+    await handle.execute_update(
+        RequestWorkflow.put_on_hold, PutOnHold(actor="csr", reason="Awaiting payment")
+    )
+    await handle.execute_update(RequestWorkflow.resume, Resume(actor="csr"))
+    await handle.execute_update(
+        RequestWorkflow.close, Close(actor="csr", reason=CloseReason.ISSUE_RESOLVED, notes="")
+    )
+    await handle.result()
+
+
+async def test_a_new_request_records_one_patch_marker_for_all_its_patches(world: World) -> None:
+    handle = await world.start()
+    await _lifecycle(handle)
+
+    events = list((await handle.fetch_history()).events)
+    assert _patch_ids(events) == [RELEASE_2026_12]
+    assert not {KEPT_TIMER, LOCAL_ACTIVITIES, ROW_BEFORE_ACTIONS, RESPONSE_DELIVERED} & set(
+        _patch_ids(events)
+    )
+    versions = [e for e in events if e.event_type == UPSERT and "TemporalChangeVersion" in _upserted(e)]
+    assert len(versions) == 1
+    # What the patches brought: no database activity task (local activities), no timer restarted
+    # for a deadline that did not move (kept timer).
+    scheduled = {
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    }
+    assert scheduled <= {"send_email", "send_sms"}
+    assert [e.event_type for e in events].count(EventType.EVENT_TYPE_MARKER_RECORDED) > 5  # the projections
+    assert await world.events(handle.id) == ["created", "acknowledged", "put_on_hold", "resumed", "closed"]
+
+
+async def test_the_first_action_records_no_patch_marker(world: World) -> None:
+    handle = await world.start()
+    before = await _first_task_done(handle)
+
+    await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
+
+    events = [e for e in (await handle.fetch_history()).events if e.event_id > before]
+    assert _patch_ids(events) == []  # before the release marker: row-before-actions, and its upsert
+    (upsert,) = [e for e in events if e.event_type == UPSERT]
+    assert _upserted(upsert) == {"RequestStatus"}
+
+
+async def test_a_request_begun_before_the_marker_keeps_answering_by_its_own_markers(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run begun by the code before the marker, continued by this code after a deploy: it replays
+    its first task, answers no to the release marker, and records the patches it reaches later one
+    by one (row-before-actions at its first action), as the code before it would have."""
+    queue = f"release-{uuid.uuid4()}"
+    activities = RequestActivities(world.sessionmaker, Mailer("", 25, "desk@utility.example"), "s@example")
+    settings = Settings(worker_sandboxed=False)  # the workflow reads this module's _since, swapped below
+    monkeypatch.setattr(request_module, "_since", lambda patch: workflow.patched(patch))  # the code before
+    async with build_worker(world.env.client, settings, activities, task_queue=queue):
+        handle = await dataclasses.replace(world, task_queue=queue).start()
+        await _first_task_done(handle)
+    assert _patch_ids(list((await handle.fetch_history()).events)) == [LOCAL_ACTIVITIES, KEPT_TIMER]
+    monkeypatch.undo()
+
+    async with build_worker(world.env.client, settings, activities, task_queue=queue):  # this code
+        await _lifecycle(handle)
+
+    events = list((await handle.fetch_history()).events)
+    assert _patch_ids(events) == [LOCAL_ACTIVITIES, KEPT_TIMER, ROW_BEFORE_ACTIONS]
+    assert await world.events(handle.id) == ["created", "acknowledged", "put_on_hold", "resumed", "closed"]
