@@ -91,7 +91,7 @@ from rich.table import Table
 from sqlalchemy import update
 from sqlalchemy.engine import make_url
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 
 from api.auth.service import issue_token
 from db.migrate import upgrade
@@ -99,7 +99,7 @@ from db.models import TimeSlot, User
 from db.requests import write_request
 from db.seed import seed
 from db.session import make_engine, make_sessionmaker
-from domain.request.types import CloseReason, RequestStatus, SlaState
+from domain.request.types import CloseReason
 from settings import Settings
 from workflows import search_attributes as sa
 from workflows.request import RequestWorkflow
@@ -188,16 +188,7 @@ class DirectPath:
             task_queue=self.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             static_summary=summary_for(start),
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.REQUEST_TYPE, request_type.value),
-                    SearchAttributePair(sa.REQUEST_STATUS, RequestStatus.PENDING.value),
-                    SearchAttributePair(sa.SLA_STATUS, SlaState.ON_TRACK.value),
-                    SearchAttributePair(sa.PRIORITY, start.priority.value),
-                    SearchAttributePair(sa.ESCALATION_LEVEL, 0),
-                    SearchAttributePair(sa.ACCOUNT_NUMBER, start.account_number),
-                ]
-            ),
+            search_attributes=sa.at_start(start),
         )
 
     async def acknowledge(self, s: Series, handle: WorkflowHandle[Any, Any]) -> None:

@@ -15,13 +15,12 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.dunning import DunningActivities
     from domain.disconnection.dunning import SkipReason
-    from domain.request.types import RequestStatus, SlaState
     from workflows import search_attributes as sa
     from workflows.dunning_schemas import (
         DUNNING_WORKFLOW,
@@ -123,16 +122,7 @@ class DunningWorkflow:
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 static_summary=summary_for(start),
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(sa.REQUEST_TYPE, start.request_type.value),
-                        SearchAttributePair(sa.REQUEST_STATUS, RequestStatus.PENDING.value),
-                        SearchAttributePair(sa.SLA_STATUS, SlaState.ON_TRACK.value),
-                        SearchAttributePair(sa.PRIORITY, start.priority.value),
-                        SearchAttributePair(sa.ESCALATION_LEVEL, 0),
-                        SearchAttributePair(sa.ACCOUNT_NUMBER, start.account_number),
-                    ]
-                ),
+                search_attributes=sa.at_start(start),
             )
         except WorkflowAlreadyStartedError:
             return False

@@ -140,6 +140,11 @@ RESPONSE_DELIVERED = "response-delivered"
 # Runs begun before it replay with the timers and upserts they recorded.
 KEPT_TIMER = "kept-timer"
 
+# Patch: the search attributes a request started with (the API's create sets all six) count as
+# published, so its first publish upserts only those that differ, usually none; before it, the first
+# publish upserted all six again, one more event and visibility write at every create.
+START_ATTRIBUTES = "start-attributes-published"
+
 # Patch (a release marker): every patch above, in one marker. A run begun on this release or later
 # records this marker alone, at its first patch decision, and has all of them; a run begun before it
 # answers each patch by its own marker, or by its absence, as it always did (the SDK remembers a
@@ -253,6 +258,8 @@ class RequestWorkflow:
         await self._activity(RequestActivities.record_created, start)
         self.recorded = True
         self.kept_timer = _since(KEPT_TIMER)
+        if self.kept_timer and _since(START_ATTRIBUTES):
+            self.published = {pair.key.name: pair.value for pair in workflow.info().typed_search_attributes}
         metrics.count("connectdesk_requests_created_total", request_type=start.request_type.value)
         self._publish()
         if start.request_type is RequestType.DISCONNECTION and _since(NOTICES):

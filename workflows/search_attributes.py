@@ -6,7 +6,14 @@ Registered by the dev stack at start (``--search-attribute``), by the test fixtu
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from typing import TYPE_CHECKING
+
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+from domain.request.types import RequestStatus, SlaState
+
+if TYPE_CHECKING:
+    from workflows.schemas import StartRequest
 
 REQUEST_TYPE = SearchAttributeKey.for_keyword("RequestType")
 REQUEST_STATUS = SearchAttributeKey.for_keyword("RequestStatus")
@@ -16,6 +23,21 @@ ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
 ACCOUNT_NUMBER = SearchAttributeKey.for_keyword("AccountNumber")
 
 ALL = (REQUEST_TYPE, REQUEST_STATUS, SLA_STATUS, PRIORITY, ESCALATION_LEVEL, ACCOUNT_NUMBER)
+
+
+def at_start(start: StartRequest) -> TypedSearchAttributes:
+    """The six a request's workflow starts with (the API's create, a dunning run's child): a new
+    request is Pending, On Track, at escalation level 0. The workflow counts them as published."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(REQUEST_TYPE, start.request_type.value),
+            SearchAttributePair(REQUEST_STATUS, RequestStatus.PENDING.value),
+            SearchAttributePair(SLA_STATUS, SlaState.ON_TRACK.value),
+            SearchAttributePair(PRIORITY, start.priority.value),
+            SearchAttributePair(ESCALATION_LEVEL, 0),
+            SearchAttributePair(ACCOUNT_NUMBER, start.account_number),
+        ]
+    )
 
 
 def cli_flags() -> list[str]:

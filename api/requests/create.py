@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 
 from api.clock import local_now
 from api.consumers.accounts import by_account_number
@@ -27,7 +27,7 @@ from domain.dates import window_open
 from domain.disconnection.lawful import reconnection_target
 from domain.disconnection.rules import disconnection_kind_for, request_type_for_service
 from domain.request.rules import TransitionRefused
-from domain.request.types import OPEN_STATUSES, RequestStatus, RequestType, SlaState
+from domain.request.types import OPEN_STATUSES, RequestType
 from settings import Settings
 from workflows import search_attributes as sa
 from workflows.request import RequestWorkflow
@@ -321,16 +321,7 @@ async def _start_workflow(temporal: TemporalGateway, settings: Settings, start: 
             # an ID, which happens when SQLite hands the deleted row's number out again.
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             static_summary=summary_for(start),
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.REQUEST_TYPE, start.request_type.value),
-                    SearchAttributePair(sa.REQUEST_STATUS, RequestStatus.PENDING.value),
-                    SearchAttributePair(sa.SLA_STATUS, SlaState.ON_TRACK.value),
-                    SearchAttributePair(sa.PRIORITY, start.priority.value),
-                    SearchAttributePair(sa.ESCALATION_LEVEL, 0),
-                    SearchAttributePair(sa.ACCOUNT_NUMBER, start.account_number),
-                ]
-            ),
+            search_attributes=sa.at_start(start),
             rpc_timeout=temporal.rpc_timeout,
         )
 

@@ -48,7 +48,7 @@ from workflows.actions import (
 )
 from workflows.converter import data_converter
 from workflows.request import RequestWorkflow
-from workflows.schemas import SlaSettings
+from workflows.schemas import SlaSettings, summary_for
 
 OUT = Path(__file__).parent / "histories"
 Scenario = Callable[[World], Awaitable[None]]
@@ -441,6 +441,27 @@ disconnection_notices_release = _recorded_as(
 )
 
 
+async def started_with_attributes(world: World, name: str = "started_with_attributes_closed_release") -> None:
+    """Started as the API starts a request, with its six search attributes: its first publish
+    upserts none of them again (``start-attributes-published``, under the release marker)."""
+    start = await world.start_request()
+    handle = await world.env.client.start_workflow(
+        RequestWorkflow.run,
+        start,
+        id=start.request_id,
+        task_queue=world.task_queue,
+        static_summary=summary_for(start),
+        search_attributes=search_attributes.at_start(start),
+    )
+    await world.wait_for_claim(start.request_id)
+    await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
+    await handle.execute_update(
+        RequestWorkflow.close, Close(actor="csr", reason=CloseReason.ISSUE_RESOLVED, notes="Done")
+    )
+    await handle.result()
+    await _save(world, handle, name)
+
+
 async def main(only: set[str]) -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -449,7 +470,7 @@ async def main(only: set[str]) -> None:
               disconnection_local, acknowledged_with_start_local, disconnection_service_off,
               disconnection_no_kind_service_off, reconnection_service_off, contacts_and_billing,
               reconnection_kept_timer, reconnection_converter, reconnection_release,
-              acknowledged_with_start_release), lambda: WorkflowEnvironment.start_local(
+              acknowledged_with_start_release, started_with_attributes), lambda: WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(temporal_cli()), data_converter=data_converter,
                 search_attributes=search_attributes.ALL, ui=False)),
             ((escalation, escalation_local, disconnection_notices, disconnection_payment_cancelled,

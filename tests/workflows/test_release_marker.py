@@ -23,6 +23,7 @@ from settings import Settings
 from tests.workflows.conftest import World
 from worker import build_worker
 from workflows import request as request_module
+from workflows import search_attributes as sa
 from workflows.actions import Acknowledge, Close, PutOnHold, Resume
 from workflows.request import (
     KEPT_TIMER,
@@ -30,8 +31,10 @@ from workflows.request import (
     RELEASE_2026_12,
     RESPONSE_DELIVERED,
     ROW_BEFORE_ACTIONS,
+    START_ATTRIBUTES,
     RequestWorkflow,
 )
+from workflows.schemas import summary_for
 
 UPSERT = EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
 
@@ -115,7 +118,10 @@ async def test_a_request_begun_before_the_marker_keeps_answering_by_its_own_mark
     queue = f"release-{uuid.uuid4()}"
     activities = RequestActivities(world.sessionmaker, Mailer("", 25, "desk@utility.example"), "s@example")
     settings = Settings(worker_sandboxed=False)  # the workflow reads this module's _since, swapped below
-    monkeypatch.setattr(request_module, "_since", lambda patch: workflow.patched(patch))  # the code before
+    # The code before: each patch it knew asked by itself; start-attributes-published came later.
+    monkeypatch.setattr(
+        request_module, "_since", lambda patch: patch != START_ATTRIBUTES and workflow.patched(patch)
+    )
     async with build_worker(world.env.client, settings, activities, task_queue=queue):
         handle = await dataclasses.replace(world, task_queue=queue).start()
         await _first_task_done(handle)
@@ -128,3 +134,31 @@ async def test_a_request_begun_before_the_marker_keeps_answering_by_its_own_mark
     events = list((await handle.fetch_history()).events)
     assert _patch_ids(events) == [LOCAL_ACTIVITIES, KEPT_TIMER, ROW_BEFORE_ACTIONS]
     assert await world.events(handle.id) == ["created", "acknowledged", "put_on_hold", "resumed", "closed"]
+
+
+async def test_the_search_attributes_a_request_started_with_are_not_upserted_again(world: World) -> None:
+    """Started as the API starts it, with its six search attributes: its first workflow task
+    upserts none of them again; the first action upserts the status alone."""
+    start = await world.start_request()
+    handle = await world.env.client.start_workflow(
+        RequestWorkflow.run,
+        start,
+        id=start.request_id,
+        task_queue=world.task_queue,
+        static_summary=summary_for(start),
+        search_attributes=sa.at_start(start),
+    )
+    world.started.append(handle)
+    before = await _first_task_done(handle)
+    first = [e for e in (await handle.fetch_history()).events if e.event_type == UPSERT]
+    assert [_upserted(e) for e in first] == [{"TemporalChangeVersion"}]
+
+    await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
+
+    later = [
+        e for e in (await handle.fetch_history()).events if e.event_id > before and e.event_type == UPSERT
+    ]
+    assert [_upserted(e) for e in later] == [{"RequestStatus"}]
+    shown = (await handle.describe()).typed_search_attributes
+    assert shown.get(sa.REQUEST_STATUS) == "In Progress"
+    assert shown.get(sa.ACCOUNT_NUMBER) == start.account_number and shown.get(sa.ESCALATION_LEVEL) == 0

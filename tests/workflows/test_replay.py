@@ -40,6 +40,7 @@ RELEASE = {
     "sla_calendar_follow_ups_closed_release": "sla_calendar_follow_ups_closed_kept_timer",
     "acknowledged_with_start_closed_release": None,
     "disconnection_notices_closed_release": None,
+    "started_with_attributes_closed_release": None,  # started with its six search attributes, as the API starts
 }
 SERVICE_OFF = [
     "disconnection_temporary_service_off",
@@ -191,3 +192,17 @@ def test_release_histories_record_one_patch_marker(name: str) -> None:
 def test_the_release_marker_changes_no_other_command(name: str) -> None:
     """The same scenario before it, patch markers and their upserts left out: the same events."""
     assert _without_patches(name) == _without_patches(RELEASE[name])  # type: ignore[index]
+
+
+def test_a_request_started_with_its_search_attributes_upserts_only_what_changed() -> None:
+    """``start-attributes-published``: the six the start carried are not upserted again."""
+    upserted = [
+        set(e["upsertWorkflowSearchAttributesEventAttributes"]["searchAttributes"]["indexedFields"])
+        for e in RECORDED["started_with_attributes_closed_release"]["events"]
+        if "upsertWorkflowSearchAttributesEventAttributes" in e
+    ]
+    assert upserted == [
+        {"TemporalChangeVersion"},
+        {"RequestStatus"},
+        {"RequestStatus"},
+    ]  # created, acked, closed
