@@ -32,6 +32,7 @@ from domain.request.rules import request_type_for
 from settings import Settings
 from tests import factories
 from worker import build_worker
+from workflows import search_attributes
 from workflows.request import RequestWorkflow
 from workflows.schemas import SlaSettings, StartRequest, summary_for
 
@@ -82,7 +83,8 @@ class World:
 
     async def start(self, *, consumer: Consumer | None = None, sla: SlaSettings | None = None,
                     created_at: datetime | None = None, reason: str | None = None,
-                    ) -> WorkflowHandle[RequestWorkflow, object]:  # fmt: skip
+                    with_search_attributes: bool = False) -> WorkflowHandle[RequestWorkflow, object]:  # fmt: skip
+        """Start a request; ``with_search_attributes`` as the API starts one, carrying its six."""
         start = await self.start_request(consumer=consumer, sla=sla, created_at=created_at, reason=reason)
         handle = await self.env.client.start_workflow(
             RequestWorkflow.run,
@@ -90,6 +92,7 @@ class World:
             id=start.request_id,
             task_queue=self.task_queue,
             static_summary=summary_for(start),
+            search_attributes=search_attributes.at_start(start) if with_search_attributes else None,
         )
         self.started.append(handle)
         await self.wait_for_claim(start.request_id)

@@ -48,7 +48,7 @@ from workflows.actions import (
 )
 from workflows.converter import data_converter
 from workflows.request import RequestWorkflow
-from workflows.schemas import SlaSettings, summary_for
+from workflows.schemas import SlaSettings
 
 OUT = Path(__file__).parent / "histories"
 Scenario = Callable[[World], Awaitable[None]]
@@ -444,16 +444,7 @@ disconnection_notices_release = _recorded_as(
 async def started_with_attributes(world: World, name: str = "started_with_attributes_closed_release") -> None:
     """Started as the API starts a request, with its six search attributes: its first publish
     upserts none of them again (``start-attributes-published``, under the release marker)."""
-    start = await world.start_request()
-    handle = await world.env.client.start_workflow(
-        RequestWorkflow.run,
-        start,
-        id=start.request_id,
-        task_queue=world.task_queue,
-        static_summary=summary_for(start),
-        search_attributes=search_attributes.at_start(start),
-    )
-    await world.wait_for_claim(start.request_id)
+    handle = await world.start(with_search_attributes=True)
     await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
     await handle.execute_update(
         RequestWorkflow.close, Close(actor="csr", reason=CloseReason.ISSUE_RESOLVED, notes="Done")

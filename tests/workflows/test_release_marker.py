@@ -34,7 +34,6 @@ from workflows.request import (
     START_ATTRIBUTES,
     RequestWorkflow,
 )
-from workflows.schemas import summary_for
 
 UPSERT = EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
 
@@ -139,16 +138,7 @@ async def test_a_request_begun_before_the_marker_keeps_answering_by_its_own_mark
 async def test_the_search_attributes_a_request_started_with_are_not_upserted_again(world: World) -> None:
     """Started as the API starts it, with its six search attributes: its first workflow task
     upserts none of them again; the first action upserts the status alone."""
-    start = await world.start_request()
-    handle = await world.env.client.start_workflow(
-        RequestWorkflow.run,
-        start,
-        id=start.request_id,
-        task_queue=world.task_queue,
-        static_summary=summary_for(start),
-        search_attributes=sa.at_start(start),
-    )
-    world.started.append(handle)
+    handle = await world.start(with_search_attributes=True)
     before = await _first_task_done(handle)
     first = [e for e in (await handle.fetch_history()).events if e.event_type == UPSERT]
     assert [_upserted(e) for e in first] == [{"TemporalChangeVersion"}]
@@ -161,4 +151,4 @@ async def test_the_search_attributes_a_request_started_with_are_not_upserted_aga
     assert [_upserted(e) for e in later] == [{"RequestStatus"}]
     shown = (await handle.describe()).typed_search_attributes
     assert shown.get(sa.REQUEST_STATUS) == "In Progress"
-    assert shown.get(sa.ACCOUNT_NUMBER) == start.account_number and shown.get(sa.ESCALATION_LEVEL) == 0
+    assert shown.get(sa.REQUEST_TYPE) == "Reconnection" and shown.get(sa.ESCALATION_LEVEL) == 0
