@@ -114,7 +114,7 @@ async def test_a_request_begun_before_the_marker_keeps_answering_by_its_own_mark
     """A run begun by the code before the marker, continued by this code after a deploy: it replays
     its first task, answers no to the release marker, and records the patches it reaches later one
     by one (row-before-actions at its first action), as the code before it would have."""
-    queue = f"release-{uuid.uuid4()}"
+    queue = f"rel-{uuid.uuid4().hex[:12]}"  # request IDs carry it: 32 characters at most
     activities = RequestActivities(world.sessionmaker, Mailer("", 25, "desk@utility.example"), "s@example")
     settings = Settings(worker_sandboxed=False)  # the workflow reads this module's _since, swapped below
     # The code before: each patch it knew asked by itself; start-attributes-published came later.
