@@ -191,6 +191,15 @@ class DirectPath:
             search_attributes=sa.at_start(start),
         )
 
+    def lifecycle(self) -> tuple[tuple[str, Any], ...]:
+        """The four updates of a lifecycle after its create, as (update name, message)."""
+        return (
+            ("acknowledge", Acknowledge(actor=self.actor)),
+            ("put_on_hold", PutOnHold(actor=self.actor, reason="Awaiting payment confirmation")),
+            ("resume", Resume(actor=self.actor)),
+            ("close", Close(actor=self.actor, reason=CloseReason.ISSUE_RESOLVED, notes="bench")),
+        )
+
     async def acknowledge(self, s: Series, handle: WorkflowHandle[Any, Any]) -> None:
         """The first update, sent as soon as start_workflow returned."""
         await s.timed("acknowledge", handle.execute_update("acknowledge", Acknowledge(actor=self.actor)))
@@ -259,9 +268,7 @@ async def creates_phase(api: ApiPath, direct: DirectPath, pools: Pools, n: int, 
     return phase
 
 
-async def lifecycles_phase(
-    api: ApiPath, direct: DirectPath, pools: Pools, n: int, concurrency: int, actor: str
-) -> Phase:
+async def lifecycles_phase(api: ApiPath, direct: DirectPath, pools: Pools, n: int, concurrency: int) -> Phase:
     phase = Phase("lifecycles", "lifecycle", Series(), Series())
     hold = "Awaiting payment confirmation"
     close = {"reason": CloseReason.ISSUE_RESOLVED.value, "notes": "bench"}
@@ -279,18 +286,8 @@ async def lifecycles_phase(
     async def via_direct(item: tuple[int, Person]) -> None:
         s, began = phase.direct, perf_counter()
         handle = await direct.create(s, item[1], item[0])
-        await direct.acknowledge(s, handle)
-        await s.timed(
-            "put_on_hold",
-            handle.execute_update("put_on_hold", PutOnHold(actor=actor, reason=hold)),
-        )
-        await s.timed("resume", handle.execute_update("resume", Resume(actor=actor)))
-        await s.timed(
-            "close",
-            handle.execute_update(
-                "close", Close(actor=actor, reason=CloseReason.ISSUE_RESOLVED, notes="bench")
-            ),
-        )
+        for name, message in direct.lifecycle():
+            await s.timed(name, handle.execute_update(name, message))
         s.add("whole lifecycle", (perf_counter() - began) * 1000)
         s.done += 1
 
@@ -566,7 +563,7 @@ async def one_csr(
     return out
 
 
-async def workflow_alone(direct: DirectPath, pools: Pools, n: int, actor: str) -> dict[str, Series]:
+async def workflow_alone(direct: DirectPath, pools: Pools, n: int) -> dict[str, Series]:
     """One CSR's create and four actions for ``n`` requests straight to Temporal, one at a time:
     what the workflow, its projections and the dev server cost with no API in front."""
     handles: list[WorkflowHandle[Any, Any]] = []
@@ -578,13 +575,7 @@ async def workflow_alone(direct: DirectPath, pools: Pools, n: int, actor: str) -
     out = {
         "direct: create": await step("direct: create", list(enumerate(pools.mixed(n))), create, DIRECT_ROLES)
     }
-    updates: tuple[tuple[str, Any], ...] = (
-        ("acknowledge", Acknowledge(actor=actor)),
-        ("put_on_hold", PutOnHold(actor=actor, reason="Awaiting payment confirmation")),
-        ("resume", Resume(actor=actor)),
-        ("close", Close(actor=actor, reason=CloseReason.ISSUE_RESOLVED, notes="bench")),
-    )
-    for name, payload in updates:
+    for name, payload in direct.lifecycle():
 
         async def send(
             s: Series, handle: WorkflowHandle[Any, Any], name: str = name, payload: Any = payload
@@ -811,7 +802,7 @@ async def _with_temporal(
             console.print(f"[bold]stack[/] API on :{port} and worker in {where}; warming up …")
             warm = max(4, args.concurrency // 2)
             await creates_phase(api, direct, pools, warm * 2, args.concurrency)
-            await lifecycles_phase(api, direct, pools, warm, args.concurrency, user.username)
+            await lifecycles_phase(api, direct, pools, warm, args.concurrency)
             if args.activations:
                 await activations_phase(api, direct, pools, 4, 4, user.username)
 
@@ -823,7 +814,7 @@ async def _with_temporal(
             console.print(f"[bold]one CSR[/] {args.sequential} requests, each action alone …")
             csr = await one_csr(api, full, pools, args.sequential, args.sequential_activations)
             console.print(f"[bold]workflow alone[/] {args.sequential} requests straight to Temporal …")
-            alone = await workflow_alone(direct, pools, args.sequential, user.username)
+            alone = await workflow_alone(direct, pools, args.sequential)
             console.print(f"[bold]{args.concurrency} concurrent[/] {args.concurrent} lifecycles …")
             crowd = await concurrent(api, full, pools, args.concurrent, args.concurrency)
             limits = report_limits(raw, csr, alone, crowd, args.concurrency, console)
@@ -835,9 +826,7 @@ async def _with_temporal(
             console.print(f"[bold]creates[/] {args.creates} per path, {args.concurrency} in flight …")
             phases.append(await creates_phase(api, direct, pools, args.creates, args.concurrency))
             console.print(f"[bold]lifecycles[/] {args.lifecycles} per path …")
-            phases.append(
-                await lifecycles_phase(api, direct, pools, args.lifecycles, args.concurrency, user.username)
-            )
+            phases.append(await lifecycles_phase(api, direct, pools, args.lifecycles, args.concurrency))
             if args.activations:
                 console.print(f"[bold]activations[/] {args.activations} per path …")
                 phases.append(
