@@ -56,7 +56,9 @@ from domain.disconnection.fees import reconnection_fee
 from domain.disconnection.rules import DisconnectionKind, reconnection_meters
 from domain.request import rules
 from domain.request.types import Direction, RequestStatus, RequestType
+from workflows import checks
 from workflows.schemas import (
+    ActivationCheck,
     AssignedMeter,
     CommunicationRecord,
     Completion,
@@ -67,6 +69,7 @@ from workflows.schemas import (
     MeterFactsList,
     MeterLookup,
     PlanCheck,
+    PlanSelection,
     PlanView,
     Projection,
     Release,
@@ -106,6 +109,36 @@ def _row_statements(names: tuple[str, ...]) -> tuple[Any, Any]:
     read = select(*(_REQUESTS.c[name] for name in names)).where(this_row)
     write = update(_REQUESTS).where(this_row).values({name: bindparam(f"new_{name}") for name in names})
     return read, write
+
+
+async def _plan(session: AsyncSession, plan_id: int) -> Plan:
+    plan = await session.get(Plan, plan_id)
+    if plan is None:
+        raise ApplicationError(f"Plan {plan_id} does not exist.", type="PlanNotFound", non_retryable=True)
+    return plan
+
+
+def _check_eligible(plan: Plan, check: PlanCheck) -> None:
+    """``PlanNotEligible`` unless the plan is active and offered to the consumer's category."""
+    try:
+        rules.check_plan(
+            plan.category,
+            plan.sub_category,
+            plan.active,
+            check.consumer_category,
+            check.consumer_sub_category,
+        )
+    except rules.TransitionRefused as exc:
+        raise ApplicationError(str(exc), type="PlanNotEligible", non_retryable=True) from None
+
+
+def _plan_view(plan: Plan) -> PlanView:
+    return PlanView(
+        plan_id=plan.id,
+        name=plan.name,
+        short_name=plan.short_name,
+        services=[(s.utility, s.metered) for s in plan.services],
+    )
 
 
 def _is_this_request(request_id: str | None) -> bool:
@@ -247,64 +280,65 @@ class RequestActivities:
     async def check_plan(self, check: PlanCheck) -> PlanView:
         """The plan, if it is active and offered to the consumer's category; else a typed refusal."""
         async with self.sessionmaker() as session:
-            plan = await session.get(Plan, check.plan_id)
-            if plan is None:
-                raise ApplicationError(
-                    f"Plan {check.plan_id} does not exist.", type="PlanNotFound", non_retryable=True
+            plan = await _plan(session, check.plan_id)
+            _check_eligible(plan, check)
+            return _plan_view(plan)
+
+    @activity.defn
+    async def select_plan(self, selection: PlanSelection) -> PlanView:
+        """Check the plan as ``check_plan`` does and record its selection, in one transaction.
+
+        Checked only when the event is new: a retry after the first attempt committed finds it
+        written and answers the plan it chose, even if the plan changed since.
+        """
+        async with self._schema_refusals(selection.projection.event_key), self._writing() as session:
+            plan = await _plan(session, selection.check.plan_id)
+            view = _plan_view(plan)
+            selected = selection.projection.model_copy(update={"detail": checks.plan_selected(view)})
+            if await self._project(session, selected):
+                _check_eligible(plan, selection.check)  # a refusal rolls the event back with the rest
+            return view
+
+    @staticmethod
+    async def _meter_facts(session: AsyncSession, lookup: MeterLookup) -> MeterFactsList:
+        rows = (
+            await session.scalars(select(Meter).where(Meter.meter_number.in_(lookup.meter_numbers)))
+        ).all()
+        open_assignments = (
+            await session.execute(
+                select(
+                    MeterAssignment.meter_id, MeterAssignment.consumer_id, MeterAssignment.request_id
+                ).where(
+                    MeterAssignment.meter_id.in_([m.id for m in rows]),
+                    MeterAssignment.unassigned_on.is_(None),
                 )
-            try:
-                rules.check_plan(
-                    plan.category,
-                    plan.sub_category,
-                    plan.active,
-                    check.consumer_category,
-                    check.consumer_sub_category,
-                )
-            except rules.TransitionRefused as exc:
-                raise ApplicationError(str(exc), type="PlanNotEligible", non_retryable=True) from None
-            return PlanView(
-                plan_id=plan.id,
-                name=plan.name,
-                short_name=plan.short_name,
-                services=[(s.utility, s.metered) for s in plan.services],
             )
+        ).all()
+        own = {
+            a.meter_id
+            for a in open_assignments
+            if lookup.consumer_id is not None and a.consumer_id == lookup.consumer_id
+        }
+        return MeterFactsList(
+            meters=[
+                MeterFacts(
+                    meter_number=m.meter_number,
+                    utility=m.utility,
+                    available=m.status == MeterStatus.AVAILABLE,
+                    last_reading=m.last_reading,
+                    in_place=m.id in own and m.status == MeterStatus.ASSIGNED,
+                )
+                for m in rows
+            ],
+            completed_by_this_request=any(_is_this_request(a.request_id) for a in open_assignments),
+        )
 
     @activity.defn
     async def lookup_meters(self, lookup: MeterLookup) -> MeterFactsList:
         """What the database knows of the named meters (unknown numbers are simply absent); with a
         consumer, which of them are that consumer's own, assigned with service off (``in_place``)."""
         async with self.sessionmaker() as session:
-            rows = (
-                await session.scalars(select(Meter).where(Meter.meter_number.in_(lookup.meter_numbers)))
-            ).all()
-            open_assignments = (
-                await session.execute(
-                    select(
-                        MeterAssignment.meter_id, MeterAssignment.consumer_id, MeterAssignment.request_id
-                    ).where(
-                        MeterAssignment.meter_id.in_([m.id for m in rows]),
-                        MeterAssignment.unassigned_on.is_(None),
-                    )
-                )
-            ).all()
-            own = {
-                a.meter_id
-                for a in open_assignments
-                if lookup.consumer_id is not None and a.consumer_id == lookup.consumer_id
-            }
-            return MeterFactsList(
-                meters=[
-                    MeterFacts(
-                        meter_number=m.meter_number,
-                        utility=m.utility,
-                        available=m.status == MeterStatus.AVAILABLE,
-                        last_reading=m.last_reading,
-                        in_place=m.id in own and m.status == MeterStatus.ASSIGNED,
-                    )
-                    for m in rows
-                ],
-                completed_by_this_request=any(_is_this_request(a.request_id) for a in open_assignments),
-            )
+            return await self._meter_facts(session, lookup)
 
     @activity.defn
     async def consumer_meters(self, consumer_id: int) -> MeterFactsList:
@@ -408,7 +442,10 @@ class RequestActivities:
             self._schema_refusals(done.projection.event_key),
             self._writing() as session,
         ):
-            if not await self._project(session, done.projection):
+            projection = done.projection
+            if done.activation is not None:
+                projection = await self._checked_activation(session, done, done.activation)
+            if not await self._project(session, projection):
                 return
             meters = {
                 m.meter_number: m
@@ -462,6 +499,35 @@ class RequestActivities:
             if consumer.locked_by_request == done.request_id:
                 consumer.locked_by_request = None
             await self._communicate(session, done.notice)
+
+    async def _checked_activation(
+        self, session: AsyncSession, done: Completion, check: ActivationCheck
+    ) -> Projection:
+        """The activation checked against its meters as this transaction reads them (a refusal:
+        ``TransitionRefused``, nothing written), and its timeline event, which names the meters
+        re-energised in place. A retry after the completion committed sees its own effect: not
+        checked again (its event is found written and nothing more happens)."""
+        facts = await self._meter_facts(
+            session,
+            MeterLookup(meter_numbers=[m.meter_number for m in done.meters], consumer_id=done.consumer_id),
+        )
+        if not facts.completed_by_this_request:
+            try:
+                checks.check_activation(
+                    check.services,
+                    done.meters,
+                    facts,
+                    today=done.projection.occurred_at.date(),
+                    payment_mode=done.payment_mode,
+                    payment_reference=done.payment_reference,
+                )
+            except rules.TransitionRefused as exc:
+                raise ApplicationError(
+                    exc.message, {"code": exc.code}, type="TransitionRefused", non_retryable=True
+                ) from None
+        in_place = {f.meter_number for f in facts.meters if f.in_place}
+        detail = checks.activated(check.plan_short_name, done.meters, in_place, check.billing)
+        return done.projection.model_copy(update={"detail": detail})
 
     @staticmethod
     async def _charge_fee(session: AsyncSession, done: Completion, consumer: Consumer) -> None:

@@ -51,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
         SlaTarget,
         Visibility,
     )
-    from workflows import metrics, policies
+    from workflows import checks, metrics, policies
     from workflows import search_attributes as sa
     from workflows.actions import (
         ACTIONS,
@@ -80,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
         PROTECTIONS_CHANGED,
         SLA_POLICY_CHANGED,
         WORKFLOW_NAME,
+        ActivationCheck,
         AssignedMeter,
         CommunicationRecord,
         Completion,
@@ -98,6 +99,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentFact,
         PaymentReceived,
         PlanCheck,
+        PlanSelection,
         PlanView,
         Projection,
         ProtectionsChanged,
@@ -153,6 +155,38 @@ START_ATTRIBUTES = "start-attributes-published"
 # a create recorded two or three patches, and a request's first action one more.
 RELEASE_2026_12 = "release-2026-12"
 
+# Patches: select-plan, and activate, check their rules in the transaction that writes them, one
+# local activity each (before: a lookup, then the write, two local activities, with the database
+# free to change between the check and the write). Runs begun before replay with the lookups. Two
+# patches, as the SDK keeps a patch's answer for the whole run: a run that replays a plan selected
+# without the patch still takes it at its activation.
+PLAN_CHECKED_WHERE_WRITTEN = "plan-checked-where-written"
+ACTIVATION_CHECKED_WHERE_WRITTEN = "activation-checked-where-written"
+
+# Patch (the next release marker): every patch of the releases before, and the two above.
+RELEASE_2026_12_B = "release-2026-12-b"
+
+# Each release's marker, newest first, with the patches it brought. A newer marker stands for every
+# patch of the older ones too. A run begun on the newest release records its marker alone.
+RELEASES: tuple[tuple[str, frozenset[str]], ...] = (
+    (RELEASE_2026_12_B, frozenset({PLAN_CHECKED_WHERE_WRITTEN, ACTIVATION_CHECKED_WHERE_WRITTEN})),
+    (
+        RELEASE_2026_12,
+        frozenset(
+            {
+                ROW_BEFORE_ACTIONS,
+                LOCAL_ACTIVITIES,
+                NOTICES,
+                SERVICE_OFF,
+                NOTICE_RENEWAL,
+                RESPONSE_DELIVERED,
+                KEPT_TIMER,
+                START_ATTRIBUTES,
+            }
+        ),
+    ),
+)
+
 MANUAL = "manual"  # an escalation a person asked for, not a breach
 
 _In = TypeVar("_In")
@@ -167,8 +201,14 @@ _ROW_STATE = {
 
 
 def _since(patch: str) -> bool:
-    """Whether this run has the behaviour ``patch`` brought: from the release marker on, all of them."""
-    return workflow.patched(RELEASE_2026_12) or workflow.patched(patch)
+    """Whether this run has the behaviour ``patch`` brought: the marker of its release or of a later
+    one says yes to it (asked newest first, so a new run records the newest alone), else its own."""
+    for release, brought in RELEASES:
+        if workflow.patched(release):
+            return True
+        if patch in brought:  # no older release has it
+            break
+    return workflow.patched(patch)
 
 
 def _written_channel(facts: LawfulFacts) -> Channel:
@@ -938,6 +978,9 @@ class RequestWorkflow:
             except (ActivityError, ApplicationError) as exc:
                 # A local activity's refusal arrives as the ApplicationError itself, a regular one's
                 # wrapped in an ActivityError: the CSR gets the same reason and type either way.
+                code = _refusal_code(exc)
+                if code is not None:
+                    _count_refusal(spec.name, code)
                 raise ApplicationError(_reason(exc), type=_refusal_type(exc), non_retryable=True) from None
             self._after_change()
             return Outcome(message=message, state=self.state(), digest=a.digest)
@@ -1002,84 +1045,70 @@ class RequestWorkflow:
         return sum(((p.end or now) - p.start for p in self.pauses), timedelta(0))
 
     async def _select_plan(self, a: SelectPlan) -> str:
-        plan = await self._activity(
-            RequestActivities.check_plan,
-            PlanCheck(
-                plan_id=a.plan_id,
-                consumer_category=self.start.consumer_category,
-                consumer_sub_category=self.start.consumer_sub_category,
-            ),
-            lookup=True,
+        check = PlanCheck(
+            plan_id=a.plan_id,
+            consumer_category=self.start.consumer_category,
+            consumer_sub_category=self.start.consumer_sub_category,
         )
-        await self._project(
-            "plan_selected",
-            f"Plan selected: {plan.name} ({plan.short_name}).",
-            a.actor,
-            RowChanges(plan_id=plan.plan_id),
-        )
+        if _since(PLAN_CHECKED_WHERE_WRITTEN):  # checked and recorded in one transaction, named there
+            projection = self._projection_of("plan_selected", "", a.actor, RowChanges(plan_id=a.plan_id))
+            plan = await self._activity(
+                RequestActivities.select_plan, PlanSelection(check=check, projection=projection)
+            )
+        else:
+            plan = await self._activity(RequestActivities.check_plan, check, lookup=True)
+            await self._project(
+                "plan_selected", checks.plan_selected(plan), a.actor, RowChanges(plan_id=plan.plan_id)
+            )
         self.plan = plan
         return f"Plan {plan.short_name} selected"
 
     def _check_activation_data(self, a: Activate, facts: MeterFactsList | None = None) -> None:
         assert self.plan is not None  # _check(ACTIVATE) refuses without a plan
-        known = {f.meter_number: f for f in facts.meters} if facts else {}
-        if facts is not None:
-            missing = [m.meter_number for m in a.meters if m.meter_number not in known]
-            if missing:
-                raise TransitionRefused(f"Unknown meter number(s): {', '.join(missing)}.", "meter_unknown")
-        rules.check_activation(
+        checks.check_activation(
             self.plan.services,
-            [
-                rules.MeterChoice(
-                    utility=m.utility,
-                    meter_number=m.meter_number,
-                    reading=m.reading,
-                    reading_date=m.reading_date,
-                    meter_utility=known[m.meter_number].utility if facts else None,
-                    meter_last_reading=known[m.meter_number].last_reading if facts else None,
-                    meter_available=known[m.meter_number].available if facts else None,
-                    meter_in_place=known[m.meter_number].in_place if facts else None,
-                )
-                for m in a.meters
-            ],
+            _assigned(a),
+            facts,
             today=workflow.now().date(),
             payment_mode=a.payment_method,
             payment_reference=a.payment_reference,
         )
 
     async def _activate(self, a: Activate) -> str:
-        facts = await self._activity(
-            RequestActivities.lookup_meters,
-            # With the consumer: their own meters, service off, are re-energised in place.
-            MeterLookup(meter_numbers=[m.meter_number for m in a.meters], consumer_id=self.start.consumer_id),
-            lookup=True,
-        )
-        self._check_activation_data(a, None if facts.completed_by_this_request else facts)
         assert self.plan is not None
-        in_place = {f.meter_number for f in facts.meters if f.in_place}
-        meters = [
-            AssignedMeter(
-                utility=m.utility, meter_number=m.meter_number, reading=m.reading, reading_date=m.reading_date
-            )
-            for m in a.meters
-        ]
-        listing = ", ".join(
-            f"{m.utility.value} {m.meter_number} at {m.reading} on {m.reading_date}"
-            + (" (re-energised in place)" if m.meter_number in in_place else "")
-            for m in meters
-        )
+        meters = _assigned(a)
         auto_pay = a.payment_method is PaymentMode.AUTO_PAY
         billing = f"{a.billing_cycle.value} billing, {a.payment_method.value}" + (
             f" ({a.payment_reference})" if auto_pay else ""
         )
+        check: ActivationCheck | None = None
+        if _since(ACTIVATION_CHECKED_WHERE_WRITTEN):
+            # the completion reads the meters, checks them and says which it re-energises in place
+            check = ActivationCheck(
+                services=self.plan.services, plan_short_name=self.plan.short_name, billing=billing
+            )
+            detail = ""
+        else:
+            facts = await self._activity(
+                RequestActivities.lookup_meters,
+                # With the consumer: their own meters, service off, are re-energised in place.
+                MeterLookup(
+                    meter_numbers=[m.meter_number for m in a.meters], consumer_id=self.start.consumer_id
+                ),
+                lookup=True,
+            )
+            self._check_activation_data(a, None if facts.completed_by_this_request else facts)
+            in_place = {f.meter_number for f in facts.meters if f.in_place}
+            detail = checks.activated(self.plan.short_name, meters, in_place, billing)
         await self._complete(
             a.actor,
-            f"Reconnected and activated on plan {self.plan.short_name}; meters: {listing}; {billing}.",
+            detail,
             "Service restored",
             f"Your {self._utilities(meters)} service has been reconnected on plan {self.plan.name}. "
             f"Billing starts today. Request {self.start.request_id}.",
             meters,
             activation=a,
+            check=check,
         )
         return "Reconnected and activated"
 
@@ -1153,6 +1182,7 @@ class RequestWorkflow:
         kind: DisconnectionKind | None = None,
         *,
         activation: Activate | None = None,
+        check: ActivationCheck | None = None,
     ) -> None:
         now = workflow.now()
         clocks = {**self.clocks, SlaTarget.RESOLUTION: self.clocks[SlaTarget.RESOLUTION].met(now)}
@@ -1185,6 +1215,7 @@ class RequestWorkflow:
                 projection=projection,
                 notice=notice,
                 disconnection_kind=kind,
+                activation=check,
                 charge_fee=self.start.request_type is RequestType.RECONNECTION and self.fee_waived is None,
                 urgent=self.priority is Priority.CRITICAL,
                 **(
@@ -1508,9 +1539,13 @@ class RequestWorkflow:
         )
 
     async def _project(self, kind: str, detail: str, actor: str, changes: RowChanges) -> None:
+        await self._activity(RequestActivities.project, self._projection_of(kind, detail, actor, changes))
+
+    def _projection_of(self, kind: str, detail: str, actor: str, changes: RowChanges) -> Projection:
+        """The next projection; a change that keeps the status carries the SLA states as they are now."""
         if kind in ("sla_at_risk",) or (changes.status is None and kind not in ("signal_refused",)):
             changes = self._refresh_sla(changes)
-        await self._activity(RequestActivities.project, self._projection(kind, detail, actor, changes))
+        return self._projection(kind, detail, actor, changes)
 
     def _refresh_sla(self, changes: RowChanges) -> RowChanges:
         now = workflow.now()
@@ -1595,6 +1630,15 @@ class RequestWorkflow:
         workflow.set_current_details("\n".join(lines))
 
 
+def _assigned(a: Activate) -> list[AssignedMeter]:
+    return [
+        AssignedMeter(
+            utility=m.utility, meter_number=m.meter_number, reading=m.reading, reading_date=m.reading_date
+        )
+        for m in a.meters
+    ]
+
+
 def _count_refusal(action: str, reason: str) -> None:
     metrics.count("connectdesk_actions_refused_total", action=action, reason=reason)
 
@@ -1610,20 +1654,30 @@ def _data_refused(exc: TransitionRefused) -> ApplicationError:
     )
 
 
+def _cause(exc: BaseException) -> BaseException:
+    """The error inside the SDK's wrappers (a regular activity's is wrapped in an ActivityError)."""
+    while isinstance(exc, ActivityError) and exc.cause is not None:
+        exc = exc.cause
+    return exc
+
+
 def _reason(exc: BaseException) -> str:
     """The CSR-readable reason inside a refusal, however deeply the SDK wrapped it."""
     if isinstance(exc, TransitionRefused):
         return exc.message
-    cause: BaseException | None = exc
-    while isinstance(cause, ActivityError) and cause.cause is not None:
-        cause = cause.cause
-    if isinstance(cause, ApplicationError):
-        return cause.message
-    return str(cause)
+    cause = _cause(exc)
+    return cause.message if isinstance(cause, ApplicationError) else str(cause)
 
 
 def _refusal_type(exc: BaseException) -> str:
-    cause: BaseException | None = exc
-    while isinstance(cause, ActivityError) and cause.cause is not None:
-        cause = cause.cause
+    cause = _cause(exc)
     return cause.type or "ActivityFailed" if isinstance(cause, ApplicationError) else "ActivityFailed"
+
+
+def _refusal_code(exc: BaseException) -> str | None:
+    """The rule's code of a refusal an activity checked where it writes (``{"code": …}``), else None."""
+    cause = _cause(exc)
+    if isinstance(cause, ApplicationError) and cause.type == "TransitionRefused" and cause.details:
+        details = cause.details[0]
+        return str(details.get("code")) if isinstance(details, dict) else None
+    return None

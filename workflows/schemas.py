@@ -293,6 +293,14 @@ class PlanCheck(Model):
     consumer_sub_category: str
 
 
+class PlanSelection(Model):
+    """A plan's eligibility checked and its selection recorded in one transaction (from the
+    ``plan-checked-where-written`` patch on); the activity writes ``projection`` with the plan's name."""
+
+    check: PlanCheck
+    projection: Projection
+
+
 class MeterLookup(Model):
     meter_numbers: list[str]
     consumer_id: int | None = None  # a reconnection's consumer: their own meters count as in place
@@ -344,6 +352,17 @@ class ServiceOrderRecord(Model):
     projection: Projection
 
 
+class ActivationCheck(Model):
+    """What an activation is checked against where it is written (from the patch
+    ``activation-checked-where-written`` on): the completion's transaction reads the chosen meters,
+    checks them against the plan's services, and describes them (which ones it re-energises in
+    place) in the timeline."""
+
+    services: list[tuple[UtilityType, bool]]
+    plan_short_name: str
+    billing: str  # "Monthly billing, Auto-pay (MANDATE-1)", as the timeline says it
+
+
 class Completion(Model):
     """Everything the completion activity writes in one transaction."""
 
@@ -366,6 +385,9 @@ class Completion(Model):
     billing_cycle: BillingCycle = BillingCycle.MONTHLY
     payment_mode: PaymentMode = PaymentMode.MANUAL
     payment_reference: str | None = None
+    # An activation to check (and describe) in this transaction; None: checked by the workflow
+    # before (every completion recorded before the patch, and every disconnection).
+    activation: ActivationCheck | None = None
 
 
 class Release(Model):

@@ -61,12 +61,14 @@ from domain.request.types import (
 from tests import factories
 from tests.factories import utc
 from workflows.schemas import (
+    ActivationCheck,
     AssignedMeter,
     CommunicationRecord,
     Completion,
     Escalation,
     MeterLookup,
     PlanCheck,
+    PlanSelection,
     Projection,
     Release,
     RowChanges,
@@ -473,6 +475,114 @@ async def test_complete_with_a_meter_in_maintenance_is_refused_and_writes_nothin
     for model in (MeterAssignment, MeterReading, Communication):
         assert await count(w, model, model.consumer_id == w.inactive.id) == 0
     assert await count(w, BillingAccount, BillingAccount.consumer_id == w.inactive.id) == 0
+
+
+# ---- checked where written: select_plan, and complete with an activation to check ----------------
+
+
+def selection(w: World, plan_id: int) -> PlanSelection:
+    return PlanSelection(
+        check=plan_check(plan_id), projection=projection(RC, "plan_selected", 2, plan_id=plan_id)
+    )
+
+
+async def test_select_plan_twice_checks_and_records_the_plan_once_named(w: World) -> None:
+    await open_request(w, w.inactive)
+
+    first, again = await twice(w.acts.select_plan, selection(w, w.plan.id))
+
+    assert first == again and (first.plan_id, first.short_name) == (w.plan.id, "RES-STD")
+    assert await kinds(w, RC) == ["created", "plan_selected"]
+    event = await fetch(w, RequestEvent, RequestEvent.kind == "plan_selected")
+    assert event.detail == "Plan selected: Plan RES-STD (RES-STD)."
+    row = await fetch(w, ServiceRequest, ServiceRequest.request_id == RC)
+    assert row.plan_id == w.plan.id
+
+
+async def test_select_plan_refused_writes_nothing(w: World) -> None:
+    await open_request(w, w.inactive)
+
+    inactive = await refused(ActivityEnvironment().run(w.acts.select_plan, selection(w, w.retired_plan.id)))
+    unknown = await refused(ActivityEnvironment().run(w.acts.select_plan, selection(w, 999_999)))
+
+    assert (inactive.type, unknown.type) == ("PlanNotEligible", "PlanNotFound")
+    assert await kinds(w, RC) == ["created"]
+    assert (await fetch(w, ServiceRequest, ServiceRequest.request_id == RC)).plan_id is None
+
+
+async def test_select_plan_retried_after_its_commit_answers_the_plan_though_it_was_retired(w: World) -> None:
+    """The first attempt committed, then an admin retired the plan: the retry finds its event and
+    answers the plan chosen, not a refusal the timeline would contradict."""
+    await open_request(w, w.inactive)
+    chosen = selection(w, w.plan.id)
+    await ActivityEnvironment().run(w.acts.select_plan, chosen)
+    async with w.sessionmaker() as session:
+        plan = await session.get(Plan, w.plan.id)
+        assert plan is not None
+        plan.active = False
+        await session.commit()
+
+    view = await ActivityEnvironment().run(w.acts.select_plan, chosen)
+
+    assert view.plan_id == w.plan.id and await kinds(w, RC) == ["created", "plan_selected"]
+
+
+def checked(w: World, meters: dict[str, str]) -> Completion:
+    return completion(w, RC, w.inactive, meters).model_copy(
+        update={
+            "activation": ActivationCheck(
+                services=[(UtilityType.ELECTRICITY, True), (UtilityType.WATER, True)],
+                plan_short_name="RES-STD",
+                billing="Monthly billing, Manual",
+            )
+        }
+    )
+
+
+async def test_complete_checks_an_activation_against_its_meters_and_names_them(w: World) -> None:
+    await open_request(w, w.inactive)
+
+    await run_in(RC).run(w.acts.complete, checked(w, {"elec": "120.50", "water": "133"}))
+    await run_in(RC).run(
+        w.acts.complete, checked(w, {"elec": "120.50", "water": "133"})
+    )  # a retry: not refused
+
+    await assert_reconnected_once(w)
+    event = await fetch(w, RequestEvent, RequestEvent.kind == "completed")
+    assert event.detail.startswith("Reconnected and activated on plan RES-STD; meters: electricity ")
+    assert event.detail.endswith("; Monthly billing, Manual.")
+
+
+@pytest.mark.parametrize(
+    ("meters", "code"),
+    [
+        ({"elec": "99.99", "water": "133"}, "reading_below_last"),
+        ({"busy": "10", "water": "133"}, "meter_unavailable"),
+        ({"elec": "120.50"}, "meter_required"),
+    ],
+)
+async def test_complete_refuses_an_activation_its_meters_do_not_allow_and_writes_nothing(
+    w: World, meters: dict[str, str], code: str
+) -> None:
+    await open_request(w, w.inactive)
+
+    error = await refused(run_in(RC).run(w.acts.complete, checked(w, meters)))
+
+    assert error.type == "TransitionRefused" and error.details == ({"code": code},)
+    assert await kinds(w, RC) == ["created"]
+    for model in (MeterAssignment, MeterReading, Communication, BillingAccount):
+        assert await count(w, model, model.consumer_id == w.inactive.id) == 0
+
+
+async def test_complete_refuses_an_unknown_meter(w: World) -> None:
+    await open_request(w, w.inactive)
+    done = checked(w, {"elec": "120.50", "water": "133"})
+    done.meters[1] = done.meters[1].model_copy(update={"meter_number": "NO-SUCH-METER"})
+
+    error = await refused(run_in(RC).run(w.acts.complete, done))
+
+    assert error.details == ({"code": "meter_unknown"},) and "NO-SUCH-METER" in error.message
+    assert await kinds(w, RC) == ["created"]
 
 
 # ---- lookups when a lost workflow task runs them again ---------------------------------------------

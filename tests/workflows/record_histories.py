@@ -9,6 +9,7 @@ the histories already checked in, recorded by the code that was deployed then.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from temporalio.client import WithStartWorkflowOperation
+from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import WorkflowEnvironment
 
@@ -351,7 +352,7 @@ async def disconnection_no_kind_service_off(world: World) -> None:
     await _temporarily_disconnect(world, "disconnection_no_kind_service_off", kind_in_start=False)
 
 
-async def reconnection_service_off(world: World) -> None:
+async def reconnection_service_off(world: World, name: str = "reconnection_in_place_service_off") -> None:
     await _temporarily_disconnect(world, "scratch_service_off", kind_in_start=True)
     (OUT / "scratch_service_off.json").unlink()
     from db.models import Consumer
@@ -368,7 +369,7 @@ async def reconnection_service_off(world: World) -> None:
         MeterChoiceBody(utility=UtilityType.WATER, meter_number=world.meters["water"].meter_number, reading=Decimal("120"), reading_date=today),
     ]))  # fmt: skip
     await handle.result()  # type: ignore[attr-defined]
-    await _save(world, handle, "reconnection_in_place_service_off")
+    await _save(world, handle, name)
 
 
 async def sla_calendar_follow_ups(world: World, name: str = "sla_calendar_follow_ups_closed") -> None:
@@ -453,6 +454,31 @@ async def started_with_attributes(world: World, name: str = "started_with_attrib
     await _save(world, handle, name)
 
 
+# Recorded with the next release marker (``release-2026-12-b``): select-plan and activate check
+# their rules where they write them, one local activity each (no lookup before).
+reconnection_checked = _recorded_as(reconnection, "reconnection_completed_checked", "reconnection_checked")
+reconnection_in_place_checked = _recorded_as(
+    reconnection_service_off, "reconnection_in_place_checked", "reconnection_in_place_checked"
+)
+
+
+async def activation_refused_checked(world: World, name: str = "activation_refused_checked") -> None:
+    """An activation the completion's transaction refuses (a reading below the meter's last one,
+    which only the database knows), then one it accepts."""
+    handle = await world.start()
+    today = (await world.env.get_current_time()).date()
+    await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
+    await handle.execute_update(RequestWorkflow.select_plan, SelectPlan(actor="csr", plan_id=world.plan.id))
+    for elec in ("1", "150"):
+        with contextlib.suppress(WorkflowUpdateFailedError):
+            await handle.execute_update(RequestWorkflow.activate, Activate(actor="csr", meters=[
+                MeterChoiceBody(utility=UtilityType.ELECTRICITY, meter_number=world.meters["elec"].meter_number, reading=Decimal(elec), reading_date=today),
+                MeterChoiceBody(utility=UtilityType.WATER, meter_number=world.meters["water"].meter_number, reading=Decimal("120"), reading_date=today),
+            ]))  # fmt: skip
+    await handle.result()
+    await _save(world, handle, name)
+
+
 async def main(only: set[str]) -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -461,7 +487,8 @@ async def main(only: set[str]) -> None:
               disconnection_local, acknowledged_with_start_local, disconnection_service_off,
               disconnection_no_kind_service_off, reconnection_service_off, contacts_and_billing,
               reconnection_kept_timer, reconnection_converter, reconnection_release,
-              acknowledged_with_start_release, started_with_attributes), lambda: WorkflowEnvironment.start_local(
+              acknowledged_with_start_release, started_with_attributes, reconnection_checked,
+              reconnection_in_place_checked, activation_refused_checked), lambda: WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(temporal_cli()), data_converter=data_converter,
                 search_attributes=search_attributes.ALL, ui=False)),
             ((escalation, escalation_local, disconnection_notices, disconnection_payment_cancelled,

@@ -118,6 +118,8 @@ async def test_inactive_plan_is_refused(world: World) -> None:
     )
 
     assert "inactive" in message
+    # checked where it is written, and refused: nothing written
+    assert await world.events(handle.id) == ["created", "acknowledged"]
 
 
 async def test_activate_without_a_plan_says_to_select_one(world: World) -> None:

@@ -1,8 +1,9 @@
-"""The release marker: a request begun on this release records one patch marker, and one upsert of
+"""The release markers: a request begun on this release records one patch marker, and one upsert of
 Temporal's TemporalChangeVersion, for every patch its code holds, in its first workflow task; its
 first action records none. What the patches brought is on all the same: the database work runs as
-local activities, the timer is kept, the search attributes are upserted only when they change.
-(Runs begun before the marker keep answering by their own markers: the replay test.)"""
+local activities, the timer is kept, the search attributes are upserted only when they change, and
+select-plan and activate are one local activity each. Runs begun before a marker keep answering by
+their own markers (here continued by this code; recorded ones: the replay test)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import asyncio
 import dataclasses
 import json
 import uuid
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -24,11 +27,15 @@ from tests.workflows.conftest import World
 from worker import build_worker
 from workflows import request as request_module
 from workflows import search_attributes as sa
-from workflows.actions import Acknowledge, Close, PutOnHold, Resume
+from workflows.actions import Acknowledge, Activate, Close, MeterChoiceBody, PutOnHold, Resume, SelectPlan
 from workflows.request import (
+    ACTIVATION_CHECKED_WHERE_WRITTEN,
     KEPT_TIMER,
     LOCAL_ACTIVITIES,
+    PLAN_CHECKED_WHERE_WRITTEN,
     RELEASE_2026_12,
+    RELEASE_2026_12_B,
+    RELEASES,
     RESPONSE_DELIVERED,
     ROW_BEFORE_ACTIONS,
     START_ATTRIBUTES,
@@ -44,6 +51,16 @@ def _patch_ids(events: list[Any]) -> list[str]:
         for e in events
         if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
         and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+
+
+def _local_activities(events: list[Any]) -> list[str]:
+    """The local activities a history ran, in order, by their activity type."""
+    return [
+        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)["activity_type"]
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
     ]
 
 
@@ -78,7 +95,8 @@ async def test_a_new_request_records_one_patch_marker_for_all_its_patches(world:
     await _lifecycle(handle)
 
     events = list((await handle.fetch_history()).events)
-    assert _patch_ids(events) == [RELEASE_2026_12]
+    assert RELEASES[0][0] == RELEASE_2026_12_B  # the newest release
+    assert _patch_ids(events) == [RELEASE_2026_12_B]
     assert not {KEPT_TIMER, LOCAL_ACTIVITIES, ROW_BEFORE_ACTIONS, RESPONSE_DELIVERED} & set(
         _patch_ids(events)
     )
@@ -152,3 +170,74 @@ async def test_the_search_attributes_a_request_started_with_are_not_upserted_aga
     shown = (await handle.describe()).typed_search_attributes
     assert shown.get(sa.REQUEST_STATUS) == "In Progress"
     assert shown.get(sa.REQUEST_TYPE) == "Reconnection" and shown.get(sa.ESCALATION_LEVEL) == 0
+
+
+def _meters(world: World) -> list[MeterChoiceBody]:
+    return [
+        MeterChoiceBody(
+            utility=m.utility, meter_number=m.meter_number, reading=Decimal("150"), reading_date=date.today()
+        )
+        for m in (world.meters["elec"], world.meters["water"])
+    ]
+
+
+async def _plan_and_activate(handle: Any, world: World) -> None:
+    await handle.execute_update(RequestWorkflow.select_plan, SelectPlan(actor="csr", plan_id=world.plan.id))
+    await handle.execute_update(RequestWorkflow.activate, Activate(actor="csr", meters=_meters(world)))
+
+
+async def test_select_plan_and_activate_are_one_local_activity_each(world: World) -> None:
+    """Each checks its rules in the transaction that writes it: no lookup before (checked-where-written)."""
+    handle = await world.start()
+    await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
+
+    await _plan_and_activate(handle, world)
+
+    events = list((await handle.fetch_history()).events)
+    assert _local_activities(events) == ["record_created", "project", "select_plan", "complete"]
+    assert _patch_ids(events) == [RELEASE_2026_12_B]
+    assert await world.events(handle.id) == [
+        "created",
+        "acknowledged",
+        "plan_selected",
+        "completed",
+    ]
+
+
+async def test_a_request_begun_on_the_release_before_checks_its_activation_where_it_writes_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Begun (and its plan selected) by the code of release-2026-12, then continued by this code: its
+    plan's selection replays without plan-checked-where-written, and it records
+    activation-checked-where-written by itself at its activation, which runs as one local activity."""
+    queue = f"rel-{uuid.uuid4().hex[:12]}"
+    activities = RequestActivities(world.sessionmaker, Mailer("", 25, "desk@utility.example"), "s@example")
+    settings = Settings(worker_sandboxed=False)
+    monkeypatch.setattr(  # the code of release-2026-12: one marker for its patches, no later one
+        request_module,
+        "_since",
+        lambda patch: (
+            patch not in (PLAN_CHECKED_WHERE_WRITTEN, ACTIVATION_CHECKED_WHERE_WRITTEN)
+            and (workflow.patched(RELEASE_2026_12) or workflow.patched(patch))
+        ),
+    )
+    async with build_worker(world.env.client, settings, activities, task_queue=queue):
+        handle = await dataclasses.replace(world, task_queue=queue).start()
+        await handle.execute_update(RequestWorkflow.acknowledge, Acknowledge(actor="csr"))
+        await handle.execute_update(
+            RequestWorkflow.select_plan, SelectPlan(actor="csr", plan_id=world.plan.id)
+        )
+    monkeypatch.undo()
+
+    async with build_worker(world.env.client, settings, activities, task_queue=queue):  # this code
+        await handle.execute_update(RequestWorkflow.activate, Activate(actor="csr", meters=_meters(world)))
+
+    events = list((await handle.fetch_history()).events)
+    assert _patch_ids(events) == [RELEASE_2026_12, ACTIVATION_CHECKED_WHERE_WRITTEN]
+    assert _local_activities(events) == ["record_created", "project", "check_plan", "project", "complete"]
+    assert await world.events(handle.id) == [
+        "created",
+        "acknowledged",
+        "plan_selected",
+        "completed",
+    ]

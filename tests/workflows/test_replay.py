@@ -42,6 +42,13 @@ RELEASE = {
     "disconnection_notices_closed_release": None,
     "started_with_attributes_closed_release": None,  # started with its six search attributes, as the API starts
 }
+# Recorded with the next release marker: select-plan and activate check their rules where they write
+# them, each beside the same scenario recorded before it where there is one.
+CHECKED = {
+    "reconnection_completed_checked": "reconnection_completed_release",
+    "reconnection_in_place_checked": "reconnection_in_place_service_off",
+    "activation_refused_checked": None,  # refused by the completion's transaction, then accepted
+}
 SERVICE_OFF = [
     "disconnection_temporary_service_off",
     "disconnection_no_kind_service_off",
@@ -57,6 +64,17 @@ def _patches(name: str) -> list[str]:
         if attributes.get("markerName") == "core_patch":
             data = attributes["details"]["patch-data"]["payloads"][0]["data"]
             found.append(json.loads(base64.b64decode(data))["id"])
+    return found
+
+
+def _local_activities(name: str) -> list[str]:
+    """The local activities a history ran, in order, by their activity type."""
+    found = []
+    for e in RECORDED[name]["events"]:
+        attributes = e.get("markerRecordedEventAttributes", {})
+        if attributes.get("markerName") == "core_local_activity":
+            data = attributes["details"]["data"]["payloads"][0]["data"]
+            found.append(json.loads(base64.b64decode(data))["activity_type"])
     return found
 
 
@@ -83,6 +101,7 @@ def test_histories_are_checked_in() -> None:
         *KEPT_TIMER,  # the kept-timer patch
         *CONVERTER,  # the shared data converter, the one-trip SQLite driver
         *RELEASE,  # the release marker
+        *CHECKED,  # the next release marker: plan and activation checked where they are written
     } <= names
 
 
@@ -206,3 +225,40 @@ def test_a_request_started_with_its_search_attributes_upserts_only_what_changed(
         {"RequestStatus"},
         {"RequestStatus"},
     ]  # created, acked, closed
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_checked_histories_record_the_next_release_marker_alone(name: str) -> None:
+    assert _patches(name) == ["release-2026-12-b"]
+
+
+@pytest.mark.parametrize("name", [n for n, before in CHECKED.items() if before is not None])
+def test_plan_and_activation_checked_where_written_drop_their_lookups(name: str) -> None:
+    """Before: check_plan then project, lookup_meters then complete. Now: select_plan, complete; the
+    other local activities are the same, in the same order."""
+    before = _local_activities(CHECKED[name])  # type: ignore[index]
+    plan = before.index("check_plan")
+    assert before[plan : plan + 2] == ["check_plan", "project"]
+    expected = [*before[:plan], "select_plan", *before[plan + 2 :]]
+    expected.remove("lookup_meters")
+    assert _local_activities(name) == expected
+    assert len(RECORDED[name]["events"]) < len(RECORDED[CHECKED[name]]["events"])  # type: ignore[index]
+
+
+def test_an_activation_refused_where_it_is_written_is_one_failed_local_activity() -> None:
+    """Its refusal: a failed 'complete' (no lookup before it), the update rejected, nothing else."""
+    assert _local_activities("activation_refused_checked") == [
+        "record_created",
+        "project",
+        "select_plan",
+        "complete",
+        "complete",
+    ]
+    completed = [
+        e
+        for e in RECORDED["activation_refused_checked"]["events"]
+        if "workflowExecutionUpdateCompletedEventAttributes" in e
+    ]
+    outcomes = [e["workflowExecutionUpdateCompletedEventAttributes"]["outcome"] for e in completed]
+    assert ["failure" in o for o in outcomes] == [False, False, True, False]
+    assert "below its last reading" in outcomes[2]["failure"]["message"]
