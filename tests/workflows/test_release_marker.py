@@ -45,23 +45,23 @@ from workflows.request import (
 UPSERT = EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
 
 
-def _patch_ids(events: list[Any]) -> list[str]:
+def _marked(events: list[Any], marker: str, detail: str, field: str) -> list[str]:
+    """``field`` of each ``marker`` the history recorded, in order, read from its ``detail``."""
     return [
-        json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
+        json.loads(e.marker_recorded_event_attributes.details[detail].payloads[0].data)[field]
         for e in events
         if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-        and e.marker_recorded_event_attributes.marker_name == "core_patch"
+        and e.marker_recorded_event_attributes.marker_name == marker
     ]
+
+
+def _patch_ids(events: list[Any]) -> list[str]:
+    return _marked(events, "core_patch", "patch-data", "id")
 
 
 def _local_activities(events: list[Any]) -> list[str]:
     """The local activities a history ran, in order, by their activity type."""
-    return [
-        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)["activity_type"]
-        for e in events
-        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
-    ]
+    return _marked(events, "core_local_activity", "data", "activity_type")
 
 
 def _upserted(event: Any) -> set[str]:

@@ -56,26 +56,26 @@ SERVICE_OFF = [
 ]
 
 
-def _patches(name: str) -> list[str]:
-    """The patch IDs a history recorded, in order."""
+def _marked(name: str, marker: str, detail: str, field: str) -> list[str]:
+    """``field`` of each ``marker`` the history recorded, in order, read from its ``detail``."""
     found = []
     for e in RECORDED[name]["events"]:
         attributes = e.get("markerRecordedEventAttributes", {})
-        if attributes.get("markerName") == "core_patch":
-            data = attributes["details"]["patch-data"]["payloads"][0]["data"]
-            found.append(json.loads(base64.b64decode(data))["id"])
+        if attributes.get("markerName") == marker:
+            found.append(
+                json.loads(base64.b64decode(attributes["details"][detail]["payloads"][0]["data"]))[field]
+            )
     return found
+
+
+def _patches(name: str) -> list[str]:
+    """The patch IDs a history recorded, in order."""
+    return _marked(name, "core_patch", "patch-data", "id")
 
 
 def _local_activities(name: str) -> list[str]:
     """The local activities a history ran, in order, by their activity type."""
-    found = []
-    for e in RECORDED[name]["events"]:
-        attributes = e.get("markerRecordedEventAttributes", {})
-        if attributes.get("markerName") == "core_local_activity":
-            data = attributes["details"]["data"]["payloads"][0]["data"]
-            found.append(json.loads(base64.b64decode(data))["activity_type"])
-    return found
+    return _marked(name, "core_local_activity", "data", "activity_type")
 
 
 def test_only_a_disconnection_started_without_a_kind_records_the_service_off_patch() -> None:
