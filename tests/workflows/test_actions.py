@@ -304,3 +304,16 @@ async def test_a_signal_sent_with_the_start_waits_for_the_row(world: World) -> N
 
     assert await _until(world, handle.id, 2) == ["created", "acknowledged"]
     assert (await world.row(handle.id)).status is RequestStatus.IN_PROGRESS
+
+
+def test_a_refusal_checked_where_it_is_written_carries_its_rule_code_for_the_refusal_counter() -> None:
+    """The completion's and select-plan's refusals are counted by their rule's code, as a
+    validator's are; other activity failures (typed errors without a code) are not refusals."""
+    from temporalio.exceptions import ApplicationError
+
+    from workflows.request import _refusal_code
+
+    checked = ApplicationError("Reading below", {"code": "reading_below_last"}, type="TransitionRefused")
+    assert _refusal_code(checked) == "reading_below_last"
+    assert _refusal_code(ApplicationError("gone", type="PlanNotFound")) is None
+    assert _refusal_code(ApplicationError("no code", type="TransitionRefused")) is None
